@@ -1,0 +1,401 @@
+// GenServer: OTP's gen_server on top of a raw process. Contract (callbacks a behaviour implements):
+//   init(args, self)                       -> { ok: state, timeout?, continue? } | { ignore: true } | { stop: reason }
+//   handleCall(request, from, state, self) -> { reply, state } | { noreply: true, state } | { stop: reason, state, reply? }
+//   handleCast(message, state, self)       -> { noreply: true, state } | { stop: reason, state }
+//   handleInfo(message, state, self)       -> same as handleCast
+//   handleContinue(arg, state, self)       -> same as handleCast
+//   terminate(reason, state, self)         -> ignored; called on stop, on a crash, and on the parent's exit when trapping
+// Any callback may be async; the server still handles one message at a time.
+
+import { BadArgumentError, CallExitError, CallTimeoutError, CallingSelfError, NoProcError, formatReason } from './errors.js';
+import { Process, type Dest, type Pid, type ProcessContext } from './process.js';
+import { Exit, type ExitReason } from './reasons.js';
+import { Runtime, asProcess, describeDest } from './runtime.js';
+
+type Awaitable<T> = T | Promise<T>;
+
+export interface Timing {
+  /** gen_server timeout: if no message arrives within this many ms, handleInfo gets 'timeout'. */
+  timeout?: number;
+  /** Run handleContinue(arg) before the next message. */
+  continue?: unknown;
+}
+export type InitResult<S> = ({ ok: S } & Timing) | { ignore: true } | { stop: ExitReason };
+export type NoReplyResult<S> = ({ noreply: true; state: S } & Timing) | { stop: ExitReason; state: S };
+export type CallResult<S, R> = ({ reply: R; state: S } & Timing) | NoReplyResult<S> | { stop: ExitReason; state: S; reply: R };
+
+export interface GenServerBehavior<S, A = void, Call = never, R = unknown, Cast = never> {
+  init(args: A, self: ProcessContext): Awaitable<InitResult<S>>;
+  handleCall?(request: Call, from: From<R>, state: S, self: ProcessContext): Awaitable<CallResult<S, R>>;
+  handleCast?(message: Cast, state: S, self: ProcessContext): Awaitable<NoReplyResult<S>>;
+  handleInfo?(message: unknown, state: S, self: ProcessContext): Awaitable<NoReplyResult<S>>;
+  handleContinue?(arg: unknown, state: S, self: ProcessContext): Awaitable<NoReplyResult<S>>;
+  terminate?(reason: ExitReason, state: S, self: ProcessContext): unknown;
+}
+
+/** What a start function returns: OTP's {ok, Pid} | ignore | {error, Reason}. */
+export type StartResult = { ok: Pid } | { ignore: true } | { error: ExitReason };
+
+export interface StartOptions {
+  /** Register under this node-wide name; if taken, start returns { error: { alreadyStarted: pid } }. */
+  name?: string;
+  /** Milliseconds init may take before the server is killed and start returns { error: 'timeout' }. */
+  timeout?: number;
+  label?: string;
+  trapExit?: boolean;
+}
+
+/** Code outside processes passes the runtime; code inside a process passes its `self`. */
+export type Caller = Runtime | ProcessContext;
+
+/** The caller of a pending call: pass it to GenServer.reply to answer later (a deferred reply). */
+export class From<R = unknown> {
+  private settled = false;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  cancelWatch: (() => void) | undefined = undefined;
+  constructor(
+    private readonly resolve: (value: R) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+  /** Answers the call. Returns false when the caller already gave up (timeout or server exit): a late reply is dropped. */
+  reply(value: R): boolean {
+    if (this.settled) return false;
+    this.finish();
+    this.resolve(value);
+    return true;
+  }
+  fail(error: Error): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(error);
+  }
+  private finish(): void {
+    this.settled = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelWatch?.();
+  }
+}
+
+class CallRequest {
+  constructor(readonly request: unknown, readonly from: From<unknown>) {}
+}
+class CastRequest {
+  constructor(readonly message: unknown) {}
+}
+class StopRequest {
+  constructor(readonly reason: ExitReason) {}
+}
+class ServerTimeout {
+  constructor(readonly generation: number) {}
+}
+
+export class BadReturnError extends Error {
+  readonly code = 'DSPEX_BAD_RETURN';
+  constructor(callback: string, value: unknown) {
+    super(`${callback} returned ${formatReason(value)}, which is not a valid result; see the GenServer contract.`);
+    this.name = 'BadReturnError';
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Applies `next` to a value or to the value a promise resolves to, staying synchronous when it can. */
+function andThen<T>(value: Awaitable<T>, next: (v: T) => unknown, onError: (e: unknown) => unknown): unknown {
+  if (isThenable(value)) return (value as Promise<T>).then(next, onError);
+  return next(value as T);
+}
+
+export function runtimeOf(caller: Caller): Runtime {
+  return caller instanceof Runtime ? caller : caller.runtime;
+}
+
+/** The server's process code: decodes call/cast/stop/info messages and applies the behaviour's results. */
+class ServerLoop<S> {
+  state!: S;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly behavior: GenServerBehavior<S, unknown, unknown, unknown, unknown>,
+    private readonly args: unknown,
+    private readonly parent: Process | null,
+    private readonly ack: (result: StartResult) => void,
+  ) {}
+
+  init(self: ProcessContext): unknown {
+    let result: Awaitable<InitResult<S>>;
+    try {
+      result = this.behavior.init(this.args, self);
+    } catch (error) {
+      return this.initFailed(self, error);
+    }
+    return andThen(
+      result,
+      (r) => this.initDone(self, r),
+      (error) => this.initFailed(self, error),
+    );
+  }
+
+  private initDone(self: ProcessContext, result: InitResult<S>): unknown {
+    if (result !== null && typeof result === 'object' && 'ok' in result) {
+      this.state = result.ok;
+      this.ack({ ok: self.pid });
+      return this.applyTiming(self, result);
+    }
+    if (result !== null && typeof result === 'object' && 'ignore' in result) {
+      this.ack({ ignore: true });
+      asProcess(self.pid).runtime.terminate(asProcess(self.pid), 'normal', false);
+      return undefined;
+    }
+    if (result !== null && typeof result === 'object' && 'stop' in result) {
+      this.ack({ error: result.stop });
+      self.exit(result.stop);
+      return undefined;
+    }
+    return this.initFailed(self, new BadReturnError('init', result));
+  }
+
+  private initFailed(self: ProcessContext, error: unknown): undefined {
+    this.ack({ error });
+    self.exit(error);
+    return undefined;
+  }
+
+  receive(message: unknown, self: ProcessContext): unknown {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const b = this.behavior;
+    if (message instanceof CallRequest) {
+      if (b.handleCall === undefined) return this.crash(self, new BadArgumentError(`${self.pid} has no handleCall; it cannot answer calls.`));
+      return this.invoke(self, () => b.handleCall!(message.request, message.from, this.state, self), (r) => this.onCallResult(self, r, message.from));
+    }
+    if (message instanceof CastRequest) {
+      if (b.handleCast === undefined) return this.crash(self, new BadArgumentError(`${self.pid} has no handleCast; it cannot take casts.`));
+      return this.invoke(self, () => b.handleCast!(message.message, this.state, self), (r) => this.onNoReply(self, r, 'handleCast'));
+    }
+    if (message instanceof StopRequest) return this.stop(self, message.reason);
+    if (message instanceof Exit && message.from === this.parent) return this.stop(self, message.reason);
+    let info: unknown = message;
+    if (message instanceof ServerTimeout) {
+      if (message.generation !== this.generation) return undefined;
+      info = 'timeout';
+    }
+    if (b.handleInfo === undefined) {
+      asProcess(self.pid).runtime.logger.warn({ pid: String(self.pid) }, `${self.pid} got an unexpected message and has no handleInfo: ${formatReason(info)}`);
+      return undefined;
+    }
+    return this.invoke(self, () => b.handleInfo!(info, this.state, self), (r) => this.onNoReply(self, r, 'handleInfo'));
+  }
+
+  private invoke<T>(self: ProcessContext, callback: () => Awaitable<T>, next: (r: T) => unknown): unknown {
+    let result: Awaitable<T>;
+    try {
+      result = callback();
+    } catch (error) {
+      return this.crash(self, error);
+    }
+    return andThen(result, (r) => {
+      try {
+        return next(r);
+      } catch (error) {
+        return this.crash(self, error);
+      }
+    }, (error) => this.crash(self, error));
+  }
+
+  private onCallResult(self: ProcessContext, result: CallResult<S, unknown>, from: From<unknown>): unknown {
+    if (result !== null && typeof result === 'object') {
+      if ('stop' in result) {
+        this.state = result.state;
+        if ('reply' in result) from.reply(result.reply);
+        return this.stop(self, result.stop);
+      }
+      if ('noreply' in result) {
+        this.state = result.state;
+        return this.applyTiming(self, result);
+      }
+      if ('reply' in result) {
+        this.state = result.state;
+        from.reply(result.reply);
+        return this.applyTiming(self, result);
+      }
+    }
+    return this.crash(self, new BadReturnError('handleCall', result));
+  }
+
+  private onNoReply(self: ProcessContext, result: NoReplyResult<S>, callback: string): unknown {
+    if (result !== null && typeof result === 'object') {
+      if ('stop' in result) {
+        this.state = result.state;
+        return this.stop(self, result.stop);
+      }
+      if ('noreply' in result) {
+        this.state = result.state;
+        return this.applyTiming(self, result);
+      }
+    }
+    return this.crash(self, new BadReturnError(callback, result));
+  }
+
+  private applyTiming(self: ProcessContext, timing: Timing): unknown {
+    if ('continue' in timing) {
+      const b = this.behavior;
+      if (b.handleContinue === undefined) return this.crash(self, new BadArgumentError(`${self.pid} returned continue but has no handleContinue.`));
+      const arg = timing.continue;
+      return this.invoke(self, () => b.handleContinue!(arg, this.state, self), (r) => this.onNoReply(self, r, 'handleContinue'));
+    }
+    if (timing.timeout !== undefined && Number.isFinite(timing.timeout)) {
+      const generation = ++this.generation;
+      this.timer = setTimeout(() => self.send(self.pid, new ServerTimeout(generation)), timing.timeout);
+    }
+    return undefined;
+  }
+
+  /** Orderly stop: terminate(reason), then exit with reason. */
+  private stop(self: ProcessContext, reason: ExitReason): unknown {
+    return this.runTerminate(self, reason, () => self.exit(reason));
+  }
+
+  /** A callback threw: OTP still calls terminate with the error, then the process exits with it. */
+  private crash(self: ProcessContext, error: unknown): unknown {
+    return this.runTerminate(self, error, () => self.exit(error));
+  }
+
+  private runTerminate(self: ProcessContext, reason: ExitReason, then: () => void): unknown {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const terminate = this.behavior.terminate;
+    if (terminate === undefined) return then();
+    let result: unknown;
+    try {
+      result = terminate.call(this.behavior, reason, this.state, self);
+    } catch (error) {
+      self.exit(error);
+      return undefined;
+    }
+    return andThen(result, then, (error) => self.exit(error));
+  }
+}
+
+export const GenServer = {
+  /** Starts a server not linked to anyone. Resolves once init has run (OTP's init_ack). */
+  start<S, A, Call, R, Cast>(caller: Caller, behavior: GenServerBehavior<S, A, Call, R, Cast>, args: A, options: StartOptions = {}): Promise<StartResult> {
+    return startServer(runtimeOf(caller), behavior as unknown as AnyBehavior, args, options, null);
+  },
+
+  /** Starts a server linked to `parent` (start_link). An EXIT from the parent stops it when it traps exits. */
+  startLink<S, A, Call, R, Cast>(parent: ProcessContext, behavior: GenServerBehavior<S, A, Call, R, Cast>, args: A, options: StartOptions = {}): Promise<StartResult> {
+    return startServer(parent.runtime, behavior as unknown as AnyBehavior, args, options, asProcess(parent.pid));
+  },
+
+  /**
+   * Calls the server and waits for its reply. Rejects with NoProcError if it does not exist,
+   * CallTimeoutError after `timeoutMs` (default 5000; Infinity waits forever), or CallExitError carrying
+   * its exit reason if it exits before replying.
+   */
+  call<R = unknown>(caller: Caller, dest: Dest, request: unknown, timeoutMs = 5000): Promise<R> {
+    const rt = runtimeOf(caller);
+    const target = rt.resolve(dest);
+    if (target === undefined) return Promise.reject(new NoProcError(describeDest(dest), 'call'));
+    const self = caller instanceof Runtime ? rt.current : asProcess(caller.pid);
+    if (self === target) return Promise.reject(new CallingSelfError(String(target)));
+    return new Promise<R>((resolve, reject) => {
+      const from = new From<R>(resolve, reject);
+      from.cancelWatch = rt.watch(target, (reason) => from.fail(new CallExitError(describeDest(dest), reason)));
+      if (Number.isFinite(timeoutMs)) {
+        from.timer = setTimeout(() => from.fail(new CallTimeoutError(describeDest(dest), timeoutMs)), timeoutMs);
+      }
+      rt.send(target, new CallRequest(request, from as From<unknown>));
+    });
+  },
+
+  /** Sends a request without waiting. As in OTP, a cast to a dead server or unknown name is silently dropped. */
+  cast(caller: Caller, dest: Dest, message: unknown): void {
+    const rt = runtimeOf(caller);
+    const target = rt.resolve(dest);
+    if (target !== undefined) rt.send(target, new CastRequest(message));
+  },
+
+  /** Answers a call whose handler returned noreply. Returns false if the caller already gave up. */
+  reply<R>(from: From<R>, value: R): boolean {
+    return from.reply(value);
+  },
+
+  /**
+   * Stops the server: it runs terminate(reason) and exits with `reason`. Resolves when it has exited;
+   * NoProcError if it is not running; CallTimeoutError if it has not exited within `timeoutMs`.
+   */
+  stop(caller: Caller, dest: Dest, reason: ExitReason = 'normal', timeoutMs = Infinity): Promise<void> {
+    const rt = runtimeOf(caller);
+    const target = rt.resolve(dest);
+    if (target === undefined) return Promise.reject(new NoProcError(describeDest(dest), 'stop'));
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const cancel = rt.watch(target, (exitReason) => {
+        clearTimeout(timer);
+        if (exitReason === reason) resolve();
+        else reject(new CallExitError(describeDest(dest), exitReason));
+      });
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          cancel();
+          reject(new CallTimeoutError(describeDest(dest), timeoutMs));
+        }, timeoutMs);
+      }
+      rt.send(target, new StopRequest(reason));
+    });
+  },
+};
+
+type AnyBehavior = GenServerBehavior<unknown, unknown, unknown, unknown, unknown>;
+
+function startServer(
+  rt: Runtime,
+  behavior: AnyBehavior,
+  args: unknown,
+  options: StartOptions,
+  parent: Process | null,
+): Promise<StartResult> {
+  if (behavior === null || typeof behavior !== 'object' || typeof behavior.init !== 'function') {
+    return Promise.reject(new BadArgumentError('GenServer.start expects a behaviour object with an init(args, self) method.'));
+  }
+  if (options.name !== undefined) {
+    const holder = rt.whereis(options.name);
+    if (holder !== undefined) return Promise.resolve({ error: { alreadyStarted: holder } });
+  }
+  return new Promise<StartResult>((resolve) => {
+    let acked = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelWatch: (() => void) | undefined;
+    const ack = (result: StartResult): void => {
+      if (acked) return;
+      acked = true;
+      clearTimeout(timer);
+      cancelWatch?.();
+      resolve(result);
+    };
+    const loop = new ServerLoop(behavior, args, parent, ack);
+    const pid = rt.spawn(
+      { init: (self) => loop.init(self), receive: (message: unknown, self) => loop.receive(message, self) },
+      {
+        ...(parent === null ? {} : { link: parent }),
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(options.trapExit === undefined ? {} : { trapExit: options.trapExit }),
+        label: options.label ?? 'gen_server',
+      },
+    );
+    // A server that dies before acking (killed, or its parent's exit signal) still answers the starter.
+    if (!acked) cancelWatch = rt.watch(asProcess(pid), (reason) => ack({ error: reason }));
+    if (options.timeout !== undefined && Number.isFinite(options.timeout)) {
+      timer = setTimeout(() => {
+        if (acked) return;
+        if (parent !== null) rt.unlink(parent, pid);
+        rt.exit(pid, 'kill');
+        ack({ error: 'timeout' });
+      }, options.timeout);
+    }
+  });
+}

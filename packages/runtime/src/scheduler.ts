@@ -1,0 +1,138 @@
+// The run queue. Processes with messages wait here; each gets a slice of at most `reductionsPerSlice`
+// messages, and a tick runs slices until its time budget is spent, then yields to the event loop with
+// setImmediate so timers and I/O run between ticks. Nothing runs a mailbox in the sender's call stack.
+
+import { DEAD, NEEDS_INIT, QUEUED, RUNNING, SUSPENDED, type Process } from './process.js';
+
+export interface SchedulerOptions {
+  /** Messages one process may handle before the next process gets its turn (default 64). */
+  reductionsPerSlice?: number;
+  /** Milliseconds a tick may run before yielding to the event loop (default 2). */
+  tickBudgetMs?: number;
+  /**
+   * Picks which runnable process goes next, for deterministic interleaving tests. Receives the number of
+   * runnable processes and returns an index among them; the default is FIFO (index 0).
+   */
+  pick?: (runnable: number) => number;
+  /** When true, ticks run only when `drain()` is called (manual scheduling for tests). */
+  manual?: boolean;
+}
+
+type RunSlice = (process: Process, reductions: number) => number;
+
+export class Scheduler {
+  private queue: Process[] = [];
+  private qhead = 0;
+  private scheduled = false;
+  private readonly reductionsPerSlice: number;
+  private readonly tickBudgetMs: number;
+  private readonly pick: ((runnable: number) => number) | undefined;
+  private readonly manual: boolean;
+  private idleWaiters: Array<() => void> = [];
+  /** Longest tick so far, in ms: how long the event loop was blocked by message passing. */
+  maxTickMs = 0;
+
+  constructor(
+    private readonly runSlice: RunSlice,
+    options: SchedulerOptions = {},
+  ) {
+    this.reductionsPerSlice = options.reductionsPerSlice ?? 64;
+    this.tickBudgetMs = options.tickBudgetMs ?? 2;
+    this.pick = options.pick;
+    this.manual = options.manual ?? false;
+  }
+
+  get runnable(): number {
+    return this.queue.length - this.qhead;
+  }
+
+  enqueue(process: Process): void {
+    process.flags |= QUEUED;
+    this.queue.push(process);
+    if (!this.scheduled && !this.manual) {
+      this.scheduled = true;
+      setImmediate(this.tick);
+    }
+  }
+
+  private readonly tick = (): void => {
+    this.scheduled = false;
+    const started = performance.now();
+    const deadline = started + this.tickBudgetMs;
+    let reductions = 0;
+    let checkpoint = 256;
+    while (this.qhead < this.queue.length) {
+      this.runNext();
+      reductions++;
+      if (reductions >= checkpoint) {
+        checkpoint += 256;
+        if (performance.now() >= deadline) break;
+      }
+    }
+    const elapsed = performance.now() - started;
+    if (elapsed > this.maxTickMs) this.maxTickMs = elapsed;
+    if (this.qhead < this.queue.length) {
+      if (!this.manual) {
+        this.scheduled = true;
+        setImmediate(this.tick);
+      }
+    } else {
+      this.queue.length = 0;
+      this.qhead = 0;
+      this.notifyIdle();
+    }
+  };
+
+  private runNext(): void {
+    let process: Process;
+    if (this.pick === undefined) {
+      process = this.queue[this.qhead]!;
+      this.queue[this.qhead++] = undefined as unknown as Process;
+      if (this.qhead > 4096 && this.qhead * 2 > this.queue.length) {
+        this.queue.splice(0, this.qhead);
+        this.qhead = 0;
+      }
+    } else {
+      const at = this.qhead + (this.pick(this.queue.length - this.qhead) % (this.queue.length - this.qhead));
+      process = this.queue[at]!;
+      this.queue.splice(at, 1);
+    }
+    process.flags &= ~QUEUED;
+    if ((process.flags & DEAD) !== 0) return;
+    process.flags |= RUNNING;
+    this.runSlice(process, this.reductionsPerSlice);
+    process.flags &= ~RUNNING;
+    if ((process.flags & (DEAD | SUSPENDED | QUEUED)) === 0 && ((process.flags & NEEDS_INIT) !== 0 || process.mailboxLength > 0)) {
+      this.enqueue(process);
+    }
+  }
+
+  /**
+   * Runs ticks until no process is runnable and the microtasks they started have settled. For manual
+   * scheduling and for tests that need "everything sent so far has been handled".
+   */
+  async drain(maxTicks = 1_000_000): Promise<void> {
+    for (let i = 0; i < maxTicks; i++) {
+      if (this.qhead < this.queue.length) {
+        this.tick();
+      }
+      // Let promise continuations (async handlers) settle and timers of zero delay fire.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.qhead >= this.queue.length) return;
+    }
+  }
+
+  /** Resolves the next time the run queue empties. */
+  whenIdle(): Promise<void> {
+    if (this.qhead >= this.queue.length) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
