@@ -7,3 +7,4 @@ export { GenServer, From, BadReturnError, type GenServerBehavior, type InitResul
 export type { TelemetryEvents, TelemetryEventName } from './telemetry.js';
 export type { SchedulerOptions } from './scheduler.js';
 export { normalizeChildSpec, startChildProcess, shutdownChild, type ChildSpec, type NormalizedChildSpec, type Restart, type Shutdown, type ChildType } from './child_spec.js';
+export { Supervisor, validateSupervisorSpec, type Strategy, type AutoShutdown, type SupervisorFlags, type SupervisorSpec, type SupervisorInit, type ChildInfo, type ChildCounts, type StartChildResult, type TerminateChildResult, type RestartChildResult, type DeleteChildResult } from './supervisor.js';

@@ -1,0 +1,98 @@
+"""Command registry: the `@command` decorator and the table the worker dispatches calls through.
+
+A command is any function; async functions run on the worker's event loop, sync ones in its thread pool.
+A (sync or async) generator is a stream: each yield becomes a `chunk`, a sync generator's return value the
+final `result`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from .errors import BadArguments, UnknownCommand
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    fn: Callable[..., Any]
+    stream: bool
+    is_async: bool
+    signature: inspect.Signature
+
+    def bind(self, args: dict[Any, Any]) -> dict[str, Any]:
+        """Checks the call's args against the function's parameters; BadArguments names what is wrong."""
+        if any(not isinstance(key, str) for key in args):
+            raise BadArguments(f"command {self.name!r}: argument names must be strings")
+        try:
+            self.signature.bind(**args)
+        except TypeError as exc:
+            raise BadArguments(f"command {self.name!r}: {exc}") from None
+        return args
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def add(self, name: str, fn: Callable[..., Any], *, stream: bool | None = None, replace: bool = False) -> Command:
+        existing = self._commands.get(name)
+        if existing is not None and existing.fn is not fn and not replace:
+            raise ValueError(f"command {name!r} is already registered by {existing.fn.__module__}")
+        is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+        is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+        command = Command(
+            name=name,
+            fn=fn,
+            stream=is_generator if stream is None else stream,
+            is_async=is_async,
+            signature=inspect.signature(fn),
+        )
+        self._commands[name] = command
+        return command
+
+    def get(self, name: str) -> Command:
+        try:
+            return self._commands[name]
+        except KeyError:
+            raise UnknownCommand(f"no command named {name!r}; load its module with --commands") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._commands)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._commands
+
+
+REGISTRY = Registry()
+
+
+def command(
+    name: str | None = None,
+    *,
+    stream: bool | None = None,
+    replace: bool = False,
+    registry: Registry | None = None,
+) -> Callable[[F], F]:
+    """Registers a function as a bridge command in the process-wide registry.
+
+    `stream` defaults to whether the function is a generator; `stream=True` on a plain function streams the
+    iterable it returns.
+    """
+
+    def decorate(fn: F) -> F:
+        (registry or REGISTRY).add(name or fn.__name__, fn, stream=stream, replace=replace)
+        return fn
+
+    return decorate
+
+
+def load_command_modules(modules: list[str]) -> None:
+    """Imports each module; their `@command` decorators register on import."""
+    for module in modules:
+        importlib.import_module(module)
