@@ -11,3 +11,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   want=$(cat pnpm-lock.yaml package.json */package.json packages/*/package.json 2>/dev/null | sha1sum | cut -d' ' -f1)
   echo "$want" > "$stamp"
 fi
+# The Python side: .venv with the worker package and DSPy pinned (idempotent, see setup-python.sh).
+if [ -f python/pyproject.toml ]; then bash scripts/setup-python.sh; fi

@@ -6,8 +6,10 @@ const SLICE = 64;
 const TICK_BUDGET_MS = 2;
 
 export class BaselineActor {
+  /** Messages live in inbox[head..tail); the array is reused, never shrunk, so sending does not allocate. */
   inbox: unknown[] = [];
   head = 0;
+  tail = 0;
   queued = false;
   constructor(
     readonly system: BaselineSystem,
@@ -15,7 +17,7 @@ export class BaselineActor {
   ) {}
 
   send(to: BaselineActor, message: unknown): void {
-    to.inbox.push(message);
+    to.inbox[to.tail++] = message;
     if (!to.queued) this.system.enqueue(to);
   }
 }
@@ -39,21 +41,22 @@ export class BaselineSystem {
   }
 
   private readonly tick = (): void => {
-    this.scheduled = false;
+    // `scheduled` stays true while the tick runs, so a send during the tick does not schedule a second one.
     const deadline = performance.now() + TICK_BUDGET_MS;
     let slices = 0;
     while (this.qhead < this.queue.length) {
       const actor = this.queue[this.qhead++]!;
       actor.queued = false;
       let handled = 0;
-      while (handled < SLICE && actor.head < actor.inbox.length) {
-        const message = actor.inbox[actor.head++];
+      while (handled < SLICE && actor.head < actor.tail) {
+        const message = actor.inbox[actor.head];
+        actor.inbox[actor.head++] = undefined;
         handled++;
         actor.handle(message, actor);
       }
-      if (actor.head === actor.inbox.length) {
-        actor.inbox.length = 0;
+      if (actor.head === actor.tail) {
         actor.head = 0;
+        actor.tail = 0;
       } else if (!actor.queued) {
         this.enqueue(actor);
       }
@@ -62,26 +65,30 @@ export class BaselineSystem {
     if (this.qhead < this.queue.length) {
       this.queue = this.queue.slice(this.qhead);
       this.qhead = 0;
-      this.scheduled = true;
       setImmediate(this.tick);
     } else {
       this.queue.length = 0;
       this.qhead = 0;
+      this.scheduled = false;
     }
   };
 }
 
-/** Two baseline actors pass a counter back and forth until `total` messages were sent; resolves when done. */
-export function baselinePingPong(total: number): Promise<void> {
+/** One game of ping-pong at a time: the players are module-level functions, as long-lived code is. */
+const game = { total: 0, ping: null as BaselineActor | null, pong: null as BaselineActor | null, done: (): void => undefined };
+
+function player(message: unknown, self: BaselineActor): void {
+  const n = message as number;
+  if (n >= game.total) game.done();
+  else self.send(self === game.ping ? game.pong! : game.ping!, n + 1);
+}
+
+/** Two baseline actors on `system` pass a counter back and forth until `total` messages were sent. */
+export function baselinePingPong(system: BaselineSystem, total: number): Promise<void> {
   return new Promise((resolve) => {
-    const system = new BaselineSystem();
-    const player = (message: unknown, self: BaselineActor): void => {
-      const n = message as number;
-      if (n >= total) resolve();
-      else self.send(self === ping ? pong : ping, n + 1);
-    };
     const ping = system.spawn(player);
     const pong = system.spawn(player);
+    Object.assign(game, { total, ping, pong, done: resolve });
     ping.send(ping, 1);
   });
 }

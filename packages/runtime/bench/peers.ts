@@ -26,7 +26,7 @@ export function nactPingPong(total: number): Promise<void> {
 
 /** Two xstate machines spawned into one system, each sending the ball to the other by systemId. */
 export function xstatePingPong(total: number): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise<void>((resolve) => {
     const player = setup({
       types: {} as { context: { peer: string }; input: { peer: string }; events: { type: 'BALL'; n: number } },
     }).createMachine({
@@ -35,7 +35,10 @@ export function xstatePingPong(total: number): Promise<void> {
         BALL: {
           actions: enqueueActions(({ context, event, system, enqueue }) => {
             if (event.n >= total) resolve();
-            else enqueue.sendTo(system.get(context.peer), { type: 'BALL', n: event.n + 1 });
+            else {
+              const ball = { type: 'BALL' as const, n: event.n + 1 };
+              enqueue.sendTo(system.get(context.peer), ball);
+            }
           }),
         },
       },
@@ -48,7 +51,7 @@ export function xstatePingPong(total: number): Promise<void> {
     });
     const actor = createActor(table).start();
     actor.system.get('ping').send({ type: 'BALL', n: 1 });
-  }).then(() => undefined);
+  });
 }
 
 /** Two Effect fibers, each taking from its own unbounded Queue and offering to the other's. */

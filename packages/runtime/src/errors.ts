@@ -97,3 +97,82 @@ export function formatReason(reason: unknown): string {
     return String(reason);
   }
 }
+
+// --- Ports (OS processes) and worker pools ---
+
+/** Port.open could not start the command because it does not exist (spawn ENOENT). */
+export class PortCommandNotFoundError extends RuntimeError {
+  readonly code = 'DSPEX_PORT_COMMAND_NOT_FOUND';
+  constructor(readonly command: string, readonly cwd: string | undefined, cause?: unknown) {
+    super(
+      `command not found: ${command}${cwd === undefined ? '' : ` (cwd ${cwd})`}. Install it, pass an absolute path, ` +
+        'or fix PATH in the port env; a cwd that does not exist fails the same way.',
+      { cause },
+    );
+  }
+}
+
+/** Port.open could not start the command for another reason (permissions, bad options, resource limits). */
+export class PortSpawnError extends RuntimeError {
+  readonly code = 'DSPEX_PORT_SPAWN';
+  constructor(readonly command: string, readonly errno: string | undefined, cause?: unknown) {
+    super(`could not start ${command}${errno === undefined ? '' : ` (${errno})`}; check that it is executable and the options are valid.`, { cause });
+  }
+}
+
+/** A worker-pool task failed: the task threw in its thread, or the thread died under it. The pool serves on. */
+export class WorkerTaskError extends RuntimeError {
+  readonly code = 'DSPEX_WORKER_TASK';
+  constructor(readonly pool: string, cause: unknown) {
+    super(`a task on worker pool ${pool} failed: ${formatReason(cause)}. The pool keeps serving; fix the task or retry it.`, { cause });
+  }
+}
+
+/** A worker-pool task was cancelled through its AbortSignal before it finished. */
+export class WorkerTaskAbortedError extends RuntimeError {
+  readonly code = 'DSPEX_WORKER_TASK_ABORTED';
+  constructor(readonly pool: string, cause: unknown) {
+    super(`a task on worker pool ${pool} was aborted by its signal; its thread was replaced.`, { cause });
+  }
+}
+
+/** A worker pool's queue is full (maxQueue tasks wait already). */
+export class WorkerQueueFullError extends RuntimeError {
+  readonly code = 'DSPEX_WORKER_QUEUE_FULL';
+  constructor(readonly pool: string, cause: unknown) {
+    super(`the queue of worker pool ${pool} is full; retry later, raise maxQueue, or shed load before calling run.`, { cause });
+  }
+}
+
+// --- DynamicSupervisor, Task ---
+
+/** A DynamicSupervisor child did not start: its start function returned { error } or ignore. */
+export class ChildStartError extends RuntimeError {
+  readonly code = 'DSPEX_CHILD_START';
+  constructor(readonly reason: unknown) {
+    super(`the child did not start: ${formatReason(reason)}. Check its start function and what its init returns.`, {
+      cause: reason instanceof Error ? reason : undefined,
+    });
+  }
+}
+
+/** Task.await (or an async stream item with onTimeout 'exit') got no result in time; the task was killed. */
+export class TaskTimeoutError extends RuntimeError {
+  readonly code = 'DSPEX_TASK_TIMEOUT';
+  constructor(readonly task: string, readonly timeoutMs: number) {
+    super(
+      `task ${task} gave no result within ${timeoutMs} ms and was killed. Raise the timeout, or use Task.yield ` +
+        "(or onTimeout: 'kill_task' in a stream) to carry on without it.",
+    );
+  }
+}
+
+/** The task exited before giving a result; `reason` is its exit reason (the error it threw, for a crash). */
+export class TaskExitError extends RuntimeError {
+  readonly code = 'DSPEX_TASK_EXIT';
+  constructor(readonly task: string, readonly reason: unknown) {
+    super(`task ${task} exited with reason ${formatReason(reason)} before giving a result.`, {
+      cause: reason instanceof Error ? reason : undefined,
+    });
+  }
+}

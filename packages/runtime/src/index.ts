@@ -3,8 +3,12 @@ export { Runtime, type RuntimeOptions, type SpawnOptions, type ProcessInfo, type
 export { isPid, type Pid, type Dest, type ViaName, type ProcessContext, type ProcessBehavior, type ReceiveFn } from './process.js';
 export { Exit, Down, Ref, TIMEOUT, type Timeout, type ExitReason, type ShutdownWithDetail, shutdownWith, isShutdown, isNormalExit } from './reasons.js';
 export * from './errors.js';
-export { GenServer, From, BadReturnError, type GenServerBehavior, type InitResult, type CallResult, type NoReplyResult, type StartResult, type StartOptions, type Caller } from './gen_server.js';
+export { GenServer, From, BadReturnError, runtimeOf, type GenServerBehavior, type InitResult, type CallResult, type NoReplyResult, type StartResult, type StartOptions, type Caller } from './gen_server.js';
 export type { TelemetryEvents, TelemetryEventName } from './telemetry.js';
 export type { SchedulerOptions } from './scheduler.js';
 export { normalizeChildSpec, startChildProcess, shutdownChild, type ChildSpec, type NormalizedChildSpec, type Restart, type Shutdown, type ChildType } from './child_spec.js';
 export { Supervisor, validateSupervisorSpec, type Strategy, type AutoShutdown, type SupervisorFlags, type SupervisorSpec, type SupervisorInit, type ChildInfo, type ChildCounts, type StartChildResult, type TerminateChildResult, type RestartChildResult, type DeleteChildResult } from './supervisor.js';
+export { supervisionTree, formatTree, type TreeNode } from './tree.js';
+export { Port, PortData, portExitReason, type PortOptions, type PortHandle, type PortFd, type PortExit, type PortCommand, type PortExitReason } from './port.js';
+export { WorkerPool, type WorkerPoolOptions, type WorkerRunOptions } from './worker_pool.js';
+export { StateMachine, MachineEmitted, MachineDone, type StateMachineOptions, type MachineState, type InfoEvent } from './state_machine.js';

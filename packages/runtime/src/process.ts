@@ -66,6 +66,7 @@ export const SUSPENDED = 2; // awaiting an async handler or init
 export const NEEDS_INIT = 4; // init has not run yet
 export const DEAD = 8;
 export const RUNNING = 16; // inside a slice, its handler on the stack
+export const TOP_LEVEL = 32; // spawned unlinked and never linked since: shutdown() stops it first
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
@@ -86,6 +87,12 @@ export class Process implements ProcessContext {
   exitHooks: Array<(reason: ExitReason) => void> | null = null;
   trap = false;
   exitReason: ExitReason = undefined;
+  /**
+   * Neighbours in the runtime's table of live processes, a list in spawn order. Intrusive, because a Map or
+   * Set entry per process costs more memory and hashing than these two fields (skynet spawns a million).
+   */
+  prev: Process | null = null;
+  next: Process | null = null;
 
   constructor(
     readonly runtime: Runtime,
@@ -212,10 +219,15 @@ export class Process implements ProcessContext {
     const message = mq[this.head];
     mq[this.head++] = undefined;
     if (this.head === mq.length) {
-      mq.length = 0;
+      // Emptied. Popping keeps a small backing store for the next message; `length = 0` would free it and
+      // the next push would allocate again, a cost per message for a process that gets one at a time.
+      if (mq.length > 16) mq.length = 0;
+      else while (mq.length > 0) mq.pop();
       this.head = 0;
     } else if (this.head >= 1024 && this.head * 2 >= mq.length) {
-      mq.splice(0, this.head);
+      // Trims in place; splice would allocate an array of the removed slots.
+      mq.copyWithin(0, this.head);
+      mq.length -= this.head;
       this.head = 0;
     }
     return message;

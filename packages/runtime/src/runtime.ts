@@ -10,6 +10,7 @@ import {
   Process,
   QUEUED,
   SUSPENDED,
+  TOP_LEVEL,
   type Dest,
   type MonitorWatcher,
   type Pid,
@@ -74,11 +75,13 @@ export class Runtime {
   /** The process whose handler is running synchronously right now, if any. */
   current: Process | null = null;
 
-  private readonly table = new Map<number, Process>();
+  /** The process table: live processes in spawn order, linked through their prev/next fields. */
+  private first: Process | null = null;
+  private last: Process | null = null;
+  private live = 0;
   private readonly names = new Map<string, Process>();
   private nextPid = 1;
   private nextRef = 1;
-  private readonly topLevel = new Set<Process>();
   private exitQueue: Process[] = [];
   private propagating = false;
 
@@ -99,15 +102,15 @@ export class Runtime {
       throw new BadArgumentError('spawn expects a receive function or an object with a receive(message, self) method.');
     }
     const process = new Process(this, this.nextPid++, code);
-    this.table.set(process.id, process);
+    this.addToTable(process);
     if (options !== undefined) {
       if (options.name !== undefined) this.register(options.name, process);
       if (options.trapExit === true) process.trap = true;
       if (options.label !== undefined) LABEL.set(process, options.label);
       if (options.link !== undefined) this.link(process, options.link);
-      else this.topLevel.add(process);
+      else process.flags |= TOP_LEVEL;
     } else {
-      this.topLevel.add(process);
+      process.flags |= TOP_LEVEL;
     }
     this.scheduler.enqueue(process);
     if (this.telemetry.listenerCount('spawn') > 0) this.telemetry.emit('spawn', { pid: process, label: LABEL.get(process) ?? null });
@@ -235,7 +238,7 @@ export class Runtime {
     }
     (pa.links ??= new Set()).add(pb);
     (pb.links ??= new Set()).add(pa);
-    this.topLevel.delete(pa);
+    pa.flags &= ~TOP_LEVEL;
   }
 
   unlink(a: Pid, b: Pid): void {
@@ -303,8 +306,7 @@ export class Runtime {
 
   private propagateExit(process: Process): void {
     const reason = process.exitReason;
-    this.table.delete(process.id);
-    this.topLevel.delete(process);
+    this.removeFromTable(process);
     const waiter = process.waiter;
     if (waiter !== null && waiter.timer !== undefined) clearTimeout(waiter.timer);
     process.waiter = null;
@@ -400,11 +402,33 @@ export class Runtime {
   }
 
   get processCount(): number {
-    return this.table.size;
+    return this.live;
   }
 
+  /** Live processes in spawn order. */
   processes(): Pid[] {
-    return [...this.table.values()];
+    const all: Process[] = [];
+    for (let p = this.first; p !== null; p = p.next) all.push(p);
+    return all;
+  }
+
+  private addToTable(process: Process): void {
+    process.prev = this.last;
+    if (this.last === null) this.first = process;
+    else this.last.next = process;
+    this.last = process;
+    this.live++;
+  }
+
+  private removeFromTable(process: Process): void {
+    if (process.prev !== null) process.prev.next = process.next;
+    else if (this.first === process) this.first = process.next;
+    else return; // never in the table: the root pseudo-process
+    if (process.next !== null) process.next.prev = process.prev;
+    else this.last = process.prev;
+    process.prev = null;
+    process.next = null;
+    this.live--;
   }
 
   processInfo(pid: Pid): ProcessInfo | undefined {
@@ -432,13 +456,14 @@ export class Runtime {
    * to `timeoutMs`, then kills what is left. Supervisors stop their children in order on the way.
    */
   async shutdown(timeoutMs = 5000): Promise<void> {
-    const tops = [...this.topLevel].reverse();
+    const tops: Process[] = [];
+    for (let p = this.last; p !== null; p = p.prev) if ((p.flags & TOP_LEVEL) !== 0) tops.push(p);
     const downs = tops.map((p) => new Promise<void>((resolve) => (p.alive ? this.watch(p, () => resolve()) : resolve())));
     for (const p of tops) this.exit(p, 'shutdown');
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([Promise.all(downs), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
-    for (const p of [...this.table.values()].reverse()) this.exit(p, 'kill');
+    for (const p of this.processes().reverse()) this.exit(p, 'kill');
   }
 }
 

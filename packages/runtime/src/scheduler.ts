@@ -23,7 +23,10 @@ type RunSlice = (process: Process, reductions: number) => number;
 export class Scheduler {
   private queue: Process[] = [];
   private qhead = 0;
+  /** A tick is running or will run: enqueue() need not schedule one. */
   private scheduled = false;
+  /** A setImmediate for a tick is outstanding; never more than one, or ticks would pile up between yields. */
+  private immediatePending = false;
   private readonly reductionsPerSlice: number;
   private readonly tickBudgetMs: number;
   private readonly pick: ((runnable: number) => number) | undefined;
@@ -49,47 +52,64 @@ export class Scheduler {
   enqueue(process: Process): void {
     process.flags |= QUEUED;
     this.queue.push(process);
-    if (!this.scheduled && !this.manual) {
-      this.scheduled = true;
-      setImmediate(this.tick);
+    if (!this.scheduled && !this.manual) this.scheduleTick();
+  }
+
+  private scheduleTick(): void {
+    this.scheduled = true;
+    if (!this.immediatePending) {
+      this.immediatePending = true;
+      setImmediate(this.onImmediate);
     }
   }
 
+  private readonly onImmediate = (): void => {
+    this.immediatePending = false;
+    this.tick();
+  };
+
   private readonly tick = (): void => {
-    this.scheduled = false;
+    // Processes enqueued while this tick runs are this tick's (or the next one's) to run: the flag stays set
+    // so they schedule nothing, and the tick schedules at most one successor at its end.
+    this.scheduled = true;
     const started = performance.now();
     const deadline = started + this.tickBudgetMs;
+    // Reductions are messages handled (a slice counts at least one); the clock is read every 256.
     let reductions = 0;
     let checkpoint = 256;
-    while (this.qhead < this.queue.length) {
-      this.runNext();
-      reductions++;
-      if (reductions >= checkpoint) {
-        checkpoint += 256;
-        if (performance.now() >= deadline) break;
+    try {
+      while (this.qhead < this.queue.length) {
+        reductions += this.runNext();
+        if (reductions >= checkpoint) {
+          checkpoint = reductions + 256;
+          if (performance.now() >= deadline) break;
+        }
       }
-    }
-    const elapsed = performance.now() - started;
-    if (elapsed > this.maxTickMs) this.maxTickMs = elapsed;
-    if (this.qhead < this.queue.length) {
-      if (!this.manual) {
-        this.scheduled = true;
-        setImmediate(this.tick);
+    } finally {
+      const elapsed = performance.now() - started;
+      if (elapsed > this.maxTickMs) this.maxTickMs = elapsed;
+      if (this.qhead < this.queue.length) {
+        if (this.manual) this.scheduled = false;
+        else this.scheduleTick();
+      } else {
+        this.scheduled = false;
+        this.queue.length = 0;
+        this.qhead = 0;
+        this.notifyIdle();
       }
-    } else {
-      this.queue.length = 0;
-      this.qhead = 0;
-      this.notifyIdle();
     }
   };
 
-  private runNext(): void {
+  /** Runs the next process's slice; returns the reductions it used. */
+  private runNext(): number {
     let process: Process;
     if (this.pick === undefined) {
       process = this.queue[this.qhead]!;
       this.queue[this.qhead++] = undefined as unknown as Process;
       if (this.qhead > 4096 && this.qhead * 2 > this.queue.length) {
-        this.queue.splice(0, this.qhead);
+        // copyWithin and a shorter length trim in place; splice would allocate an array of what it removes.
+        this.queue.copyWithin(0, this.qhead);
+        this.queue.length -= this.qhead;
         this.qhead = 0;
       }
     } else {
@@ -98,13 +118,14 @@ export class Scheduler {
       this.queue.splice(at, 1);
     }
     process.flags &= ~QUEUED;
-    if ((process.flags & DEAD) !== 0) return;
+    if ((process.flags & DEAD) !== 0) return 1;
     process.flags |= RUNNING;
-    this.runSlice(process, this.reductionsPerSlice);
+    const used = this.runSlice(process, this.reductionsPerSlice);
     process.flags &= ~RUNNING;
     if ((process.flags & (DEAD | SUSPENDED | QUEUED)) === 0 && ((process.flags & NEEDS_INIT) !== 0 || process.mailboxLength > 0)) {
       this.enqueue(process);
     }
+    return used > 0 ? used : 1;
   }
 
   /**

@@ -10,7 +10,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import Cancelled
 
@@ -74,14 +74,27 @@ class CreditGate:
 class CallContext:
     """One in-flight call. `cancel()` is idempotent and may be called from the loop thread only."""
 
-    def __init__(self, call_id: int, cmd: str, session: Session, credits: int = DEFAULT_CREDITS) -> None:
+    def __init__(
+        self,
+        call_id: int,
+        cmd: str,
+        session: Session,
+        credits: int = DEFAULT_CREDITS,
+        worker: Any = None,
+    ) -> None:
         self.id = call_id
         self.cmd = cmd
         self.session = session
+        # The Server running this call: commands read its allow-list, ids and session store through it.
+        self.worker = worker
+        # Guards `finished` so a stream's chunk can never follow the call's terminal result or error.
+        self.emit_lock = threading.Lock()
+        self.finished = False
         self.gate = CreditGate(credits)
         self._cancelled = threading.Event()
         self._callbacks: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
+        self._cancel_listeners: list[Callable[[], None]] = []
         self.task: asyncio.Task[Any] | None = None
 
     @property
@@ -93,27 +106,48 @@ class CallContext:
         if self._cancelled.is_set():
             raise Cancelled(f"call {self.id} ({self.cmd}) was cancelled")
 
-    def cancel(self) -> None:
-        self._cancelled.set()
-        self.gate.close()
+    def on_cancel(self, listener: Callable[[], None]) -> None:
+        """Runs `listener` (on the loop thread) when the call is cancelled; at once if it already is."""
         with self._lock:
+            if not self._cancelled.is_set():
+                self._cancel_listeners.append(listener)
+                return
+        listener()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled.set()
+            listeners, self._cancel_listeners = self._cancel_listeners, []
             pending = list(self._callbacks)
+        self.gate.close()
+        for listener in listeners:
+            listener()
         for future in pending:
-            if not future.done():
-                future.set_exception(Cancelled(f"call {self.id} was cancelled while waiting on a callback"))
+            settle(future, error=Cancelled(f"call {self.id} was cancelled while waiting on a callback"))
         if self.task is not None and not self.task.done():
             self.task.cancel()
 
     def track_callback(self, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
             self._callbacks.add(future)
-        if self.cancelled and not future.done():
-            future.set_exception(Cancelled(f"call {self.id} was cancelled"))
+        if self.cancelled:
+            settle(future, error=Cancelled(f"call {self.id} was cancelled"))
         future.add_done_callback(self._untrack)
 
     def _untrack(self, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
             self._callbacks.discard(future)
+
+
+def settle(future: concurrent.futures.Future[Any], value: Any = None, error: BaseException | None = None) -> None:
+    """Completes a future unless another thread already did (a reply and a cancel can race)."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+    except concurrent.futures.InvalidStateError:
+        pass
 
 
 _current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar("dspex_bridge_call", default=None)

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from .context import current_call_or_none
+from .context import CallContext, current_call_or_none
 from .errors import Cancelled, UnknownHandle
 
 _handle_ids = itertools.count(1)
@@ -63,6 +63,7 @@ class Session:
         self.objects: dict[str, Any] = {}
         self.tools: dict[str, ToolSpec] = {}
         self.lm: Any | None = None
+        self.adapter: Any | None = None
         self._lock = threading.Lock()
 
     # -- objects ---------------------------------------------------------------------------------------------
@@ -88,19 +89,27 @@ class Session:
             self.objects.clear()
             self.tools.clear()
             self.lm = None
+            self.adapter = None
         return count
 
     # -- Node tools ------------------------------------------------------------------------------------------
     def register_tool(self, spec: ToolSpec) -> None:
         self.tools[spec.name] = spec
 
-    def call_tool(self, name: str, args: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
-        """Calls a Node tool and blocks for its value. Only from sync code (a sync command's thread)."""
+    def call_tool(
+        self,
+        name: str,
+        args: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        ctx: CallContext | None = None,
+    ) -> Any:
+        """Calls a Node tool and blocks for its value. Only from sync code (a sync command's thread).
+        `ctx` ties the wait to a call's cancellation; by default the current call, if any."""
         host = self._require_host()
         if host.on_loop_thread():
             raise RuntimeError("call_tool blocks; from an async command use `await session.acall_tool(...)`")
         future = host.start_callback(self.id, name, dict(args or {}))
-        ctx = current_call_or_none()
+        ctx = ctx or current_call_or_none()
         if ctx is not None:
             ctx.track_callback(future)
         try:

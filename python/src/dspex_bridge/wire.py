@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +44,7 @@ def to_wire(value: Any, session: Session | None = None) -> Any:
     if value is None or isinstance(value, (bool, int, str, bytes)):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
+        return value
     if isinstance(value, dict):
         return {(k if isinstance(k, (str, int)) else str(k)): to_wire(v, session) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -1,0 +1,111 @@
+// The wire protocol between Node and a Python worker: 4-byte big-endian length, then one MessagePack map
+// with a string "t". Frames travel on extra file descriptors, never stdout. The byte vectors in
+// test/vectors/protocol.json are checked here and by pytest, so the two ends cannot drift.
+
+import { Packr } from 'msgpackr';
+import { ProtocolError } from './errors.js';
+
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+const HEADER_BYTES = 4;
+
+/** Messages Node sends to a worker. */
+export type NodeMessage =
+  | { t: 'call'; id: number; cmd: string; args: Record<string, unknown>; session: string | null; credits?: number }
+  | { t: 'cancel'; id: number }
+  | { t: 'credit'; id: number; n: number }
+  | { t: 'ping'; seq: number }
+  | { t: 'callback_result'; id: number; value: unknown }
+  | { t: 'callback_error'; id: number; error: WireError };
+
+/** Messages a worker sends to Node. */
+export type WorkerMessage =
+  | { t: 'ready'; pid: number; worker_id: string; versions: Record<string, string> }
+  | { t: 'result'; id: number; value: unknown }
+  | { t: 'error'; id: number; error: WireError }
+  | { t: 'chunk'; id: number; seq: number; value: unknown }
+  | { t: 'pong'; seq: number }
+  | { t: 'callback'; id: number; session: string; name: string; args: Record<string, unknown> }
+  | { t: 'fatal'; error: WireError };
+
+export interface WireError {
+  type: string;
+  message: string;
+  traceback?: string;
+}
+
+// Plain maps both ways (no msgpackr records), so the bytes match Python's msgpack.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, encodeUndefinedAsNil: true });
+
+/** The frame for one message: length prefix and payload. Throws ProtocolError when over `maxFrameBytes`. */
+export function encodeFrame(message: NodeMessage | WorkerMessage | Record<string, unknown>, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  let payload: Buffer;
+  try {
+    payload = packr.pack(message);
+  } catch (error) {
+    throw new ProtocolError('Unencodable', `cannot encode the message as MessagePack: ${(error as Error).message}. Pass plain JSON-like values.`, error);
+  }
+  if (payload.length > maxFrameBytes) {
+    throw new ProtocolError('FrameTooLarge', `a frame of ${payload.length} bytes exceeds the limit of ${maxFrameBytes}; send less data per call or raise maxFrameBytes.`);
+  }
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  frame.writeUInt32BE(payload.length, 0);
+  payload.copy(frame, HEADER_BYTES);
+  return frame;
+}
+
+/** Decodes one payload (no prefix). Anything but a map with a string "t" is a ProtocolError. */
+export function decodePayload(payload: Buffer): WorkerMessage {
+  let message: unknown;
+  try {
+    message = packr.unpack(payload);
+  } catch (error) {
+    throw new ProtocolError('Undecodable', `cannot decode a frame payload: ${(error as Error).message}`, error);
+  }
+  if (message === null || typeof message !== 'object' || Array.isArray(message) || typeof (message as { t?: unknown }).t !== 'string') {
+    throw new ProtocolError('BadMessage', 'a frame must hold a map with a string "t".');
+  }
+  return message as WorkerMessage;
+}
+
+/**
+ * Incremental frame reader: push chunks as they arrive, get whole messages out. Keeps at most one partial
+ * frame; a length prefix over the limit is a ProtocolError before any of that frame is buffered.
+ */
+export class FrameDecoder {
+  private buffer: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** Bytes of an incomplete frame held back. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  push(chunk: Buffer, onMessage: (message: WorkerMessage) => void): void {
+    let buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    let offset = 0;
+    while (buffer.length - offset >= HEADER_BYTES) {
+      const length = buffer.readUInt32BE(offset);
+      if (length > this.maxFrameBytes) {
+        this.buffer = Buffer.alloc(0);
+        throw new ProtocolError('FrameTooLarge', `the worker sent a frame of ${length} bytes, over the limit of ${this.maxFrameBytes}.`);
+      }
+      if (buffer.length - offset - HEADER_BYTES < length) break;
+      const start = offset + HEADER_BYTES;
+      offset = start + length;
+      onMessage(decodePayload(buffer.subarray(start, offset)));
+    }
+    buffer = buffer.subarray(offset);
+    // Copy the tail so a large chunk is not retained for a few trailing bytes.
+    this.buffer = buffer.length === 0 ? Buffer.alloc(0) : Buffer.from(buffer);
+  }
+
+  /** The stream ended: leftover bytes mean a frame was cut off. */
+  end(): void {
+    if (this.buffer.length > 0) {
+      const cut = this.buffer.length;
+      this.buffer = Buffer.alloc(0);
+      throw new ProtocolError('Truncated', `the worker's stream ended inside a frame (${cut} bytes left over).`);
+    }
+  }
+}

@@ -1,0 +1,287 @@
+// A process: a pid, a FIFO mailbox with selective receive, links, monitors and exit handling.
+// The same object is the process's pid (opaque to users) and the context its handler gets, so an idle
+// process costs one object plus what it lazily allocates. Scheduling lives in scheduler.ts.
+
+import { BadArgumentError, NoProcError } from './errors.js';
+import { Down, Exit, Ref, TIMEOUT, type ExitReason, type Timeout } from './reasons.js';
+import type { Runtime } from './runtime.js';
+
+/** A process identifier. Opaque: print it, compare it, send to it. */
+export interface Pid {
+  readonly id: number;
+  toString(): string;
+}
+
+/** Where a message can go: a pid, a registered name, or a via-name resolved through a registry. */
+export type Dest = Pid | string | ViaName;
+
+/** A name resolved through a registry (Elixir's `{:via, Registry, {reg, key}}`). */
+export interface ViaName {
+  readonly via: { whereisName(key: unknown): Pid | undefined };
+  readonly key: unknown;
+}
+
+/** What a process's code can do: the context passed to every handler. */
+export interface ProcessContext {
+  readonly pid: Pid;
+  readonly runtime: Runtime;
+  /** process_flag(trap_exit): exit signals arrive as `Exit` messages instead of killing the process. */
+  trapExit: boolean;
+  /** Aborted when the process exits, so async work started by a handler can stop with it. */
+  readonly signal: AbortSignal;
+  send(dest: Dest, message: unknown): boolean;
+  link(pid: Pid): void;
+  unlink(pid: Pid): void;
+  monitor(dest: Dest): Ref;
+  demonitor(ref: Ref, options?: { flush?: boolean }): boolean;
+  /** Exits this process now with `reason`; code after it in the handler runs but can no longer act. */
+  exit(reason?: ExitReason): void;
+  /**
+   * Selective receive: the first message in the mailbox for which `match` is true, waiting for one if none
+   * is there. With `timeoutMs`, resolves to TIMEOUT when nothing matched in time (Erlang's `after`).
+   */
+  receive<T = unknown>(match?: (message: unknown) => boolean): Promise<T>;
+  receive<T = unknown>(match: ((message: unknown) => boolean) | undefined, timeoutMs: number): Promise<T | Timeout>;
+}
+
+/** The code of a raw process: a message handler, optionally with an init step run before any message. */
+export type ReceiveFn = (message: never, self: ProcessContext) => unknown;
+export interface ProcessBehavior {
+  init?(self: ProcessContext): unknown;
+  receive(message: never, self: ProcessContext): unknown;
+}
+
+/** Internal watcher of a monitor: a process (gets a DOWN message) or a function (runtime-internal). */
+export type MonitorWatcher = Process | ((reason: ExitReason, pid: Process) => void);
+
+interface ReceiveWaiter {
+  match: ((message: unknown) => boolean) | undefined;
+  resolve: (message: unknown) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+// Process state flags.
+export const QUEUED = 1; // in the run queue
+export const SUSPENDED = 2; // awaiting an async handler or init
+export const NEEDS_INIT = 4; // init has not run yet
+export const DEAD = 8;
+export const RUNNING = 16; // inside a slice, its handler on the stack
+export const TOP_LEVEL = 32; // spawned unlinked and never linked since: shutdown() stops it first
+
+const inspect = Symbol.for('nodejs.util.inspect.custom');
+
+export class Process implements ProcessContext {
+  flags = NEEDS_INIT;
+  /** Mailbox: a queue in an array from `head`; null until the first message. */
+  mq: unknown[] | null = null;
+  head = 0;
+  links: Set<Process> | null = null;
+  /** Monitors others hold on this process: ref id -> watcher. */
+  watchers: Map<Ref, MonitorWatcher> | null = null;
+  /** Monitors this process holds: ref id -> monitored process. */
+  watching: Map<Ref, Process> | null = null;
+  waiter: ReceiveWaiter | null = null;
+  name: string | null = null;
+  abort: AbortController | null = null;
+  /** Runtime-internal callbacks run at exit (registry cleanup and the like). */
+  exitHooks: Array<(reason: ExitReason) => void> | null = null;
+  trap = false;
+  exitReason: ExitReason = undefined;
+  /**
+   * Neighbours in the runtime's table of live processes, a list in spawn order. Intrusive, because a Map or
+   * Set entry per process costs more memory and hashing than these two fields (skynet spawns a million).
+   */
+  prev: Process | null = null;
+  next: Process | null = null;
+
+  constructor(
+    readonly runtime: Runtime,
+    readonly id: number,
+    readonly code: ReceiveFn | ProcessBehavior,
+  ) {}
+
+  get pid(): Pid {
+    return this;
+  }
+
+  get trapExit(): boolean {
+    return this.trap;
+  }
+  set trapExit(on: boolean) {
+    this.trap = on;
+  }
+
+  get alive(): boolean {
+    return (this.flags & DEAD) === 0;
+  }
+
+  get signal(): AbortSignal {
+    if (this.abort === null) {
+      this.abort = new AbortController();
+      if (!this.alive) this.abort.abort(this.exitReason);
+    }
+    return this.abort.signal;
+  }
+
+  get mailboxLength(): number {
+    return this.mq === null ? 0 : this.mq.length - this.head;
+  }
+
+  toString(): string {
+    return `<0.${this.id}.0>`;
+  }
+  [inspect](): string {
+    return this.toString();
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+
+  // --- Context API: thin wrappers over the runtime, acting as this process. ---
+
+  send(dest: Dest, message: unknown): boolean {
+    if (!this.alive) return false;
+    return this.runtime.send(dest, message);
+  }
+
+  link(pid: Pid): void {
+    if (!this.alive) return;
+    this.runtime.link(this, pid);
+  }
+
+  unlink(pid: Pid): void {
+    this.runtime.unlink(this, pid);
+  }
+
+  monitor(dest: Dest): Ref {
+    return this.runtime.monitor(this, dest);
+  }
+
+  demonitor(ref: Ref, options?: { flush?: boolean }): boolean {
+    const target = this.watching?.get(ref);
+    let wasActive = false;
+    if (target !== undefined) {
+      this.watching!.delete(ref);
+      target.watchers?.delete(ref);
+      wasActive = true;
+    }
+    if (options?.flush === true) this.removeMessages((m) => m instanceof Down && m.ref === ref);
+    return wasActive;
+  }
+
+  exit(reason: ExitReason = 'normal'): void {
+    if (this.alive) this.runtime.terminate(this, reason, true);
+  }
+
+  receive<T = unknown>(match?: (message: unknown) => boolean, timeoutMs?: number): Promise<T | Timeout> {
+    if (this.waiter !== null) {
+      return Promise.reject(new BadArgumentError(`${this} is already waiting in receive; await one receive at a time.`));
+    }
+    if (!this.alive) return Promise.reject(new NoProcError(this.toString(), 'receive'));
+    const found = this.takeMatching(match);
+    if (found !== NOT_FOUND) return Promise.resolve(found as T);
+    if (timeoutMs === 0) return Promise.resolve(TIMEOUT);
+    return new Promise<T | Timeout>((resolve) => {
+      const waiter: ReceiveWaiter = { match, resolve: resolve as (m: unknown) => void, timer: undefined };
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+        waiter.timer = setTimeout(() => {
+          if (this.waiter === waiter) this.waiter = null;
+          resolve(TIMEOUT);
+        }, timeoutMs);
+      }
+      this.waiter = waiter;
+    });
+  }
+
+  // --- Mailbox internals ---
+
+  /** Puts a message in the mailbox, or hands it straight to a waiting selective receive. */
+  deliver(message: unknown): void {
+    const waiter = this.waiter;
+    if (waiter !== null && (waiter.match === undefined || waiter.match(message))) {
+      this.waiter = null;
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.resolve(message);
+      return;
+    }
+    let mq = this.mq;
+    if (mq === null) mq = this.mq = [];
+    const length = mq.push(message) - this.head;
+    if (length >= this.runtime.mailboxHighWater && (length & (length - 1)) === 0) {
+      this.runtime.mailboxHighWaterReached(this, length);
+    }
+    if ((this.flags & (QUEUED | SUSPENDED | RUNNING | NEEDS_INIT)) === 0) this.runtime.scheduler.enqueue(this);
+  }
+
+  /** Takes the next message in FIFO order. The caller checks mailboxLength first. */
+  dequeue(): unknown {
+    const mq = this.mq!;
+    const message = mq[this.head];
+    mq[this.head++] = undefined;
+    if (this.head === mq.length) {
+      // Emptied. Popping keeps a small backing store for the next message; `length = 0` would free it and
+      // the next push would allocate again, a cost per message for a process that gets one at a time.
+      if (mq.length > 16) mq.length = 0;
+      else while (mq.length > 0) mq.pop();
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= mq.length) {
+      // Trims in place; splice would allocate an array of the removed slots.
+      mq.copyWithin(0, this.head);
+      mq.length -= this.head;
+      this.head = 0;
+    }
+    return message;
+  }
+
+  private takeMatching(match: ((message: unknown) => boolean) | undefined): unknown {
+    const mq = this.mq;
+    if (mq === null || this.head === mq.length) return NOT_FOUND;
+    if (match === undefined) return this.dequeue();
+    for (let i = this.head; i < mq.length; i++) {
+      const message = mq[i];
+      if (match(message)) {
+        if (i === this.head) return this.dequeue();
+        mq.splice(i, 1);
+        return message;
+      }
+    }
+    return NOT_FOUND;
+  }
+
+  removeMessages(match: (message: unknown) => boolean): void {
+    const mq = this.mq;
+    if (mq === null) return;
+    const kept = mq.slice(this.head).filter((m) => !match(m));
+    this.mq = kept;
+    this.head = 0;
+  }
+
+  addExitHook(hook: (reason: ExitReason) => void): void {
+    (this.exitHooks ??= []).push(hook);
+  }
+
+  removeExitHook(hook: (reason: ExitReason) => void): void {
+    const hooks = this.exitHooks;
+    if (hooks === null) return;
+    const at = hooks.indexOf(hook);
+    if (at >= 0) hooks.splice(at, 1);
+  }
+
+  /** Signals that reach this process by exit: as a message when trapping, otherwise by dying. */
+  deliverExitSignal(from: Process, reason: ExitReason, viaLink: boolean): void {
+    if (!this.alive) return;
+    if (reason === 'kill' && !viaLink) {
+      this.runtime.terminate(this, 'killed', false);
+    } else if (this.trap) {
+      this.deliver(new Exit(from, reason));
+    } else if (reason !== 'normal' || (from === this && !viaLink)) {
+      this.runtime.terminate(this, reason, false);
+    }
+  }
+}
+
+const NOT_FOUND = Symbol('not-found');
+
+export function isPid(value: unknown): value is Pid {
+  return value instanceof Process;
+}

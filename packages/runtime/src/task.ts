@@ -1,0 +1,414 @@
+// Task and TaskSupervisor: Elixir's one-off processes that run a function and give back its result.
+// Task.async links the task to its caller; a TaskSupervisor runs tasks as temporary children of a
+// DynamicSupervisor, so a crash is a result ({ exit }) and not the caller's death. asyncStream maps an
+// (async) iterable through tasks with bounded concurrency and backpressure.
+//
+//   const task = Task.async(self, async () => fetchScores());
+//   const scores = await Task.await(task, 10_000);        // TaskTimeoutError / TaskExitError on failure
+//   for await (const item of Task.asyncStream(rt, prompts, (p) => lm.complete(p), { maxConcurrency: 4 })) ...
+
+import { availableParallelism } from 'node:os';
+import { DynamicSupervisor, type DynamicSupervisorOptions } from './dynamic_supervisor.js';
+import { BadArgumentError, ChildStartError, TaskExitError, TaskTimeoutError } from './errors.js';
+import { runtimeOf, type Caller, type StartOptions, type StartResult } from './gen_server.js';
+import { shutdownChild, type ChildSpec, type Shutdown } from './child_spec.js';
+import type { Dest, Pid, Process, ProcessBehavior, ProcessContext } from './process.js';
+import type { ExitReason, Ref } from './reasons.js';
+import { Runtime, asProcess } from './runtime.js';
+
+/** What a task came to: its function's value, or the reason it exited without one. */
+export type TaskOutcome<T> = { ok: T } | { exit: ExitReason };
+export type TaskFn<T> = (self: ProcessContext) => T | Promise<T>;
+
+/** Sent to a task's owner with the result (Elixir's `{ref, result}`), before the DOWN of its monitor. */
+export class TaskReply<T = unknown> {
+  readonly kind = 'TASK_REPLY' as const;
+  constructor(readonly ref: Ref, readonly value: T) {}
+}
+
+interface TaskState {
+  /** Set by the task just before it exits normally. */
+  result: { ok: unknown } | undefined;
+  outcome: TaskOutcome<unknown> | undefined;
+  /** Settles when the task process exits (synchronously, from an exit hook). */
+  readonly settled: Promise<TaskOutcome<unknown>>;
+  /** The owner that monitors the task and gets a TaskReply; null when results go only through the promise. */
+  readonly notify: Process | null;
+  readonly ref: Ref;
+}
+
+const STATES = new WeakMap<Task<unknown>, TaskState>();
+
+/** The function a waiting task process runs; sent once it is linked and monitored as it should be. */
+class TaskRun {
+  constructor(readonly fn: TaskFn<unknown>, readonly state: TaskState) {}
+}
+
+/** A running task. Its pid is a normal pid; `ref` tags its TaskReply and the owner's monitor DOWN. */
+export class Task<T = unknown> {
+  declare private readonly resultType: T;
+
+  constructor(
+    readonly pid: Pid,
+    readonly ref: Ref,
+    /** The process that started it, or null when plain code (a Runtime) did. */
+    readonly owner: Pid | null,
+  ) {}
+
+  /**
+   * Runs `fn` in a new process linked to the caller (when the caller is a process): a crash in the task
+   * crashes a caller that does not trap exits. The caller monitors the task and gets a TaskReply message.
+   * Throws BadArgumentError when fn is not a function.
+   */
+  static async<T>(caller: Caller, fn: TaskFn<T>): Task<T> {
+    if (typeof fn !== 'function') throw new BadArgumentError('Task.async expects a function (self) => value.');
+    const owner = ownerOf(caller);
+    return runTask(spawnTask(runtimeOf(caller), owner), owner, fn, true);
+  }
+
+  /**
+   * Waits for the task's value. Rejects with TaskExitError (its exit reason attached) when it exited
+   * without one, or TaskTimeoutError after `timeoutMs` (default 5000; Infinity waits forever), in which
+   * case the task is killed (unlinked first, so the caller lives).
+   */
+  static async await<T>(task: Task<T>, timeoutMs = 5000): Promise<T> {
+    const state = stateOf(task);
+    const outcome = await within(state.settled, timeoutMs);
+    if (outcome === undefined) {
+      killTask(task);
+      flush(state);
+      throw new TaskTimeoutError(String(task.pid), timeoutMs);
+    }
+    flush(state);
+    if ('ok' in outcome) return outcome.ok as T;
+    throw new TaskExitError(String(task.pid), outcome.exit);
+  }
+
+  /** Waits up to `timeoutMs` (default 5000): the outcome, or null if the task is still running (it keeps running). */
+  static async yield<T>(task: Task<T>, timeoutMs = 5000): Promise<TaskOutcome<T> | null> {
+    const state = stateOf(task);
+    const outcome = await within(state.settled, timeoutMs);
+    if (outcome === undefined) return null;
+    flush(state);
+    return outcome as TaskOutcome<T>;
+  }
+
+  /**
+   * Stops the task as a supervisor would (shutdown signal, then kill after `shutdown` ms). Resolves to
+   * { ok } if it had already given its value, { exit } if it had died of something else, or null when it
+   * was stopped by this shutdown.
+   */
+  static async shutdown<T>(task: Task<T>, shutdown: Shutdown = 5000): Promise<TaskOutcome<T> | null> {
+    const state = stateOf(task);
+    if (state.outcome !== undefined) {
+      flush(state);
+      return state.outcome as TaskOutcome<T>;
+    }
+    const process = asProcess(task.pid);
+    const stopped = await shutdownChild(task.owner === null ? process.runtime.root : asProcess(task.owner), process, shutdown);
+    const outcome = (await state.settled) as TaskOutcome<T>;
+    flush(state);
+    if ('ok' in outcome) return outcome;
+    // Stopped by this shutdown (or killed when it overran its time): nothing to report, as in Elixir.
+    return 'ok' in stopped || outcome.exit === 'killed' ? null : outcome;
+  }
+
+  /**
+   * Maps `items` through `fn`, each in a task linked to the caller, at most `maxConcurrency` at a time.
+   * Yields { ok: value } or { exit: reason } per item (a crash also crashes a caller that does not trap
+   * exits, as in Elixir). The stream throws TaskTimeoutError when an item times out with onTimeout 'exit'
+   * and BadArgumentError for bad options. Breaking out of the loop kills the tasks still running.
+   */
+  static asyncStream<I, T>(caller: Caller, items: Iterable<I> | AsyncIterable<I>, fn: StreamFn<I, T>, options: AsyncStreamOptions = {}): AsyncIterable<StreamItem<T>> {
+    const owner = ownerOf(caller);
+    const rt = runtimeOf(caller);
+    return runStream(items, fn, options, (input) => runTask(spawnTask(rt, owner), owner, (self) => fn(input, self), false));
+  }
+}
+
+export type StreamFn<I, T> = (item: I, self: ProcessContext) => T | Promise<T>;
+/** One result of an async stream. With zipInputOnExit, exit is { input, reason }. */
+export type StreamItem<T> = { ok: T } | { exit: ExitReason };
+
+export interface AsyncStreamOptions {
+  /** Tasks alive at once, and how far the stream may run ahead of its consumer (default os.availableParallelism()). */
+  maxConcurrency?: number;
+  /** Yield results in input order (default true); false yields them as they finish. */
+  ordered?: boolean;
+  /** Milliseconds each task may run (default 5000; Infinity for none). */
+  timeout?: number;
+  /** 'exit' (default): a timeout fails the stream with TaskTimeoutError. 'kill_task': the item becomes { exit: 'timeout' }. */
+  onTimeout?: 'exit' | 'kill_task';
+  /** Exit items carry their input: { exit: { input, reason } }. */
+  zipInputOnExit?: boolean;
+}
+
+export type TaskSupervisorOptions = Omit<DynamicSupervisorOptions, 'strategy' | 'extraArguments'>;
+
+export interface TaskStartOptions {
+  /** How the supervisor stops the task on its own shutdown (default 5000 ms). */
+  shutdown?: Shutdown;
+}
+
+// --- Task processes ---
+
+/** A task process waits for its TaskRun, runs it, replies if asked, and exits normally; a throw is its crash. */
+const taskProcess: ProcessBehavior = {
+  async init(self: ProcessContext) {
+    const run = await self.receive<TaskRun>((m) => m instanceof TaskRun);
+    const value = await run.fn(self);
+    if (!asProcess(self.pid).alive) return;
+    run.state.result = { ok: value };
+    if (run.state.notify !== null) self.send(run.state.notify, new TaskReply(run.state.ref, value));
+    self.exit('normal');
+  },
+  receive() {},
+};
+
+function spawnTask(rt: Runtime, link: Process | null): Process {
+  return asProcess(rt.spawn(taskProcess, link === null ? { label: 'Task' } : { link, label: 'Task' }));
+}
+
+function ownerOf(caller: Caller): Process | null {
+  return caller instanceof Runtime ? null : asProcess(caller.pid);
+}
+
+/** Wraps a spawned, waiting task process in a Task and sends it `fn`. `notify`: the owner monitors it and gets a TaskReply. */
+function runTask<T>(process: Process, owner: Process | null, fn: TaskFn<T>, notify: boolean): Task<T> {
+  const rt = process.runtime;
+  const watcher = notify && owner !== null && owner.alive ? owner : null;
+  const ref = watcher !== null ? watcher.monitor(process) : rt.makeRef();
+  let resolve!: (outcome: TaskOutcome<unknown>) => void;
+  const state: TaskState = { result: undefined, outcome: undefined, settled: new Promise((r) => (resolve = r)), notify: watcher, ref };
+  const finish = (reason: ExitReason): void => {
+    state.outcome = state.result ?? { exit: reason };
+    resolve(state.outcome);
+  };
+  if (process.alive) rt.watch(process, finish);
+  else finish(process.exitReason);
+  const task = new Task<T>(process, ref, owner);
+  STATES.set(task, state);
+  rt.send(process, new TaskRun(fn, state));
+  return task;
+}
+
+function stateOf(task: Task<unknown>): TaskState {
+  const state = STATES.get(task);
+  if (state === undefined) throw new BadArgumentError('not a task started by Task.async or TaskSupervisor; pass the Task it returned.');
+  return state;
+}
+
+/** Kills a task without taking its owner down with it. */
+function killTask(task: Task<unknown>): void {
+  const process = asProcess(task.pid);
+  if (task.owner !== null) process.runtime.unlink(task.owner, process);
+  process.runtime.exit(process, 'kill');
+}
+
+/** The owner no longer needs the TaskReply and DOWN of a task it has the result of. */
+function flush(state: TaskState): void {
+  if (state.notify === null) return;
+  state.notify.demonitor(state.ref, { flush: true });
+  state.notify.removeMessages((m) => m instanceof TaskReply && m.ref === state.ref);
+}
+
+/** The promise's value, or undefined after `timeoutMs`. */
+function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  if (timeoutMs === Infinity) return promise;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) return Promise.reject(new BadArgumentError(`a timeout must be a non-negative number of ms or Infinity, not ${String(timeoutMs)}.`));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, timeoutMs, undefined)));
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+// --- Streams ---
+
+interface Running {
+  task: Task<unknown>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  timedOut: boolean;
+}
+
+/**
+ * The engine under every async stream (Elixir's Task.Supervised.stream): pulls an input only when fewer
+ * than maxConcurrency results are outstanding (started but not yet taken by the consumer), so it never has
+ * more tasks alive, nor runs further ahead of its consumer, than that.
+ */
+async function* runStream<I, T>(
+  items: Iterable<I> | AsyncIterable<I>,
+  fn: StreamFn<I, T>,
+  options: AsyncStreamOptions,
+  start: (input: I) => Task<T> | Promise<Task<T>>,
+): AsyncGenerator<StreamItem<T>, void, undefined> {
+  const { maxConcurrency, ordered, timeout, onTimeout, zipInputOnExit } = streamOptions(options);
+  if (typeof fn !== 'function') throw new BadArgumentError('asyncStream expects a function (item, self) => value.');
+  const inputs = iteratorOf(items);
+  const running = new Map<number, Running>();
+  const finished = new Map<number, StreamItem<T>>(); // ordered: by input index
+  const arrivals: StreamItem<T>[] = []; // unordered: in finishing order
+  let started = 0;
+  let delivered = 0;
+  let exhausted = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+
+  const launch = async (input: I, index: number): Promise<void> => {
+    const task = await start(input);
+    const entry: Running = { task, timer: undefined, timedOut: false };
+    running.set(index, entry);
+    if (timeout !== Infinity) {
+      entry.timer = setTimeout(() => {
+        if (!running.has(index)) return;
+        if (onTimeout === 'kill_task') {
+          entry.timedOut = true;
+          killTask(task);
+          return;
+        }
+        failure = new TaskTimeoutError(String(task.pid), timeout);
+        for (const other of running.values()) killTask(other.task);
+        signal();
+      }, timeout);
+    }
+    void stateOf(task).settled.then((outcome) => {
+      clearTimeout(entry.timer);
+      running.delete(index);
+      const reason = entry.timedOut ? 'timeout' : 'exit' in outcome ? outcome.exit : undefined;
+      const item: StreamItem<T> = 'ok' in outcome && !entry.timedOut ? { ok: outcome.ok as T } : { exit: zipInputOnExit ? { input, reason } : reason };
+      if (ordered) finished.set(index, item);
+      else arrivals.push(item);
+      signal();
+    });
+  };
+
+  try {
+    for (;;) {
+      while (failure === undefined && !exhausted && started - delivered < maxConcurrency) {
+        const next = await inputs.next();
+        if (next.done === true) exhausted = true;
+        else await launch(next.value, started++);
+      }
+      if (failure !== undefined) throw failure;
+      const item = ordered ? finished.get(delivered) : arrivals.shift();
+      if (item !== undefined) {
+        if (ordered) finished.delete(delivered);
+        delivered++;
+        yield item;
+        continue;
+      }
+      if (exhausted && running.size === 0) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    for (const entry of running.values()) {
+      clearTimeout(entry.timer);
+      killTask(entry.task);
+    }
+    if (!exhausted) await inputs.return?.();
+  }
+}
+
+function streamOptions(options: AsyncStreamOptions): Required<AsyncStreamOptions> {
+  const maxConcurrency = options.maxConcurrency ?? availableParallelism();
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new BadArgumentError(`maxConcurrency must be a positive integer, not ${String(maxConcurrency)}.`);
+  const timeout = options.timeout ?? 5000;
+  if (typeof timeout !== 'number' || !(timeout > 0)) throw new BadArgumentError(`timeout must be a positive number of ms or Infinity, not ${String(timeout)}.`);
+  const onTimeout = options.onTimeout ?? 'exit';
+  if (onTimeout !== 'exit' && onTimeout !== 'kill_task') throw new BadArgumentError(`onTimeout must be 'exit' or 'kill_task', not ${String(onTimeout)}.`);
+  return { maxConcurrency, ordered: options.ordered ?? true, timeout, onTimeout, zipInputOnExit: options.zipInputOnExit ?? false };
+}
+
+function iteratorOf<I>(items: Iterable<I> | AsyncIterable<I>): AsyncIterator<I> | Iterator<I> {
+  if (items !== null && typeof items === 'object' && Symbol.asyncIterator in items) return items[Symbol.asyncIterator]();
+  if (items !== null && items !== undefined && typeof (items as Iterable<I>)[Symbol.iterator] === 'function') return (items as Iterable<I>)[Symbol.iterator]();
+  throw new BadArgumentError('asyncStream expects an Iterable or an AsyncIterable of items.');
+}
+
+// --- TaskSupervisor ---
+
+/** The child spec of one supervised task: a temporary child that waits for its function. */
+function taskChildSpec(options: TaskStartOptions): ChildSpec {
+  return {
+    id: 'Task',
+    restart: 'temporary',
+    shutdown: options.shutdown ?? 5000,
+    start: (parent): StartResult => ({ ok: spawnTask(parent.runtime, asProcess(parent.pid)) }),
+  };
+}
+
+async function startSupervised<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, link: boolean, notify: boolean, options: TaskStartOptions): Promise<Task<T>> {
+  if (typeof fn !== 'function') throw new BadArgumentError('a supervised task needs a function (self) => value.');
+  const pid = await DynamicSupervisor.startChildOrThrow(caller, sup, taskChildSpec(options));
+  if (pid === null) throw new ChildStartError('ignore');
+  const process = asProcess(pid);
+  const owner = ownerOf(caller);
+  // Linked and monitored before it is given its function, so no crash can slip between (as Elixir does).
+  if (link && owner !== null) owner.link(process);
+  return runTask(process, owner, fn, notify);
+}
+
+export const TaskSupervisor = {
+  /** Starts a task supervisor (a DynamicSupervisor of temporary tasks). Resolves to { ok: pid } or { error }. */
+  start(caller: Caller, options: TaskSupervisorOptions = {}, extra: StartOptions = {}): Promise<StartResult> {
+    return DynamicSupervisor.start(caller, options, { label: 'TaskSupervisor', ...extra });
+  },
+
+  /** Like start, linked to `parent`. */
+  startLink(parent: ProcessContext, options: TaskSupervisorOptions = {}, extra: StartOptions = {}): Promise<StartResult> {
+    return DynamicSupervisor.startLink(parent, options, { label: 'TaskSupervisor', ...extra });
+  },
+
+  /** A child spec that runs a task supervisor under another supervisor. */
+  childSpec(options: TaskSupervisorOptions = {}, overrides: Partial<ChildSpec> = {}): ChildSpec {
+    return {
+      id: options.name ?? 'TaskSupervisor',
+      start: (parent) => TaskSupervisor.startLink(parent, options),
+      type: 'supervisor',
+      shutdown: 'infinity',
+      ...overrides,
+    };
+  },
+
+  /**
+   * Runs `fn` as a child of `sup`, not linked to the caller: a crash comes back as TaskExitError from
+   * Task.await, { exit } from Task.yield, or a DOWN to the owner. Rejects with MaxChildrenError when the
+   * supervisor is full, NoProcError when it is not running.
+   */
+  asyncNolink<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, options: TaskStartOptions = {}): Promise<Task<T>> {
+    return startSupervised(caller, sup, fn, false, true, options);
+  },
+
+  /** Like asyncNolink, and linked to the caller as well (Elixir's Task.Supervisor.async). */
+  async<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, options: TaskStartOptions = {}): Promise<Task<T>> {
+    return startSupervised(caller, sup, fn, true, true, options);
+  },
+
+  /** Runs `fn` under `sup` for its effect only (no reply, no link). Resolves to its pid; rejects as asyncNolink. */
+  async startChild(caller: Caller, sup: Dest, fn: TaskFn<unknown>, options: TaskStartOptions = {}): Promise<Pid> {
+    return (await startSupervised(runtimeOf(caller), sup, fn, false, false, options)).pid;
+  },
+
+  /** The pids of the running tasks. Rejects with NoProcError when the supervisor is not running. */
+  async children(caller: Caller, sup: Dest): Promise<Pid[]> {
+    const children = await DynamicSupervisor.whichChildren(caller, sup);
+    return children.flatMap((c) => (typeof c.pid === 'object' ? [c.pid] : []));
+  },
+
+  /**
+   * Task.asyncStream with every task a child of `sup` and not linked to the caller: a crash is an
+   * { exit: reason } item. Same options, bounds and errors; starting a task may also fail the stream
+   * with MaxChildrenError or NoProcError.
+   */
+  asyncStreamNolink<I, T>(caller: Caller, sup: Dest, items: Iterable<I> | AsyncIterable<I>, fn: StreamFn<I, T>, options: AsyncStreamOptions & TaskStartOptions = {}): AsyncIterable<StreamItem<T>> {
+    return runStream(items, fn, options, (input) => startSupervised(caller, sup, (self) => fn(input, self), false, false, options));
+  },
+
+  /** Like asyncStreamNolink, with each task also linked to the caller (Elixir's Task.Supervisor.async_stream). */
+  asyncStream<I, T>(caller: Caller, sup: Dest, items: Iterable<I> | AsyncIterable<I>, fn: StreamFn<I, T>, options: AsyncStreamOptions & TaskStartOptions = {}): AsyncIterable<StreamItem<T>> {
+    return runStream(items, fn, options, (input) => startSupervised(caller, sup, (self) => fn(input, self), true, false, options));
+  },
+};

@@ -1,0 +1,382 @@
+"""The worker's core: reads frames from Node's pipe, runs calls concurrently, writes replies on its own pipe.
+
+Threads: a reader (blocking reads of the input fd, hands messages to the loop), the asyncio event loop (all
+dispatch, async commands, every terminal reply), a writer (the only thread that writes the output fd) and a
+pool for sync commands. The reader never runs a command, so `ping` is answered while commands run.
+
+Contract per call id: zero or more `chunk`s, then exactly one `result` or `error`; nothing after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import itertools
+import os
+import queue
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .allowlist import AllowList
+from .context import DEFAULT_CREDITS, CallContext, bind_context, settle
+from .errors import BadRequest, Cancelled, CallbackError, Unserializable, error_map
+from .framing import (
+    BAD_MESSAGE,
+    DEFAULT_MAX_FRAME_BYTES,
+    FRAME_TOO_LARGE,
+    FrameReader,
+    ProtocolError,
+    encode_frame,
+    write_all,
+)
+from .registry import REGISTRY, Command, Registry
+from .session import SessionStore
+from .versions import versions
+from .wire import encode_default
+
+EXIT_CLEAN = 0
+EXIT_STARTUP = 2
+EXIT_PROTOCOL = 3
+
+
+@dataclass(frozen=True)
+class Final:
+    """Yielded by a stream to end it with `value` as the final result (async generators cannot `return` one)."""
+
+    value: Any
+
+
+@dataclass
+class ServerOptions:
+    run_id: str
+    worker_id: str
+    in_fd: int = 3
+    out_fd: int = 4
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    allow: AllowList = field(default_factory=AllowList)
+    max_threads: int = 16
+
+
+class Server:
+    def __init__(self, options: ServerOptions, registry: Registry = REGISTRY) -> None:
+        self.options = options
+        self.registry = registry
+        self.allow = options.allow
+        self.worker_id = options.worker_id
+        self.run_id = options.run_id
+        self.sessions = SessionStore(host=self)
+        self.calls: dict[int, CallContext] = {}
+        self._callbacks: dict[int, concurrent.futures.Future[Any]] = {}
+        self._callback_ids = itertools.count(1)
+        self._out: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._executor = concurrent.futures.ThreadPoolExecutor(options.max_threads, thread_name_prefix="dspex-cmd")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread_id: int | None = None
+        self._exit: asyncio.Future[int] | None = None
+        self._writer: threading.Thread | None = None
+
+    # -- output ----------------------------------------------------------------------------------------------
+    def send(self, message: dict[str, Any], enforce_limit: bool = True) -> None:
+        """Encodes on the caller's thread (so encoding errors reach the caller) and queues for the writer.
+        Frames over max-frame-bytes raise ProtocolError(FrameTooLarge), except `ready` and `fatal`."""
+        exempt = not enforce_limit or message.get("t") in ("ready", "fatal")
+        limit = 1 << 32 if exempt else self.options.max_frame_bytes
+        self._out.put(encode_frame(message, limit, default=encode_default))
+
+    def _write_loop(self) -> None:
+        while True:
+            frame = self._out.get()
+            if frame is None:
+                return
+            try:
+                write_all(self.options.out_fd, frame)
+            except OSError:
+                # Node closed its end: nobody is listening, so leave as on EOF.
+                self._request_exit(EXIT_CLEAN)
+                return
+
+    def _flush_and_close_output(self, timeout_s: float = 5.0) -> None:
+        self._out.put(None)
+        if self._writer is not None:
+            self._writer.join(timeout_s)
+
+    # -- input -----------------------------------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        reader = FrameReader(self.options.in_fd, self.options.max_frame_bytes)
+        loop = self._loop
+        assert loop is not None
+        try:
+            while True:
+                message = reader.read()
+                if message is None:
+                    loop.call_soon_threadsafe(self._request_exit, EXIT_CLEAN)
+                    return
+                loop.call_soon_threadsafe(self._dispatch_safely, message)
+        except ProtocolError as exc:
+            loop.call_soon_threadsafe(self._fatal, exc)
+        except OSError:
+            loop.call_soon_threadsafe(self._request_exit, EXIT_CLEAN)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Sends `ready`, serves until EOF / fatal error / orphaning, and returns the exit code."""
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._loop_thread_id = threading.get_ident()
+        self._exit = loop.create_future()
+        self._writer = threading.Thread(target=self._write_loop, name="dspex-writer", daemon=True)
+        self._writer.start()
+        self.send({"t": "ready", "pid": os.getpid(), "worker_id": self.worker_id, "versions": versions()})
+        threading.Thread(target=self._read_loop, name="dspex-reader", daemon=True).start()
+        try:
+            code = loop.run_until_complete(self._exit)
+            for ctx in list(self.calls.values()):
+                ctx.cancel()
+            for future in list(self._callbacks.values()):
+                settle(future, error=Cancelled("worker is exiting"))
+        finally:
+            self._flush_and_close_output()
+        return code
+
+    def request_exit_threadsafe(self, code: int) -> None:
+        self._request_exit(code)
+
+    def _request_exit(self, code: int) -> None:
+        """Thread-safe; the first request wins."""
+        loop = self._loop
+        if loop is None:
+            return
+        if threading.get_ident() != self._loop_thread_id:
+            loop.call_soon_threadsafe(self._request_exit, code)
+            return
+        if self._exit is not None and not self._exit.done():
+            self._exit.set_result(code)
+
+    def _fatal(self, exc: ProtocolError) -> None:
+        try:
+            self.send({"t": "fatal", "error": {"type": exc.kind, "message": str(exc), "traceback": ""}})
+        finally:
+            self._request_exit(EXIT_PROTOCOL)
+
+    def fatal_startup(self, exc: BaseException) -> None:
+        """Before `run`: reports a startup failure (bad --commands module) as a fatal frame and flushes it."""
+        error = error_map(exc)
+        error["type"] = "StartupError"
+        error["message"] = f"{type(exc).__name__}: {exc}"
+        frame = encode_frame({"t": "fatal", "error": error}, self.options.max_frame_bytes, default=encode_default)
+        write_all(self.options.out_fd, frame)
+
+    # -- CallbackHost ----------------------------------------------------------------------------------------
+    def on_loop_thread(self) -> bool:
+        return threading.get_ident() == self._loop_thread_id
+
+    def start_callback(self, session_id: str | None, name: str, args: dict[str, Any]) -> concurrent.futures.Future[Any]:
+        callback_id = next(self._callback_ids)
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._callbacks[callback_id] = future
+        future.add_done_callback(lambda _f: self._callbacks.pop(callback_id, None))
+        try:
+            self.send({"t": "callback", "id": callback_id, "session": session_id, "name": name, "args": args})
+        except Exception as exc:
+            settle(future, error=exc)
+        return future
+
+    # -- dispatch (event loop thread) ------------------------------------------------------------------------
+    def _dispatch_safely(self, message: dict[Any, Any]) -> None:
+        try:
+            self._dispatch(message)
+        except ProtocolError as exc:
+            self._fatal(exc)
+
+    def _dispatch(self, message: dict[Any, Any]) -> None:
+        kind = message["t"]
+        if kind == "call":
+            self._on_call(message)
+        elif kind == "ping":
+            self.send({"t": "pong", "seq": message.get("seq")})
+        elif kind == "credit":
+            ctx = self.calls.get(_message_id(message))
+            n = message.get("n")
+            if ctx is not None and isinstance(n, int):
+                ctx.gate.grant(n)
+        elif kind == "cancel":
+            ctx = self.calls.get(_message_id(message))
+            if ctx is not None:
+                ctx.cancel()
+                self._finish_error(ctx, Cancelled(f"call {ctx.id} ({ctx.cmd}) was cancelled"))
+        elif kind in ("callback_result", "callback_error"):
+            future = self._callbacks.pop(_message_id(message), None)
+            if future is None or future.done():
+                return  # a late reply for a callback whose call was cancelled
+            if kind == "callback_result":
+                settle(future, message.get("value"))
+            else:
+                remote = message.get("error") if isinstance(message.get("error"), dict) else {}
+                text = f"{remote.get('type', 'Error')}: {remote.get('message', '')}"
+                settle(future, error=CallbackError(text, remote))
+        else:
+            print(f"dspex_bridge: ignoring message of unknown kind {kind!r}", file=sys.stderr, flush=True)
+
+    def _on_call(self, message: dict[Any, Any]) -> None:
+        call_id = _message_id(message)
+        cmd = message.get("cmd")
+        args = message.get("args")
+        session_id = message.get("session")
+        credits = message.get("credits", DEFAULT_CREDITS)
+        problem = None
+        if not isinstance(cmd, str):
+            problem = 'call needs a string "cmd"'
+        elif args is not None and not isinstance(args, dict):
+            problem = '"args" must be a map'
+        elif session_id is not None and not isinstance(session_id, str):
+            problem = '"session" must be a string or null'
+        elif not isinstance(credits, int) or isinstance(credits, bool) or credits < 0:
+            problem = '"credits" must be a non-negative int'
+        elif call_id in self.calls:
+            problem = f"call id {call_id} is already in flight"
+        if problem is not None:
+            self.send({"t": "error", "id": call_id, "error": error_map(BadRequest(problem))})
+            return
+        session = self.sessions.get(session_id)
+        ctx = CallContext(call_id, str(cmd), session, credits=credits, worker=self)
+        self.calls[call_id] = ctx
+        try:
+            command = self.registry.get(str(cmd))
+            command.bind(args or {})
+        except Exception as exc:
+            self._finish_error(ctx, exc)
+            return
+        assert self._loop is not None
+        ctx.task = self._loop.create_task(self._run_call(ctx, command, args or {}), context=bind_context(ctx))
+
+    async def _run_call(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> None:
+        try:
+            if command.is_async and command.stream:
+                value = await self._stream_async(ctx, command, args)
+            elif command.is_async:
+                value = await command.fn(**args)
+            else:
+                assert self._loop is not None
+                runner = bind_context(ctx).run
+                value = await self._loop.run_in_executor(self._executor, runner, self._run_sync, ctx, command, args)
+            if ctx.cancelled:
+                raise Cancelled(f"call {ctx.id} ({ctx.cmd}) was cancelled")
+        except asyncio.CancelledError:
+            self._finish_error(ctx, Cancelled(f"call {ctx.id} ({ctx.cmd}) was cancelled"))
+            return
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
+            self._finish_error(ctx, exc)
+            return
+        self._finish_result(ctx, value)
+
+    # -- running commands ------------------------------------------------------------------------------------
+    def _run_sync(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> Any:
+        if not command.stream:
+            return command.fn(**args)
+        produced = command.fn(**args)
+        iterator: Iterator[Any] = iter(produced)
+        seq = 0
+        try:
+            while True:
+                # Wait for a credit before resuming the generator, so it is paused, not just its output.
+                ctx.gate.acquire()
+                ctx.check_cancelled()
+                try:
+                    item = next(iterator)
+                except StopIteration as stop:
+                    return stop.value
+                if isinstance(item, Final):
+                    return item.value
+                self._emit_chunk(ctx, seq, item)
+                seq += 1
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    async def _stream_async(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> Any:
+        produced = command.fn(**args)
+        if inspect.isawaitable(produced):
+            produced = await produced
+        if not hasattr(produced, "__aiter__"):
+            produced = _as_async(produced)
+        iterator = produced.__aiter__()
+        seq = 0
+        try:
+            while True:
+                await ctx.gate.acquire_async()
+                try:
+                    item = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return None
+                if isinstance(item, Final):
+                    return item.value
+                self._emit_chunk(ctx, seq, item)
+                seq += 1
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    # -- replies ---------------------------------------------------------------------------------------------
+    def _emit(self, ctx: CallContext, message: dict[str, Any], terminal: bool) -> None:
+        with ctx.emit_lock:
+            if ctx.finished:
+                if terminal:
+                    return
+                raise Cancelled(f"call {ctx.id} already finished")
+            self.send(message)  # raises before `finished` is set if the message cannot be encoded
+            if terminal:
+                ctx.finished = True
+        if terminal and self.calls.get(ctx.id) is ctx:
+            del self.calls[ctx.id]
+
+    def _emit_chunk(self, ctx: CallContext, seq: int, value: Any) -> None:
+        try:
+            self._emit(ctx, {"t": "chunk", "id": ctx.id, "seq": seq, "value": value}, terminal=False)
+        except ProtocolError as exc:
+            raise Unserializable(f"chunk {seq} cannot be sent: {exc}") from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise Unserializable(f"chunk {seq} cannot be encoded: {exc}") from exc
+
+    def _finish_result(self, ctx: CallContext, value: Any) -> None:
+        try:
+            self._emit(ctx, {"t": "result", "id": ctx.id, "value": value}, terminal=True)
+        except ProtocolError as exc:
+            self._finish_error(ctx, Unserializable(f"result cannot be sent: {exc}"))
+        except (TypeError, ValueError, OverflowError, Unserializable) as exc:
+            self._finish_error(ctx, Unserializable(f"result cannot be encoded: {exc}"))
+
+    def _finish_error(self, ctx: CallContext, exc: BaseException) -> None:
+        error = error_map(exc)
+        try:
+            self._emit(ctx, {"t": "error", "id": ctx.id, "error": error}, terminal=True)
+        except ProtocolError:
+            # Only strings here, so the frame limit was hit: a short error still has to reach Node.
+            short = {"type": error["type"], "message": error["message"][:1000], "traceback": error["traceback"][-1000:]}
+            with ctx.emit_lock:
+                if not ctx.finished:
+                    self.send({"t": "error", "id": ctx.id, "error": short}, enforce_limit=False)
+                    ctx.finished = True
+            self.calls.pop(ctx.id, None)
+
+
+async def _as_async(iterable: Any) -> Any:
+    for item in iterable:
+        yield item
+
+
+def _message_id(message: dict[Any, Any]) -> int:
+    """Ids are ints; an integral float (what a JS encoder may send for big numbers) is accepted as its int."""
+    value = message.get("id")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProtocolError(BAD_MESSAGE, f'{message.get("t")!r} message needs an int "id", got {value!r}')
+    return value
+
+
+__all__ = ["EXIT_CLEAN", "EXIT_PROTOCOL", "EXIT_STARTUP", "FRAME_TOO_LARGE", "Final", "Server", "ServerOptions"]

@@ -1,0 +1,92 @@
+"""Entry point Node spawns: `python -m dspex_bridge.worker --run-id R --worker-id W [...]`.
+
+Frames travel on the fds named by DSPEX_BRIDGE_IN_FD (default 3) and DSPEX_BRIDGE_OUT_FD (default 4);
+stdout and stderr stay plain text for Node to turn into log lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from .allowlist import AllowList
+from .framing import DEFAULT_MAX_FRAME_BYTES
+from .lifecycle import install_parent_death_signal, watch_parent
+from .registry import load_command_modules
+from .server import EXIT_STARTUP, Server, ServerOptions
+
+BUILTIN_COMMAND_MODULES = [
+    "dspex_bridge.commands.core",
+    "dspex_bridge.commands.programs",
+    "dspex_bridge.commands.evaluation",
+    "dspex_bridge.commands.optimize",
+]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m dspex_bridge.worker", description=__doc__)
+    parser.add_argument("--run-id", required=True, help="id of the Node runtime run (for the orphan sweeper)")
+    parser.add_argument("--worker-id", required=True, help="this worker's id, echoed in the ready frame")
+    parser.add_argument("--commands", default="", help="comma-separated modules whose @command functions to load")
+    parser.add_argument("--allow", default=None, help="comma-separated glob patterns of constructible classes")
+    parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES)
+    parser.add_argument("--max-threads", type=int, default=16, help="thread pool size for sync commands")
+    return parser.parse_args(argv)
+
+
+def _split(spec: str) -> list[str]:
+    return [part.strip() for part in spec.split(",") if part.strip()]
+
+
+def _fd_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    install_parent_death_signal()
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    try:
+        in_fd = _fd_from_env("DSPEX_BRIDGE_IN_FD", 3)
+        out_fd = _fd_from_env("DSPEX_BRIDGE_OUT_FD", 4)
+        for fd in (in_fd, out_fd):
+            os.fstat(fd)
+            # Grandchildren must not hold our pipes open, or Node would never see them close.
+            os.set_inheritable(fd, False)
+    except (OSError, ValueError) as exc:
+        print(f"dspex_bridge: protocol fds are not usable: {exc}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP
+    server = Server(
+        ServerOptions(
+            run_id=args.run_id,
+            worker_id=args.worker_id,
+            in_fd=in_fd,
+            out_fd=out_fd,
+            max_frame_bytes=args.max_frame_bytes,
+            allow=AllowList.parse(args.allow),
+            max_threads=args.max_threads,
+        )
+    )
+    try:
+        load_command_modules(BUILTIN_COMMAND_MODULES + _split(args.commands))
+    except BaseException as exc:  # noqa: BLE001 - reported to Node, then exit
+        server.fatal_startup(exc)
+        return EXIT_STARTUP
+    watch_parent(lambda: server.request_exit_threadsafe(0))
+    return server.run()
+
+
+def run() -> None:
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter shutdown: it would join pool threads still running cancelled sync commands.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    run()
