@@ -12,3 +12,6 @@ export { supervisionTree, formatTree, type TreeNode } from './tree.js';
 export { Port, PortData, portExitReason, type PortOptions, type PortHandle, type PortFd, type PortExit, type PortCommand, type PortExitReason } from './port.js';
 export { WorkerPool, type WorkerPoolOptions, type WorkerRunOptions } from './worker_pool.js';
 export { StateMachine, MachineEmitted, MachineDone, type StateMachineOptions, type MachineState, type InfoEvent } from './state_machine.js';
+export { DynamicSupervisor, type DynamicSupervisorOptions } from './dynamic_supervisor.js';
+export { Registry, type RegistryKeys, type RegistryOptions, type RegisterResult, type UpdateValueResult, type RegistryStartResult } from './registry.js';
+export { Task, TaskReply, TaskSupervisor, type TaskOutcome, type TaskFn, type StreamFn, type StreamItem, type AsyncStreamOptions, type TaskSupervisorOptions, type TaskStartOptions } from './task.js';

@@ -66,6 +66,15 @@ export const SUSPENDED = 2; // awaiting an async handler or init
 export const NEEDS_INIT = 4; // init has not run yet
 export const DEAD = 8;
 export const RUNNING = 16; // inside a slice, its handler on the stack
+export const INJECTED = 32; // holds an InjectedCrash: messages are checked for one as they are taken
+
+/**
+ * Put in a mailbox by the testing kit (crashOnNth) in place of a message: the process exits with `reason`,
+ * as if its own code had called exit(reason), when it takes this from its mailbox. Never seen by user code.
+ */
+export class InjectedCrash {
+  constructor(readonly reason: ExitReason) {}
+}
 export const TOP_LEVEL = 32; // spawned unlinked and never linked since: shutdown() stops it first
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
@@ -179,6 +188,8 @@ export class Process implements ProcessContext {
     }
     if (!this.alive) return Promise.reject(new NoProcError(this.toString(), 'receive'));
     const found = this.takeMatching(match);
+    // Exited on an injected crash: like any process killed in receive, the pending receive never settles.
+    if (found === CRASHED) return new Promise<never>(() => {});
     if (found !== NOT_FOUND) return Promise.resolve(found as T);
     if (timeoutMs === 0) return Promise.resolve(TIMEOUT);
     return new Promise<T | Timeout>((resolve) => {
@@ -236,10 +247,29 @@ export class Process implements ProcessContext {
   private takeMatching(match: ((message: unknown) => boolean) | undefined): unknown {
     const mq = this.mq;
     if (mq === null || this.head === mq.length) return NOT_FOUND;
+    if ((this.flags & INJECTED) !== 0) return this.takeMatchingOrCrash(match);
     if (match === undefined) return this.dequeue();
     for (let i = this.head; i < mq.length; i++) {
       const message = mq[i];
       if (match(message)) {
+        if (i === this.head) return this.dequeue();
+        mq.splice(i, 1);
+        return message;
+      }
+    }
+    return NOT_FOUND;
+  }
+
+  /** takeMatching for a process with an injected crash queued: reaching it before a match ends the process. */
+  private takeMatchingOrCrash(match: ((message: unknown) => boolean) | undefined): unknown {
+    const mq = this.mq!;
+    for (let i = this.head; i < mq.length; i++) {
+      const message = mq[i];
+      if (message instanceof InjectedCrash) {
+        this.runtime.terminate(this, message.reason, true);
+        return CRASHED;
+      }
+      if (match === undefined || match(message)) {
         if (i === this.head) return this.dequeue();
         mq.splice(i, 1);
         return message;
@@ -281,6 +311,7 @@ export class Process implements ProcessContext {
 }
 
 const NOT_FOUND = Symbol('not-found');
+const CRASHED = Symbol('crashed');
 
 export function isPid(value: unknown): value is Pid {
   return value instanceof Process;

@@ -6,6 +6,8 @@ import { pino, type Logger } from 'pino';
 import { BadArgumentError, NameTakenError, NoProcError, formatReason } from './errors.js';
 import {
   DEAD,
+  INJECTED,
+  InjectedCrash,
   NEEDS_INIT,
   Process,
   QUEUED,
@@ -42,8 +44,12 @@ export interface SpawnOptions {
   label?: string;
 }
 
-/** Decides what happens to a message on its way (testing kit): deliver, drop, or deliver after a delay. */
-export type Interceptor = (to: Pid, message: unknown) => 'deliver' | 'drop' | { delayMs: number };
+/**
+ * Decides what happens to a message on its way (testing kit): deliver, drop, deliver after a delay, or
+ * crash: the receiver exits with `crash` as its reason when it comes to this message in its mailbox (at
+ * once if it is waiting in a selective receive).
+ */
+export type Interceptor = (to: Pid, message: unknown) => 'deliver' | 'drop' | { delayMs: number } | { crash: ExitReason };
 
 export interface ProcessInfo {
   pid: Pid;
@@ -133,6 +139,10 @@ export class Runtime {
       while (handled < reductions && process.mq !== null && process.head < process.mq.length) {
         const message = process.dequeue() as never;
         handled++;
+        if ((process.flags & INJECTED) !== 0 && (message as unknown) instanceof InjectedCrash) {
+          this.terminate(process, (message as InjectedCrash).reason, true);
+          break;
+        }
         const result = typeof code === 'function' ? code(message, process) : code.receive(message, process);
         if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
           this.settle(process, result);
@@ -193,9 +203,16 @@ export class Runtime {
   private intercept(target: Process, message: unknown): boolean {
     const verdict = this.interceptor!(target, message);
     if (verdict === 'deliver') target.deliver(message);
+    else if (typeof verdict === 'object' && 'crash' in verdict) this.injectCrash(target, verdict.crash);
     else if (verdict !== 'drop') setTimeout(() => target.alive && target.deliver(message), verdict.delayMs);
     else if (this.telemetry.listenerCount('message_dropped') > 0) this.telemetry.emit('message_dropped', { to: target, message });
     return true;
+  }
+
+  private injectCrash(target: Process, reason: ExitReason): void {
+    target.flags |= INJECTED;
+    if (target.waiter !== null) this.terminate(target, reason, true);
+    else target.deliver(new InjectedCrash(reason));
   }
 
   /** The live process behind a destination, or undefined. */

@@ -1,18 +1,28 @@
 // Ports: real OS processes. Exit statuses become exit reasons, the whole process group dies with the port,
 // extra fds and stdin/stdout carry data, spawn failures are typed, and links carry crashes both ways.
 
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Down, Exit, Port, PortData, Runtime, Supervisor, type Pid, type PortHandle, type ProcessContext } from '../src/index.js';
 import { collector } from './fixtures/collector.js';
 
 const silent = () => new Runtime({ logger: pino({ level: 'silent' }) });
 const node = process.execPath;
+const packageRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 
-/** Dead: kill(pid, 0) says ESRCH, or the process is a zombie waiting for init to reap it (state Z). */
+const PF_EXITING = 0x4;
+
+/**
+ * Dead: kill(pid, 0) says ESRCH, or the kernel shows it exiting (PF_EXITING) or as a zombie waiting for init
+ * to reap it (state Z). A zombie still answers kill(pid, 0), and init reaps orphans when it gets to them.
+ */
 function isGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -21,8 +31,8 @@ function isGone(pid: number): boolean {
     throw error;
   }
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-  return state === 'Z' || state === 'X';
+  const [state, , , , , , flags] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return state === 'Z' || state === 'X' || (Number(flags) & PF_EXITING) !== 0;
 }
 
 /** Resolves with the first `count` lines a stream prints. */
@@ -111,6 +121,29 @@ describe('Port process groups die with the port', () => {
     const [orphan] = await lines(port.stdout, 1);
     expect(await port.exited).toEqual({ code: 0, signal: null });
     expect(isGone(Number(orphan))).toBe(true);
+  });
+});
+
+describe('Port safety net', () => {
+  it('when Node exits, every live port group is SIGKILLed', async () => {
+    // The port's OS process holds a FIFO open for writing; the reader sees EOF only when it has died.
+    const dir = mkdtempSync(join(tmpdir(), 'dspex-port-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const fifo = join(dir, 'alive');
+    execFileSync('mkfifo', [fifo]);
+    const eof = text(createReadStream(fifo));
+    const script = [
+      "import { pino } from 'pino';",
+      "import { Port, Runtime } from './src/index.ts';",
+      "const rt = new Runtime({ logger: pino({ level: 'silent' }) });",
+      `const port = await Port.open(rt, { command: 'sh', args: ['-c', 'exec 3>${fifo}; echo ready; exec sleep 1000'] });`,
+      "port.stdout.once('data', () => { console.log(port.osPid); process.exit(0); });",
+    ].join('\n');
+    const child = await Port.open(silent(), { command: node, args: ['--import', 'tsx', '--input-type=module', '-e', script], cwd: packageRoot });
+    const [osPid] = await lines(child.stdout, 1);
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(await eof).toBe('');
+    expect(isGone(Number(osPid))).toBe(true);
   });
 });
 

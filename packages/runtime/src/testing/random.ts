@@ -1,0 +1,14 @@
+// Seeded pseudo-random numbers for the testing kit: the same seed gives the same run queue picks, dropped
+// messages and victims, so a failing chaos test replays exactly.
+
+/** mulberry32: a small, fast 32-bit PRNG. Returns numbers in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
