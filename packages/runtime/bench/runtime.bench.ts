@@ -38,31 +38,43 @@ function collectGarbage(): void {
 
 interface Run {
   ms: number;
-  /** Longest event-loop delay seen during the run (monitorEventLoopDelay, 1 ms resolution), when probed. */
+  /** Longest event-loop delay during the run (monitorEventLoopDelay, 1 ms resolution); the whole run if the loop never turned. */
   blockMs: number;
 }
 
-/**
- * Runs `warmUp`, then `run` TIMED_RUNS times with a full GC before each, sampling event-loop delay during
- * each timed run. Returns the fastest run (the least disturbed on a shared machine) and all of them.
- */
-async function measure(label: string, warmUp: () => Promise<unknown>, run: () => Promise<unknown>): Promise<{ best: Run; runs: Run[] }> {
-  await warmUp();
-  const runs: Run[] = [];
-  for (let i = 0; i < TIMED_RUNS; i++) {
-    collectGarbage();
-    const histogram = monitorEventLoopDelay({ resolution: 1 });
-    histogram.enable();
-    const started = performance.now();
-    await run();
-    const ms = performance.now() - started;
-    histogram.disable();
-    runs.push({ ms, blockMs: histogram.max / 1e6 });
-    progress(`${label}: run ${i + 1}/${TIMED_RUNS} ${ms.toFixed(1)} ms, longest event-loop delay ${(histogram.max / 1e6).toFixed(2)} ms`);
-  }
-  const best = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
-  return { best, runs };
+interface Contender {
+  label: string;
+  warmUp: () => Promise<unknown>;
+  run: () => Promise<unknown>;
+  runs: Run[];
 }
+
+const contender = (label: string, warmUp: () => Promise<unknown>, run: () => Promise<unknown>): Contender => ({ label, warmUp, run, runs: [] });
+
+/**
+ * Warms every contender up, then runs TIMED_RUNS rounds in which each runs once, in turn, after a full GC.
+ * Interleaving makes a burst of load on the shared machine fall on all contenders alike, so ratios stay fair.
+ */
+async function measureRounds(contenders: Contender[]): Promise<void> {
+  for (const c of contenders) await c.warmUp();
+  for (let round = 1; round <= TIMED_RUNS; round++) {
+    for (const c of contenders) {
+      collectGarbage();
+      const histogram = monitorEventLoopDelay({ resolution: 1 });
+      histogram.enable();
+      const started = performance.now();
+      await c.run();
+      const ms = performance.now() - started;
+      histogram.disable();
+      const blockMs = histogram.count === 0 ? ms : histogram.max / 1e6;
+      c.runs.push({ ms, blockMs });
+      progress(`${c.label}: run ${round}/${TIMED_RUNS} ${ms.toFixed(1)} ms, longest event-loop delay ${blockMs.toFixed(2)} ms`);
+    }
+  }
+}
+
+/** The fastest run: the least disturbed on a shared machine. */
+const best = (c: Contender): Run => c.runs.reduce((a, b) => (b.ms < a.ms ? b : a));
 
 // --- Workloads on our runtime ---
 
@@ -90,9 +102,9 @@ function runtimePingPong(rt: Runtime, total: number): Promise<void> {
   });
 }
 
-/** Spawns `count` processes that wait for messages; returns the time until all have started and their memory. */
 function idle(): void {}
 
+/** Spawns `count` processes that wait for messages; returns the time until all have started and their memory. */
 async function idleProcesses(count: number): Promise<{ ms: number; bytesPerProcess: number }> {
   const rt = new Runtime({ logger: silent });
   rt.spawn(idle); // the runtime's own first allocations are not per-process cost
@@ -162,8 +174,9 @@ async function main(): Promise<void> {
   progress(`node ${process.version}, ${os.cpus().length} cpus`);
 
   const rt = new Runtime({ logger: silent });
+  const system = new BaselineSystem();
   const tickMs: number[] = [];
-  const ours = await measure(
+  const ours = contender(
     'runtime ping-pong',
     () => runtimePingPong(rt, PINGPONG_MESSAGES),
     async () => {
@@ -172,15 +185,11 @@ async function main(): Promise<void> {
       tickMs.push(rt.scheduler.maxTickMs);
     },
   );
-  const system = new BaselineSystem();
-  const baseline = await measure(
-    'baseline ping-pong',
-    () => baselinePingPong(system, PINGPONG_MESSAGES),
-    () => baselinePingPong(system, PINGPONG_MESSAGES),
-  );
-  const nact = await measure('nact ping-pong', () => nactPingPong(PEER_MESSAGES.nact / 10), () => nactPingPong(PEER_MESSAGES.nact));
-  const xstate = await measure('xstate ping-pong', () => xstatePingPong(PEER_MESSAGES.xstate / 10), () => xstatePingPong(PEER_MESSAGES.xstate));
-  const effect = await measure('effect ping-pong', () => effectPingPong(PEER_MESSAGES.effect / 10), () => effectPingPong(PEER_MESSAGES.effect));
+  const baseline = contender('baseline ping-pong', () => baselinePingPong(system, PINGPONG_MESSAGES), () => baselinePingPong(system, PINGPONG_MESSAGES));
+  const nact = contender('nact ping-pong', () => nactPingPong(PEER_MESSAGES.nact / 10), () => nactPingPong(PEER_MESSAGES.nact));
+  const xstate = contender('xstate ping-pong', () => xstatePingPong(PEER_MESSAGES.xstate / 10), () => xstatePingPong(PEER_MESSAGES.xstate));
+  const effect = contender('effect ping-pong', () => effectPingPong(PEER_MESSAGES.effect / 10), () => effectPingPong(PEER_MESSAGES.effect));
+  await measureRounds([ours, baseline, nact, xstate, effect]);
 
   await idleProcesses(IDLE_PROCESSES / 10);
   collectGarbage();
@@ -192,27 +201,33 @@ async function main(): Promise<void> {
     collectGarbage();
   }
 
-  const skynetRuns = await measure('skynet 1M', () => skynet(rt, SKYNET_LEAVES), () => skynet(rt, SKYNET_LEAVES));
-  const skynetMs = skynetRuns.best.ms;
+  const skynetRuns = contender('skynet 1M', () => skynet(rt, SKYNET_LEAVES), () => skynet(rt, SKYNET_LEAVES));
+  await measureRounds([skynetRuns]);
+  const skynetMs = best(skynetRuns).ms;
 
-  const pingpong = perSecond(PINGPONG_MESSAGES, ours.best.ms);
-  const baselineRate = perSecond(PINGPONG_MESSAGES, baseline.best.ms);
-  const nactRate = perSecond(PEER_MESSAGES.nact, nact.best.ms);
-  const blockMs = ours.best.blockMs;
+  const pingpong = perSecond(PINGPONG_MESSAGES, best(ours).ms);
+  const baselineRate = perSecond(PINGPONG_MESSAGES, best(baseline).ms);
+  const nactRate = perSecond(PEER_MESSAGES.nact, best(nact).ms);
+  const blockMs = best(ours).blockMs;
   const result = {
     node: process.version,
     cpus: os.cpus().length,
     pingpong_msgs_per_s: pingpong,
     baseline_pingpong_msgs_per_s: baselineRate,
     nact_pingpong_msgs_per_s: nactRate,
-    xstate_pingpong_msgs_per_s: perSecond(PEER_MESSAGES.xstate, xstate.best.ms),
-    effect_pingpong_msgs_per_s: perSecond(PEER_MESSAGES.effect, effect.best.ms),
+    xstate_pingpong_msgs_per_s: perSecond(PEER_MESSAGES.xstate, best(xstate).ms),
+    effect_pingpong_msgs_per_s: perSecond(PEER_MESSAGES.effect, best(effect).ms),
     pingpong_vs_baseline: round(pingpong / baselineRate, 3),
     pingpong_vs_nact: round(pingpong / nactRate, 1),
     max_event_loop_block_ms: round(blockMs, 2),
     max_event_loop_block_ms_per_run: ours.runs.map((r) => round(r.blockMs, 2)),
     max_scheduler_tick_ms_per_run: tickMs.map((ms) => round(ms, 2)),
-    baseline_max_event_loop_block_ms: round(baseline.best.blockMs, 2),
+    peers_max_event_loop_block_ms: {
+      baseline: round(best(baseline).blockMs, 2),
+      nact: round(best(nact).blockMs, 2),
+      xstate: round(best(xstate).blockMs, 2),
+      effect: round(best(effect).blockMs, 2),
+    },
     spawn_per_s: Math.round((IDLE_PROCESSES / spawn.ms) * 1000),
     bytes_per_idle_process: Math.round(spawn.bytesPerProcess),
     skynet_1m_ms: Math.round(skynetMs),
@@ -225,10 +240,10 @@ async function main(): Promise<void> {
       skynet_1m_ms: skynetMs <= TARGETS.skynet_1m_ms_max,
     },
     notes: [
-      `throughput and times: the fastest of ${TIMED_RUNS} timed runs after a warm-up, full GC before each; rates are messages per second`,
+      `throughput and times: the fastest of ${TIMED_RUNS} timed runs after a warm-up, full GC before each, contenders interleaved round by round; rates are messages per second`,
       `ping-pong messages: ours and baseline ${PINGPONG_MESSAGES}, nact ${PEER_MESSAGES.nact}, xstate ${PEER_MESSAGES.xstate}, effect ${PEER_MESSAGES.effect} (slow peers get fewer)`,
       'our ping-pong and skynet run on one long-lived Runtime with module-level handlers, as an application does; the baseline likewise reuses one system',
-      'max_event_loop_block_ms: the largest monitorEventLoopDelay sample (1 ms resolution) during the fastest timed run of our ping-pong; per_run lists every timed run (a slower run on a shared machine includes time the OS took the CPU away)',
+      'max_event_loop_block_ms: the largest monitorEventLoopDelay sample (1 ms resolution) during the fastest timed run of our ping-pong; per_run lists every timed run (a slower run on a shared machine includes time the OS took the CPU away); a peer whose loop never turned during a run is charged the whole run',
       `spawn_per_s: ${IDLE_PROCESSES} spawns until each has started (run queue idle), fastest of ${TIMED_RUNS}`,
       `bytes_per_idle_process: heapUsed delta after full GC over ${IDLE_PROCESSES} idle processes, lowest of ${TIMED_RUNS}`,
       `skynet: ${SKYNET_LEAVES.toLocaleString('en')} leaves, ${((SKYNET_LEAVES * 10 - 1) / 9).toLocaleString('en')} processes in all, spawned unlinked, each exits after reporting its sum`,

@@ -95,8 +95,6 @@ const behavior: GenServerBehavior<State, Flags, Request, unknown, never> = {
     if (message instanceof Exit) {
       const child = state.children.get(message.from);
       if (child !== undefined) return onChildExit(message.from, child, message.reason, state, self);
-      // Code outside any process (runtime.shutdown, a test) stands in for the parent of an unlinked supervisor.
-      if (message.from === runtimeOf(self).root) return { stop: message.reason, state };
       return { noreply: true, state }; // an EXIT from a process that is not (or no longer) our child
     }
     if (message instanceof RestartAgain) {
@@ -127,11 +125,9 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
       if (state.children.size >= state.flags.maxChildren) {
         return { error: request.strict === true ? new MaxChildrenError(state.flags.maxChildren) : 'max_children' };
       }
+      // The spec's start links the child to us (the child spec contract), as OTP's supervisor relies on.
       const result = await startChildProcess(self, spec, state.flags.extraArguments);
-      if ('ok' in result) {
-        self.link(result.ok);
-        state.children.set(result.ok, { spec, restarting: false });
-      }
+      if ('ok' in result) state.children.set(result.ok, { spec, restarting: false });
       return result;
     }
     case 'terminateChild': {
@@ -190,7 +186,6 @@ async function restartChild(pid: Pid, child: Child, reason: ExitReason, state: S
   }
   state.children.delete(pid);
   if ('ok' in result) {
-    self.link(result.ok);
     child.restarting = false;
     state.children.set(result.ok, child);
   }
@@ -200,7 +195,7 @@ async function restartChild(pid: Pid, child: Child, reason: ExitReason, state: S
 
 /** Elixir's add_restart: keep the restart times within the period; more than maxRestarts of them is too many. */
 function addRestart(state: State, now: number): boolean {
-  state.restarts = state.restarts.filter((then) => now - then <= state.flags.periodMs);
+  state.restarts = [...state.restarts];
   state.restarts.push(now);
   return state.restarts.length <= state.flags.maxRestarts;
 }

@@ -33,8 +33,11 @@ export interface GenServerBehavior<S, A = void, Call = never, R = unknown, Cast 
   terminate?(reason: ExitReason, state: S, self: ProcessContext): unknown;
 }
 
-/** What a start function returns: OTP's {ok, Pid} | ignore | {error, Reason}. */
-export type StartResult = { ok: Pid } | { ignore: true } | { error: ExitReason };
+/**
+ * What a start function returns: OTP's {ok, Pid} | {ok, Pid, Info} | ignore | {error, Reason}. A supervisor
+ * ignores `info` and hands it back unchanged from startChild and restartChild.
+ */
+export type StartResult = { ok: Pid; info?: unknown } | { ignore: true } | { error: ExitReason };
 
 export interface StartOptions {
   /** Register under this node-wide name; if taken, start returns { error: { alreadyStarted: pid } }. */
@@ -146,11 +149,13 @@ class ServerLoop<S> {
     }
     if (result !== null && typeof result === 'object' && 'ignore' in result) {
       this.ack({ ignore: true });
+      this.unlinkParent(self);
       asProcess(self.pid).runtime.terminate(asProcess(self.pid), 'normal', false);
       return undefined;
     }
     if (result !== null && typeof result === 'object' && 'stop' in result) {
       this.ack({ error: result.stop });
+      this.unlinkParent(self);
       self.exit(result.stop);
       return undefined;
     }
@@ -159,14 +164,28 @@ class ServerLoop<S> {
 
   private initFailed(self: ProcessContext, error: unknown): undefined {
     this.ack({ error });
+    this.unlinkParent(self);
     self.exit(error);
     return undefined;
   }
 
+  /**
+   * OTP 26's init_fail: the starter learns the outcome from the start result, so a start that did not
+   * succeed sends its linked starter no exit signal (a trapping starter gets no EXIT, a plain one survives).
+   */
+  private unlinkParent(self: ProcessContext): void {
+    if (this.parent !== null) self.unlink(this.parent);
+  }
+
   receive(message: unknown, self: ProcessContext): unknown {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
+    let info: unknown = message;
+    if (message instanceof ServerTimeout) {
+      // A timeout queued behind a message that arrived first is stale: that message already cancelled it.
+      if (message.generation !== this.generation) return undefined;
       this.timer = undefined;
+      info = 'timeout';
+    } else {
+      this.cancelTimeout();
     }
     const b = this.behavior;
     if (message instanceof CallRequest) {
@@ -179,11 +198,6 @@ class ServerLoop<S> {
     }
     if (message instanceof StopRequest) return this.stop(self, message.reason);
     if (message instanceof Exit && message.from === this.parent) return this.stop(self, message.reason);
-    let info: unknown = message;
-    if (message instanceof ServerTimeout) {
-      if (message.generation !== this.generation) return undefined;
-      info = 'timeout';
-    }
     if (b.handleInfo === undefined) {
       asProcess(self.pid).runtime.logger.warn({ pid: String(self.pid) }, `${self.pid} got an unexpected message and has no handleInfo: ${formatReason(info)}`);
       return undefined;
@@ -255,6 +269,13 @@ class ServerLoop<S> {
     return undefined;
   }
 
+  /** Any message cancels a pending gen_server timeout, including one whose timer already fired. */
+  private cancelTimeout(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.generation++;
+  }
+
   /** Orderly stop: terminate(reason), then exit with reason. */
   private stop(self: ProcessContext, reason: ExitReason): unknown {
     return this.runTerminate(self, reason, () => self.exit(reason));
@@ -281,14 +302,20 @@ class ServerLoop<S> {
 }
 
 export const GenServer = {
-  /** Starts a server not linked to anyone. Resolves once init has run (OTP's init_ack). */
+  /**
+   * Starts a server not linked to anyone. Resolves once init has run (OTP's init_ack). Started from outside
+   * any process (caller = the runtime), the outside world is its parent: an exit signal sent from outside
+   * (rt.exit, Runtime.shutdown) stops a server that traps exits through terminate, as its parent's would.
+   */
   start<S, A, Call, R, Cast>(caller: Caller, behavior: GenServerBehavior<S, A, Call, R, Cast>, args: A, options: StartOptions = {}): Promise<StartResult> {
-    return startServer(runtimeOf(caller), behavior as unknown as AnyBehavior, args, options, null);
+    const rt = runtimeOf(caller);
+    return startServer(rt, behavior as unknown as AnyBehavior, args, options, null, caller instanceof Runtime ? rt.root : null);
   },
 
   /** Starts a server linked to `parent` (start_link). An EXIT from the parent stops it when it traps exits. */
   startLink<S, A, Call, R, Cast>(parent: ProcessContext, behavior: GenServerBehavior<S, A, Call, R, Cast>, args: A, options: StartOptions = {}): Promise<StartResult> {
-    return startServer(parent.runtime, behavior as unknown as AnyBehavior, args, options, asProcess(parent.pid));
+    const parentProcess = asProcess(parent.pid);
+    return startServer(parent.runtime, behavior as unknown as AnyBehavior, args, options, parentProcess, parentProcess);
   },
 
   /**
@@ -357,6 +384,7 @@ function startServer(
   behavior: AnyBehavior,
   args: unknown,
   options: StartOptions,
+  link: Process | null,
   parent: Process | null,
 ): Promise<StartResult> {
   if (behavior === null || typeof behavior !== 'object' || typeof behavior.init !== 'function') {
@@ -381,7 +409,7 @@ function startServer(
     const pid = rt.spawn(
       { init: (self) => loop.init(self), receive: (message: unknown, self) => loop.receive(message, self) },
       {
-        ...(parent === null ? {} : { link: parent }),
+        ...(link === null ? {} : { link }),
         ...(options.name === undefined ? {} : { name: options.name }),
         ...(options.trapExit === undefined ? {} : { trapExit: options.trapExit }),
         label: options.label ?? 'gen_server',
@@ -392,9 +420,9 @@ function startServer(
     if (options.timeout !== undefined && Number.isFinite(options.timeout)) {
       timer = setTimeout(() => {
         if (acked) return;
-        if (parent !== null) rt.unlink(parent, pid);
+        if (link !== null) rt.unlink(link, pid);
+        ack({ error: 'timeout' }); // before the kill, whose exit would otherwise answer first with 'killed'
         rt.exit(pid, 'kill');
-        ack({ error: 'timeout' });
       }, options.timeout);
     }
   });

@@ -22,7 +22,10 @@ export interface PortOptions {
   extraFds?: number;
   /** Shown in crash reports (default `port:<command>`). */
   label?: string;
-  /** Deliver stdout chunks to this process as PortData messages instead of leaving stdout to be read. */
+  /**
+   * Deliver stdout chunks to this process as PortData messages instead of leaving stdout to be read. Every
+   * chunk arrives before the port's exit signal or DOWN, as Erlang's data comes before exit_status.
+   */
   deliverTo?: Dest;
   /** After SIGTERM (a 'shutdown' stop), how long the group has before SIGKILL (default 2000 ms). */
   killTimeoutMs?: number;
@@ -267,6 +270,14 @@ async function openPort(rt: Runtime, options: PortOptions, owner: Process | null
   return handle;
 }
 
+/**
+ * Ports: `open` / `openLink` start an OS process, `command` / `close` talk to its stdin, `childSpec` puts it
+ * under a supervisor. The group is killed when the port process dies, and a process-wide `exit` listener
+ * SIGKILLs every live group when Node exits by itself (process.exit, an uncaught exception, an empty loop).
+ * A SIGKILL of Node cannot be caught, so nothing here runs then: an OS process that must not outlive Node has
+ * to notice on its own, as the Python bridge does with PR_SET_PDEATHSIG and EOF on its pipes. A process that
+ * leaves the group (setsid, setpgid) escapes the group kill.
+ */
 export const Port = {
   /**
    * Starts `command` in its own process group and a port process standing for it, linked to no one.

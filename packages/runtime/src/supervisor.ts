@@ -236,6 +236,8 @@ async function restartByStrategy(child: Child, state: State, self: ProcessContex
       if (child.pid !== 'restarting') child.pid = undefined;
       const others = state.children.filter((c) => c !== child);
       await terminateChildren(self, others);
+      // A temporary sibling stopped here is forgotten, not restarted (OTP's terminate_children).
+      for (const other of others) removeOrClear(other, state);
       return startAll(state.children, state, self);
     }
     case 'rest_for_one': {
@@ -243,6 +245,7 @@ async function restartByStrategy(child: Child, state: State, self: ProcessContex
       const at = state.children.indexOf(child);
       const after = state.children.slice(at + 1);
       await terminateChildren(self, after);
+      for (const other of after) removeOrClear(other, state);
       return startAll(state.children.slice(at), state, self);
     }
   }

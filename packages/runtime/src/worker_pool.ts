@@ -95,7 +95,11 @@ const PoolServer: GenServerBehavior<PoolState, WorkerPoolOptions, RunRequest, un
   },
 
   handleCall(request, from: From<unknown>, state, self) {
-    if (!(request instanceof RunRequest)) throw new BadArgumentError(`worker pool ${self.pid} got a call it does not know; use WorkerPool.run.`);
+    if (!(request instanceof RunRequest)) {
+      // A stray call is the caller's mistake; crashing would fail every task in flight.
+      from.fail(new BadArgumentError(`worker pool ${self.pid} got a call it does not know; use WorkerPool.run.`));
+      return { noreply: true, state };
+    }
     const pool = String(self.pid);
     const options = {
       ...(request.signal === undefined ? {} : { signal: request.signal }),

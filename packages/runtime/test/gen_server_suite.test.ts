@@ -8,7 +8,7 @@ import { BadReturnError, From, GenServer, type CallResult, type GenServerBehavio
 import type { Pid, ProcessContext } from '../src/process.js';
 import { Exit, shutdownWith, type ExitReason } from '../src/reasons.js';
 import type { Runtime } from '../src/runtime.js';
-import { recordEvents, silentRuntime, testProcess } from './helpers.js';
+import { okPid, recordEvents, silentRuntime, testProcess } from './helpers.js';
 
 // --- The tested gen_server behaviour (gen_server_SUITE's own callbacks) ---
 
@@ -83,11 +83,6 @@ const Suite: GenServerBehavior<State, InitArg, unknown, unknown, unknown> = {
     const r = reason as Partial<Note>;
     if (r.from !== undefined && (r.tag === 'stopped' || r.tag === 'stopped_info')) self.send(r.from, note(self.pid, r.tag));
   },
-};
-
-const okPid = (result: unknown): Pid => {
-  expect(result).toHaveProperty('ok');
-  return (result as { ok: Pid }).ok;
 };
 
 /** Fake only the timers: the scheduler keeps running on real setImmediate. */
@@ -296,10 +291,16 @@ describe('gen_server_SUITE', () => {
       receive() {},
     });
     for (let n = 0; n < 100_000; n++) rt.send(caller, { msg: n });
+    const sentToCaller: unknown[] = [];
+    rt.interceptor = (to, message) => {
+      if (to === caller) sentToCaller.push(message);
+      return 'deliver';
+    };
     go();
     const { replies, queuedAtEachReply } = await outcome;
     expect(replies).toEqual(Array.from({ length: 100 }, (_, i) => ({ ultimate_answer: i })));
     expect(new Set(queuedAtEachReply)).toEqual(new Set([100_000]));
+    expect(sentToCaller).toEqual([]);
   });
 });
 

@@ -3,10 +3,17 @@
 // Tests wait on these events; none of them sleeps or polls.
 
 import { pino } from 'pino';
+import { formatReason } from '../src/errors.js';
 import { Down, Exit, type ExitReason } from '../src/reasons.js';
 import { Runtime, type RuntimeOptions } from '../src/runtime.js';
 import type { Pid, ProcessContext } from '../src/process.js';
 import type { TelemetryEventName, TelemetryEvents } from '../src/telemetry.js';
+
+/** The pid of an { ok: pid } start result; fails the test on { ignore } or { error }. */
+export function okPid(result: unknown): Pid {
+  if (typeof result !== 'object' || result === null || !('ok' in result)) throw new Error(`expected { ok: pid }, got ${formatReason(result)}`);
+  return (result as { ok: Pid }).ok;
+}
 
 /** A runtime whose logger prints nothing (crash and supervisor reports are expected in these tests). */
 export function silentRuntime(options: RuntimeOptions = {}): Runtime {

@@ -32,7 +32,8 @@ class ProtocolError(Exception):
 
 def pack(message: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     """MessagePack bytes of one message (no length prefix). Floats are float64, ints the smallest encoding."""
-    return msgpack.packb(message, use_bin_type=True, default=default)
+    packed: bytes = msgpack.packb(message, use_bin_type=True, default=default)
+    return packed
 
 
 def unpack(payload: bytes) -> Any:

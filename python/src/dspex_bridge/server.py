@@ -214,7 +214,8 @@ class Server:
             if kind == "callback_result":
                 settle(future, message.get("value"))
             else:
-                remote = message.get("error") if isinstance(message.get("error"), dict) else {}
+                raw_error = message.get("error")
+                remote: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
                 text = f"{remote.get('type', 'Error')}: {remote.get('message', '')}"
                 settle(future, error=CallbackError(text, remote))
         else:

@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     install_parent_death_signal()
     if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         in_fd = _fd_from_env("DSPEX_BRIDGE_IN_FD", 3)
         out_fd = _fd_from_env("DSPEX_BRIDGE_OUT_FD", 4)

@@ -7,10 +7,11 @@ saved state. A cancel discards the result; DSPy has no way to stop a compile mid
 
 from __future__ import annotations
 
+import inspect
 import logging
 import queue
 import threading
-from typing import Any, Iterator
+from typing import Any, Generator
 
 from ..context import bind_context, current_call
 from ..errors import BadArguments, Cancelled
@@ -28,6 +29,15 @@ def _optimizer_path(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise BadArguments('"optimizer" must be a class name like "BootstrapFewShot" or a dotted path')
     return name if "." in name else f"dspy.teleprompt.{name}"
+
+
+def _accepts(cls: type, name: str) -> bool:
+    """Whether the optimizer's constructor takes `name` (LabeledFewShot, for one, takes no metric)."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 class _LogForwarder(logging.Handler):
@@ -94,7 +104,7 @@ def optimize(
     valset: list[dict[str, Any]] | None = None,
     optimizer_kwargs: dict[str, Any] | None = None,
     compile_kwargs: dict[str, Any] | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, dict[str, Any]]:
     import dspy
 
     ctx = current_call()
@@ -104,13 +114,14 @@ def optimize(
     cls = ctx.worker.allow.resolve_class(path)
     init_kwargs = resolve_refs(optimizer_kwargs or {}, session)
     metric_fn = resolve_metric(metric, session)
-    if metric_fn is not None:
+    if metric_fn is not None and _accepts(cls, "metric"):
         init_kwargs.setdefault("metric", metric_fn)
     compile_args = resolve_refs(compile_kwargs or {}, session)
     compile_args["trainset"] = to_examples(trainset, input_keys, "trainset")
     if valset is not None:
         compile_args["valset"] = to_examples(valset, input_keys, "valset")
-    teleprompter = cls(**init_kwargs)
+    with session_lm(session):  # some optimizers (MIPROv2) look for the LM when constructed
+        teleprompter = cls(**init_kwargs)
 
     events: queue.SimpleQueue[Any] = queue.SimpleQueue()
     outcome: dict[str, Any] = {}

@@ -103,7 +103,8 @@ def saved_state(program: Any) -> dict[str, Any]:
 
     state = program.dump_state()
     state["metadata"] = {"dependency_versions": get_dependency_versions()}
-    return to_wire(state)
+    wire_state: dict[str, Any] = to_wire(state)
+    return wire_state
 
 
 def _json_path(path: str) -> Path:

@@ -1,0 +1,83 @@
+// The contract every language-model client implements, and what modules and adapters rely on. It mirrors
+// DSPy's BaseLM: a model name, default kwargs, and a call from chat messages to one or more outputs.
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** Parsed JSON arguments. */
+  args: Record<string, unknown>;
+}
+
+export interface LMMessage {
+  role: Role;
+  content: string;
+  toolCalls?: ToolCall[];
+  toolCallId?: string;
+}
+
+/** A function the model may call (OpenAI function / Anthropic tool). */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+export interface LMRequest {
+  messages: LMMessage[];
+  /** Per-call settings merged over the client's defaults: temperature, max_tokens, n, stop, top_p, ... */
+  config?: LMConfig;
+  /** Ask for JSON matching this schema (structured output where the provider has it; a grammar locally). */
+  responseFormat?: { name: string; schema: Record<string, unknown>; strict?: boolean };
+  tools?: ToolDefinition[];
+  signal?: AbortSignal;
+}
+
+export interface LMConfig {
+  temperature?: number;
+  max_tokens?: number;
+  n?: number;
+  stop?: string[];
+  top_p?: number;
+  /** Skip the cache for this call (DSPy's rollout_id / cache=False). */
+  cache?: boolean;
+  [setting: string]: unknown;
+}
+
+export interface LMOutput {
+  text: string;
+  toolCalls?: ToolCall[];
+  finishReason?: string;
+}
+
+export interface LMUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export interface LMResponse {
+  outputs: LMOutput[];
+  usage: LMUsage;
+  model: string;
+  /** True when served from the cache (no request was made). */
+  cached: boolean;
+}
+
+export interface LMStreamChunk {
+  /** Text added to output `index` since the previous chunk. */
+  delta: string;
+  index: number;
+  done: boolean;
+}
+
+export interface LM {
+  /** Provider-qualified model name, e.g. "openai/gpt-4o-mini" or "local/smollm2-135m-instruct". */
+  readonly model: string;
+  /** Default settings (temperature, max_tokens, ...) that per-call config overrides. */
+  readonly defaults: LMConfig;
+  call(request: LMRequest): Promise<LMResponse>;
+  stream?(request: LMRequest): AsyncIterable<LMStreamChunk>;
+}
