@@ -1,3 +1,5 @@
+"""Fixtures shared by the test modules: a fresh worker with the test command module loaded."""
+
 from __future__ import annotations
 
 from typing import Iterator

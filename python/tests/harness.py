@@ -133,6 +133,20 @@ class WorkerProcess:
         )
         return message
 
+    def consume_stream(self, call_id: int, timeout: float = WAIT_S) -> tuple[list[Any], dict[str, Any]]:
+        """Reads a stream as Node does: one credit back per chunk consumed. Returns (chunk values, final reply)."""
+        values: list[Any] = []
+        while True:
+            message = self.recv(timeout)
+            if message.get("id") != call_id:
+                continue
+            if message["t"] == "chunk":
+                assert message["seq"] == len(values), message
+                values.append(message["value"])
+                self.send({"t": "credit", "id": call_id, "n": 1})
+            elif message["t"] in ("result", "error"):
+                return values, message
+
     def call(self, cmd: str, args: dict[str, Any] | None = None, session: str | None = None) -> Any:
         """Runs one call and returns its value; fails the test on an error reply."""
         reply = self.reply_for(self.start_call(cmd, args, session))

@@ -154,6 +154,62 @@ def test_bootstrap_few_shot_optimize_streams_progress(dspy_worker: WorkerProcess
     assert prediction == {"answer": "blue"}
 
 
+def test_cancel_optimize_while_it_waits_for_credit(dspy_worker: WorkerProcess) -> None:
+    handle = dspy_worker.call("create", {"class": "dspy.Predict", "args": ["question -> answer"]},
+                              session="optcancel")["handle"]
+    call_id = dspy_worker.start_call("optimize", {
+        "handle": handle, "optimizer": "BootstrapFewShot", "trainset": QA, "input_keys": ["question"],
+        "metric": "exact_match",
+    }, session="optcancel", credits=1)
+    started = dspy_worker.recv()
+    assert started["t"] == "chunk" and started["value"]["event"] == "started"
+    dspy_worker.send({"t": "cancel", "id": call_id})
+    assert dspy_worker.reply_for(call_id)["error"]["type"] == "Cancelled"
+    assert dspy_worker.call("ping", {"still": "serving"}) == {"still": "serving"}
+
+
+def test_mipro_v2_optimize_streams_its_log_under_a_small_credit_window(dspy_worker: WorkerProcess) -> None:
+    # One answer map serves every predictor MIPROv2 runs: the task's and its instruction proposer's.
+    answer = {"answer": "4", "proposed_instruction": "Answer the question.", "observations": "Arithmetic.",
+              "summary": "Arithmetic.", "program_description": "Answers.", "module_description": "Answers."}
+    _dummy(dspy_worker, "mipro", [answer] * 500)
+    handle = dspy_worker.call("create", {"class": "dspy.Predict", "args": ["question -> answer"]},
+                              session="mipro")["handle"]
+    trainset = [{"question": f"{i} + 4 - {i}", "answer": "4"} for i in range(4)]
+    call_id = dspy_worker.start_call("optimize", {
+        "handle": handle, "optimizer": "MIPROv2", "trainset": trainset, "valset": trainset,
+        "input_keys": ["question"], "metric": "exact_match",
+        "optimizer_kwargs": {"auto": None, "num_candidates": 2, "max_bootstrapped_demos": 1,
+                             "max_labeled_demos": 1, "verbose": False, "num_threads": 1},
+        "compile_kwargs": {"num_trials": 2, "minibatch": False},
+    }, session="mipro", credits=4)
+    events, reply = dspy_worker.consume_stream(call_id)
+    assert reply["t"] == "result", reply.get("error")
+    messages = [e["message"] for e in events if e["event"] == "log"]
+    assert any("PROPOSE INSTRUCTION CANDIDATES" in m for m in messages)
+    assert any(m.startswith("Returning best identified program") for m in messages)
+    assert {"event": "evaluate", "score": 100.0} in events
+    assert reply["value"]["state"]["signature"]["fields"][1]["prefix"] == "Answer:"
+
+
+def test_gepa_optimize_with_a_reflection_lm_given_by_reference(dspy_worker: WorkerProcess) -> None:
+    _dummy(dspy_worker, "gepa", [{"answer": "4"}] * 200)
+    handle = dspy_worker.call("create", {"class": "dspy.Predict", "args": ["question -> answer"]},
+                              session="gepa")["handle"]
+    trainset = [{"question": f"q{i}", "answer": "4" if i % 2 else "5"} for i in range(4)]
+    reflection = {"$lm": {"dummy": [{"new_instruction": "Answer with the number 4."}] * 50, "adapter": "json"}}
+    call_id = dspy_worker.start_call("optimize", {
+        "handle": handle, "optimizer": "GEPA", "trainset": trainset, "valset": trainset,
+        "input_keys": ["question"], "metric": "exact_match",
+        "optimizer_kwargs": {"max_metric_calls": 12, "reflection_lm": reflection, "num_threads": 1},
+    }, session="gepa")
+    events, reply = dspy_worker.consume_stream(call_id)
+    assert reply["t"] == "result", reply.get("error")
+    messages = [e["message"] for e in events if e["event"] == "log"]
+    assert any("Proposed new text for self: Answer with the number 4." in m for m in messages)
+    assert "handle" in reply["value"]
+
+
 def test_react_uses_a_node_tool_through_a_callback(dspy_worker: WorkerProcess) -> None:
     session = "react"
     dspy_worker.call("register_tools", {"tools": [{

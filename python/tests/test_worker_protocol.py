@@ -285,7 +285,8 @@ def test_worker_uses_fds_3_and_4_by_default() -> None:
     to_worker_r, to_worker_w = os.pipe()
     from_worker_r, from_worker_w = os.pipe()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DSPEX_BRIDGE_")}
-    script = f'exec "{sys.executable}" -m dspex_bridge.worker --run-id r --worker-id fd34 3<&{to_worker_r} 4>&{from_worker_w}'
+    worker = f'"{sys.executable}" -m dspex_bridge.worker --run-id r --worker-id fd34'
+    script = f"exec {worker} 3<&{to_worker_r} 4>&{from_worker_w}"
     proc = subprocess.Popen(["bash", "-c", script], pass_fds=(to_worker_r, from_worker_w), env=env)
     os.close(to_worker_r)
     os.close(from_worker_w)

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CrashKind } from './errors.js';
 import type { Job } from './job.js';
+import type { WireError } from './wire.js';
 
 export interface BridgeTelemetryEvents {
   worker_start: [event: { pool: string; worker: string; osPid: number; coldStartMs: number }];
@@ -14,6 +15,9 @@ export interface BridgeTelemetryEvents {
   queue_wait: [event: { pool: string; command: string; waitMs: number }];
   call_done: [event: { pool: string; worker: string; command: string; durationMs: number; ok: boolean }];
   session_expired: [event: { pool: string; session: string }];
+  /** Python freed a closed or expired session's objects (`objects` of them). */
+  session_closed: [event: { pool: string; worker: string; session: string; objects: number }];
+  session_close_failed: [event: { pool: string; worker: string; session: string; error: WireError }];
   orphans_swept: [event: { pool: string; pids: number[] }];
 }
 

@@ -33,8 +33,17 @@ export interface WireError {
   traceback?: string;
 }
 
-// Plain maps both ways (no msgpackr records), so the bytes match Python's msgpack.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, encodeUndefinedAsNil: true });
+// Plain maps both ways (no msgpackr records), so the bytes match Python's msgpack. msgpackr would write a
+// function as nil; a callback passed by mistake must fail the call instead of arriving in Python as None.
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  encodeUndefinedAsNil: true,
+  writeFunction: () => {
+    throw new TypeError('a function cannot be sent to Python (register it with session.registerTool instead)');
+  },
+});
 
 /** The frame for one message: length prefix and payload. Throws ProtocolError when over `maxFrameBytes`. */
 export function encodeFrame(message: NodeMessage | WorkerMessage | Record<string, unknown>, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {

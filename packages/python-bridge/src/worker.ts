@@ -2,7 +2,7 @@
 // It writes call frames for the jobs the manager sends it, settles them from result frames, pings the
 // worker, answers Python's callbacks to Node tools, and exits with a classified reason when Python dies.
 
-import { GenServer, Exit, Port, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
+import { GenServer, Exit, Port, isShutdown, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
 import { readFile } from 'node:fs/promises';
 import { CallCancelled, CallTimeout, PythonException, type CrashKind } from './errors.js';
@@ -30,6 +30,8 @@ interface State {
   slot: number;
   port: PortHandle;
   pending: Map<number, Job>;
+  /** close_session calls in flight: call id -> session. */
+  closing: Map<number, string>;
   nextId: number;
   ready: boolean;
   spawnedAt: number;
@@ -115,7 +117,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
       killTimeoutMs: 1000,
     });
     const state: State = {
-      shared, id, slot, port, pending: new Map(), nextId: 1, ready: false, spawnedAt: performance.now(),
+      shared, id, slot, port, pending: new Map(), closing: new Map(), nextId: 1, ready: false, spawnedAt: performance.now(),
       served: 0, missed: 0, pingSeq: 0, draining: false, heartbeat: undefined, startTimer: undefined,
     };
     const decoder = new FrameDecoder(options.maxFrameBytes);
@@ -158,12 +160,21 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
     return { noreply: true, state };
   },
 
-  terminate(reason, state) {
+  async terminate(reason, state, self) {
     if (state === undefined) return;
     clearInterval(state.heartbeat);
     clearTimeout(state.startTimer);
-    const kind = typeof reason === 'object' && reason !== null && 'worker' in reason ? (reason as WorkerExit).worker : { kind: 'shutdown' as const, detail: String(reason) };
-    if (state.shared.telemetry.listenerCount('worker_exit') > 0) state.shared.telemetry.emit('worker_exit', { pool: state.shared.options.name, worker: state.id, ...kind });
+    // Close the port with our reason (SIGTERM then SIGKILL for a shutdown, SIGKILL otherwise) and wait for the
+    // Python process to be gone: a stopped pool, or a worker_exit event, leaves no Python process behind.
+    self.runtime.exit(state.port.pid, reason, self.pid);
+    await state.port.exited;
+    const { telemetry, options } = state.shared;
+    if (telemetry.listenerCount('worker_exit') === 0) return;
+    const exit =
+      typeof reason === 'object' && reason !== null && 'worker' in reason
+        ? (reason as WorkerExit).worker
+        : { kind: state.draining && isShutdown(reason) ? ('recycled' as const) : ('shutdown' as const), detail: String(reason) };
+    telemetry.emit('worker_exit', { pool: options.name, worker: state.id, ...exit });
   },
 };
 
@@ -184,7 +195,10 @@ function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): Work
     case 'result':
     case 'error': {
       const job = state.pending.get(frame.id);
-      if (job === undefined) return undefined; // cancelled or timed out: its late answer is dropped
+      if (job === undefined) {
+        closedSession(frame, state);
+        return undefined; // otherwise cancelled or timed out: its late answer is dropped
+      }
       state.pending.delete(frame.id);
       state.served++;
       if (frame.t === 'result') job.resolve(frame.value);
@@ -219,6 +233,7 @@ function pythonError(error: WireError, command: string): Error {
 
 function runJob(job: Job, state: State): void {
   if (job.settled) return;
+  clearTimeout(job.callTimer); // a retried call gets its full timeout again on this worker
   const id = state.nextId++;
   const { spec } = job;
   const message: NodeMessage = { t: 'call', id, cmd: spec.command, args: spec.args, session: spec.session };
@@ -299,9 +314,25 @@ function closeSession(session: string, state: State): void {
   const id = state.nextId++;
   try {
     write(state, { t: 'call', id, cmd: 'close_session', args: {}, session });
+    state.closing.set(id, session);
   } catch {
     // Nothing to free if the pipe is gone.
   }
+}
+
+/** The answer to a close_session we sent: the session's Python objects are freed now (or could not be). */
+function closedSession(frame: Extract<WorkerMessage, { t: 'result' | 'error' }>, state: State): void {
+  const session = state.closing.get(frame.id);
+  if (session === undefined) return;
+  state.closing.delete(frame.id);
+  const { telemetry, options } = state.shared;
+  if (frame.t === 'error') {
+    // Reported, not thrown: the objects go with the worker at the latest.
+    if (telemetry.listenerCount('session_close_failed') > 0) telemetry.emit('session_close_failed', { pool: options.name, worker: state.id, session, error: frame.error });
+    return;
+  }
+  const objects = Number((frame.value as { objects?: unknown } | null)?.objects ?? 0);
+  if (telemetry.listenerCount('session_closed') > 0) telemetry.emit('session_closed', { pool: options.name, worker: state.id, session, objects });
 }
 
 function logLines(stream: NodeJS.ReadableStream, log: (line: string) => void): void {

@@ -26,6 +26,7 @@ export function nactPingPong(total: number): Promise<void> {
 
 /** Two xstate machines spawned into one system, each sending the ball to the other by systemId. */
 export function xstatePingPong(total: number): Promise<void> {
+  let running: { stop(): void } | undefined;
   return new Promise<void>((resolve) => {
     const player = setup({
       types: {} as { context: { peer: string }; input: { peer: string }; events: { type: 'BALL'; n: number } },
@@ -50,8 +51,9 @@ export function xstatePingPong(total: number): Promise<void> {
       ],
     });
     const actor = createActor(table).start();
+    running = actor;
     actor.system.get('ping').send({ type: 'BALL', n: 1 });
-  });
+  }).then(() => running?.stop());
 }
 
 /** Two Effect fibers, each taking from its own unbounded Queue and offering to the other's. */

@@ -171,7 +171,8 @@ async function skynet(rt: Runtime, leaves: number): Promise<void> {
 const perSecond = (messages: number, ms: number): number => Math.round((messages / ms) * 1000);
 
 async function main(): Promise<void> {
-  progress(`node ${process.version}, ${os.cpus().length} cpus`);
+  const loadAtStart = os.loadavg()[0]!;
+  progress(`node ${process.version}, ${os.cpus().length} cpus, load average ${loadAtStart.toFixed(2)}`);
 
   const rt = new Runtime({ logger: silent });
   const system = new BaselineSystem();
@@ -212,6 +213,8 @@ async function main(): Promise<void> {
   const result = {
     node: process.version,
     cpus: os.cpus().length,
+    /** Other work on the machine: 1-minute load average at start and end (2 cpus: above 1 we share them). */
+    load_average_1m: { start: round(loadAtStart, 2), end: round(os.loadavg()[0]!, 2) },
     pingpong_msgs_per_s: pingpong,
     baseline_pingpong_msgs_per_s: baselineRate,
     nact_pingpong_msgs_per_s: nactRate,

@@ -195,7 +195,7 @@ async function restartChild(pid: Pid, child: Child, reason: ExitReason, state: S
 
 /** Elixir's add_restart: keep the restart times within the period; more than maxRestarts of them is too many. */
 function addRestart(state: State, now: number): boolean {
-  state.restarts = [...state.restarts];
+  state.restarts = state.restarts.filter((then) => now - then <= state.flags.periodMs);
   state.restarts.push(now);
   return state.restarts.length <= state.flags.maxRestarts;
 }

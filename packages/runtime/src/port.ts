@@ -228,12 +228,17 @@ async function openPort(rt: Runtime, options: PortOptions, owner: Process | null
 
   const pgid = subprocess.pid;
   const port = new PortInstance(rt, subprocess, pgid, owner, killTimeoutMs);
-  const pid = rt.spawn((message: unknown) => port.receive(message), { trapExit: true, label: options.label ?? `port:${options.command}` });
+  // Spawned linked to its owner (a dead owner arrives as EXIT noproc and closes the port), so the port is
+  // not a top-level process: runtime.shutdown() stops it through its owner.
+  const pid = rt.spawn((message: unknown) => port.receive(message), {
+    trapExit: true,
+    label: options.label ?? `port:${options.command}`,
+    ...(owner === null ? {} : { link: owner }),
+  });
   const process = asProcess(pid);
   port.process = process;
   liveGroups.add(pgid);
   rt.watch(process, (reason) => port.onPortDown(reason));
-  if (owner !== null) rt.link(process, owner); // a dead owner arrives as EXIT noproc and closes the port
 
   subprocess.on('exit', (code, signal) => port.onLeaderExit(code, signal));
   subprocess.on('close', () => port.onClosed());

@@ -255,7 +255,6 @@ export class Runtime {
     }
     (pa.links ??= new Set()).add(pb);
     (pb.links ??= new Set()).add(pa);
-    pa.flags &= ~TOP_LEVEL;
   }
 
   unlink(a: Pid, b: Pid): void {
@@ -309,14 +308,18 @@ export class Runtime {
       process.name = null;
     }
     if (own && !isNormalExit(reason)) this.crashReport(process, reason);
-    this.exitQueue.push(process);
-    if (this.propagating) return;
+    if (this.propagating) {
+      this.exitQueue.push(process);
+      return;
+    }
     this.propagating = true;
     try {
-      // A worklist, not recursion: a chain of a million links must not overflow the stack.
+      // A worklist, not recursion: a chain of a million links must not overflow the stack. The first exit
+      // stays off the list, so a lone exit (the common case) allocates nothing.
+      this.propagateExit(process);
       for (let i = 0; i < this.exitQueue.length; i++) this.propagateExit(this.exitQueue[i]!);
     } finally {
-      this.exitQueue = [];
+      if (this.exitQueue.length > 0) this.exitQueue = [];
       this.propagating = false;
     }
   }

@@ -55,6 +55,8 @@ interface Child {
   pid: Pid | 'restarting' | undefined;
   /** Extra start arguments (simple_one_for_one). */
   extra: readonly unknown[];
+  /** simple_one_for_one: the key in `dynamics`, its last pid (kept while it is 'restarting', as OTP does). */
+  key?: Pid;
 }
 
 interface State {
@@ -64,7 +66,9 @@ interface State {
   autoShutdown: AutoShutdown;
   /** Static children in start order. */
   children: Child[];
-  /** simple_one_for_one: the template, and running children by pid in start order. */
+  /** Static children by id, so start/terminate/restart/delete by id do not scan (OTP keeps a map too). */
+  byId: Map<string, Child>;
+  /** simple_one_for_one: the template, and its children by their last pid, in start order. */
   template: NormalizedChildSpec | null;
   dynamics: Map<Pid, Child>;
   /** Monotonic times of recent restarts, oldest first. */
@@ -82,6 +86,11 @@ type Request =
 
 class TryAgainRestart {
   constructor(readonly child: Child) {}
+}
+
+/** A request the supervisor refused for bad input; Supervisor.startChild rethrows the typed error. */
+class Rejected {
+  constructor(readonly error: Error) {}
 }
 
 /** The intensity was reached: the supervisor stops with 'shutdown' (OTP's reached_max_restart_intensity). */
@@ -106,7 +115,7 @@ export function validateSupervisorSpec(spec: SupervisorSpec): { flags: Required<
   if (strategy === 'simple_one_for_one' && spec.children.length !== 1) {
     throw new BadArgumentError('a simple_one_for_one supervisor takes exactly one child spec, the template.');
   }
-  const children = spec.children.map((c) => normalizeChildSpec(c, { requireId: strategy !== 'simple_one_for_one' }));
+  const children = spec.children.map((c) => checkSignificant(normalizeChildSpec(c, { requireId: strategy !== 'simple_one_for_one' }), autoShutdown));
   if (autoShutdown !== 'never' && strategy === 'simple_one_for_one' && children[0]!.significant) {
     throw new InvalidChildSpecError(children[0]!.id, 'simple_one_for_one children cannot be significant with auto shutdown.');
   }
@@ -116,6 +125,14 @@ export function validateSupervisorSpec(spec: SupervisorSpec): { flags: Required<
     seen.add(child.id);
   }
   return { flags: { strategy, intensity, period, autoShutdown }, children };
+}
+
+/** OTP's bad_combination: a significant child only means something to a supervisor with auto shutdown. */
+function checkSignificant(spec: NormalizedChildSpec, autoShutdown: AutoShutdown): NormalizedChildSpec {
+  if (spec.significant && autoShutdown === 'never') {
+    throw new InvalidChildSpecError(spec.id, "a significant child needs a supervisor with autoShutdown 'any_significant' or 'all_significant'.");
+  }
+  return spec;
 }
 
 const behavior: GenServerBehavior<State, SupervisorInit, Request, unknown, never> = {
@@ -129,6 +146,7 @@ const behavior: GenServerBehavior<State, SupervisorInit, Request, unknown, never
       periodMs: flags.period * 1000,
       autoShutdown: flags.autoShutdown,
       children: [],
+      byId: new Map(),
       template: flags.strategy === 'simple_one_for_one' ? children[0]! : null,
       dynamics: new Map(),
       restarts: [],
@@ -147,7 +165,7 @@ const behavior: GenServerBehavior<State, SupervisorInit, Request, unknown, never
         child.pid = result.ok;
       }
       // An ignored temporary child leaves no spec behind (sup_start_ignore_temporary_child).
-      if ('ok' in result || childSpec.restart !== 'temporary') state.children.push(child);
+      if ('ok' in result || childSpec.restart !== 'temporary') addChild(state, child);
     }
     return { ok: state };
   },
@@ -175,8 +193,9 @@ const behavior: GenServerBehavior<State, SupervisorInit, Request, unknown, never
 // --- Child exits and restarts ---
 
 async function onChildExit(pid: Pid, reason: ExitReason, state: State, self: ProcessContext): Promise<typeof GIVE_UP | 'auto_shutdown' | undefined> {
+  // By pid: a map lookup for dynamic children, a scan for static ones (OTP's find_child_by_pid folds too).
   const child = state.template !== null ? state.dynamics.get(pid) : state.children.find((c) => c.pid === pid);
-  if (child === undefined) return undefined; // an EXIT from a process that is not (or no longer) our child
+  if (child === undefined || child.pid !== pid) return undefined; // not (or no longer) our child
   const { restart, significant } = child.spec;
   if (restart === 'permanent' || (restart === 'transient' && !isNormalExit(reason))) {
     reportError(self, 'child_terminated', child.spec.id, reason);
@@ -204,18 +223,20 @@ async function restartChild(child: Child, reason: ExitReason, state: State, self
   if (!addRestart(state, runtimeOf(self).clock())) {
     reportError(self, 'shutdown', child.spec.id, 'reached_max_restart_intensity');
     emitSupervisorShutdown(self, 'reached_max_restart_intensity', child.spec.id);
+    removeOrClear(child, state); // it is dead: the shutdown that follows must not try to stop it (OTP's del_child)
     return GIVE_UP;
   }
-  const ok = await restartByStrategy(child, state, self);
+  const failed = await restartByStrategy(child, state, self);
   runtimeOf(self).telemetry.emit('restart', { supervisor: self.pid, childId: child.spec.id, reason, pid: typeof child.pid === 'object' ? child.pid : null });
-  if (!ok) self.send(self.pid, new TryAgainRestart(child));
+  // The retry restarts the child that failed to start, which under one_for_all and rest_for_one need not be
+  // the one that exited (OTP's {try_again, FailedId}).
+  if (failed !== null) self.send(self.pid, new TryAgainRestart(failed));
   return undefined;
 }
 
 /** A restart that failed is retried from a message to ourselves, so calls are served in between. */
 async function tryAgain(child: Child, state: State, self: ProcessContext): Promise<typeof GIVE_UP | undefined> {
-  const known = state.template !== null ? [...state.dynamics.values()].includes(child) : state.children.includes(child);
-  if (!known || child.pid !== 'restarting') return undefined;
+  if (child.pid !== 'restarting' || !isCurrent(child, state)) return undefined; // terminated or deleted since
   return restartChild(child, 'restarting', state, self);
 }
 
@@ -226,12 +247,12 @@ function addRestart(state: State, now: number): boolean {
   return state.restarts.length <= state.intensity;
 }
 
-/** Restarts per strategy. Returns false when a start failed (that child is left as 'restarting'). */
-async function restartByStrategy(child: Child, state: State, self: ProcessContext): Promise<boolean> {
+/** Restarts per strategy. Returns the child that failed to start (left as 'restarting'), or null. */
+async function restartByStrategy(child: Child, state: State, self: ProcessContext): Promise<Child | null> {
   switch (state.strategy) {
     case 'one_for_one':
     case 'simple_one_for_one':
-      return startInPlace(child, state, self);
+      return (await startInPlace(child, state, self)) ? null : child;
     case 'one_for_all': {
       if (child.pid !== 'restarting') child.pid = undefined;
       const others = state.children.filter((c) => c !== child);
@@ -242,22 +263,19 @@ async function restartByStrategy(child: Child, state: State, self: ProcessContex
     }
     case 'rest_for_one': {
       if (child.pid !== 'restarting') child.pid = undefined;
-      const at = state.children.indexOf(child);
-      const after = state.children.slice(at + 1);
+      const after = state.children.slice(state.children.indexOf(child) + 1);
       await terminateChildren(self, after);
       for (const other of after) removeOrClear(other, state);
-      return startAll(state.children.slice(at), state, self);
+      return startAll(state.children.slice(state.children.indexOf(child)), state, self);
     }
   }
 }
 
 async function startInPlace(child: Child, state: State, self: ProcessContext): Promise<boolean> {
-  if (state.template !== null && typeof child.pid === 'object') state.dynamics.delete(child.pid);
   const result = await startChildProcess(self, child.spec, child.extra);
   if ('error' in result) {
     reportError(self, 'start_error', child.spec.id, result.error);
-    child.pid = 'restarting';
-    if (state.template !== null) state.dynamics.set(restartingKey(child), child);
+    child.pid = 'restarting'; // a dynamic child stays filed under its last pid
     return false;
   }
   if ('ignore' in result) {
@@ -266,44 +284,49 @@ async function startInPlace(child: Child, state: State, self: ProcessContext): P
   }
   self.link(result.ok);
   if (state.template !== null) {
-    state.dynamics.delete(restartingKey(child));
+    if (child.key !== undefined) state.dynamics.delete(child.key);
+    child.key = result.ok;
     state.dynamics.set(result.ok, child);
   }
   child.pid = result.ok;
   return true;
 }
 
-/** Starts the not-running children of `list` in order, stopping at the first failure. */
-async function startAll(list: readonly Child[], state: State, self: ProcessContext): Promise<boolean> {
-  for (const child of list) {
+/** Starts the not-running children of `list` in order, stopping at the first that fails; returns it or null. */
+async function startAll(list: readonly Child[], state: State, self: ProcessContext): Promise<Child | null> {
+  for (const child of [...list]) {
     if (typeof child.pid === 'object') continue;
     child.pid = undefined;
-    if (!(await startInPlace(child, state, self))) {
-      return false;
-    }
+    if (!(await startInPlace(child, state, self))) return child;
   }
-  return true;
+  return null;
 }
 
-/** A simple_one_for_one child waiting to restart has no pid; it is keyed by a stand-in so it stays counted. */
-const restartingKeys = new WeakMap<Child, Pid>();
-function restartingKey(child: Child): Pid {
-  let key = restartingKeys.get(child);
-  if (key === undefined) {
-    key = { id: -1, toString: () => 'restarting' };
-    restartingKeys.set(child, key);
-  }
-  return key;
+/** Whether `child` is still one of ours (a pending retry may outlive a terminate or delete). */
+function isCurrent(child: Child, state: State): boolean {
+  if (state.template !== null) return child.key !== undefined && state.dynamics.get(child.key) === child;
+  return state.byId.get(child.spec.id) === child;
 }
 
-/** After a child ends for good: temporary specs are forgotten; others stay with no pid. */
+function addChild(state: State, child: Child): void {
+  state.children.push(child);
+  state.byId.set(child.spec.id, child);
+}
+
+function removeChild(state: State, child: Child): void {
+  const at = state.children.indexOf(child);
+  if (at >= 0) state.children.splice(at, 1);
+  if (state.byId.get(child.spec.id) === child) state.byId.delete(child.spec.id);
+}
+
+/** After a child ends for good: dynamic and temporary children are forgotten; others stay with no pid. */
 function removeOrClear(child: Child, state: State): void {
   if (state.template !== null) {
-    if (typeof child.pid === 'object') state.dynamics.delete(child.pid);
-    state.dynamics.delete(restartingKey(child));
+    if (child.key !== undefined && state.dynamics.get(child.key) === child) state.dynamics.delete(child.key);
+    child.pid = undefined;
     return;
   }
-  if (child.spec.restart === 'temporary') state.children.splice(state.children.indexOf(child), 1);
+  if (child.spec.restart === 'temporary') removeChild(state, child);
   else child.pid = undefined;
 }
 
@@ -322,7 +345,8 @@ async function terminateOne(self: ProcessContext, child: Child): Promise<void> {
   if (child.pid === undefined) return;
   const result = await shutdownChild(self, child.pid, child.spec.shutdown);
   child.pid = undefined;
-  if ('error' in result && !(result.error === 'normal' && child.spec.restart !== 'permanent')) {
+  // OTP's shutdown/1: a non-permanent child may also end with normal, shutdown or {shutdown, _}.
+  if ('error' in result && !(child.spec.restart !== 'permanent' && isNormalExit(result.error))) {
     reportShutdownError(self, child.spec.id, result.error);
   }
 }
@@ -340,17 +364,11 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
   switch (request.op) {
     case 'startChild':
       return startChildRequest(request.arg, state, self);
-    case 'terminateChild': {
-      const child = findChild(request.id, state);
-      if (child === undefined) return { error: 'not_found' };
-      await terminateOne(self, child);
-      if (state.template !== null) removeOrClear(child, state);
-      else if (child.spec.restart === 'temporary') state.children.splice(state.children.indexOf(child), 1);
-      return { ok: true };
-    }
+    case 'terminateChild':
+      return terminateChildRequest(request.id, state, self);
     case 'restartChild': {
       if (state.template !== null) return { error: 'not_found' };
-      const child = state.children.find((c) => c.spec.id === request.id);
+      const child = state.byId.get(request.id);
       if (child === undefined) return { error: 'not_found' };
       if (child.pid === 'restarting') return { error: 'restarting' };
       if (child.pid !== undefined) return { error: 'running' };
@@ -363,12 +381,11 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
     }
     case 'deleteChild': {
       if (state.template !== null) return { error: 'not_found' };
-      const at = state.children.findIndex((c) => c.spec.id === request.id);
-      if (at < 0) return { error: 'not_found' };
-      const child = state.children[at]!;
+      const child = state.byId.get(request.id);
+      if (child === undefined) return { error: 'not_found' };
       if (child.pid === 'restarting') return { error: 'restarting' };
       if (child.pid !== undefined) return { error: 'running' };
-      state.children.splice(at, 1);
+      removeChild(state, child);
       return { ok: true };
     }
     case 'whichChildren': {
@@ -376,15 +393,32 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
       return list.map((c): ChildInfo => ({ id: state.template !== null ? undefined : c.spec.id, pid: c.pid, type: c.spec.type }));
     }
     case 'countChildren':
-      return countChildren(state);
+      return countChildren(state, self);
     case 'getChildSpec': {
-      const child = state.template !== null ? undefined : state.children.find((c) => c.spec.id === request.id);
+      const child = state.template !== null ? undefined : state.byId.get(request.id);
       return child === undefined ? { error: 'not_found' } : { ok: child.spec };
     }
   }
 }
 
-async function startChildRequest(arg: ChildSpec | unknown[], state: State, self: ProcessContext): Promise<StartChildResult> {
+/** Static children by id; simple_one_for_one children by pid (a pid that is no longer alive is already done). */
+async function terminateChildRequest(id: string | Pid, state: State, self: ProcessContext): Promise<TerminateChildResult> {
+  if (state.template !== null) {
+    if (typeof id !== 'object') return { error: 'not_found' };
+    const child = state.dynamics.get(id);
+    if (child === undefined) return runtimeOf(self).isAlive(id) ? { error: 'not_found' } : { ok: true };
+    await terminateOne(self, child);
+    removeOrClear(child, state);
+    return { ok: true };
+  }
+  const child = typeof id === 'string' ? state.byId.get(id) : undefined;
+  if (child === undefined) return { error: 'not_found' };
+  await terminateOne(self, child);
+  if (child.spec.restart === 'temporary') removeChild(state, child);
+  return { ok: true };
+}
+
+async function startChildRequest(arg: ChildSpec | unknown[], state: State, self: ProcessContext): Promise<StartChildResult | Rejected> {
   if (state.template !== null) {
     if (!Array.isArray(arg)) return { error: new BadArgumentError('a simple_one_for_one supervisor starts children from extra arguments: pass an array.') };
     const child: Child = { spec: state.template, pid: undefined, extra: arg };
@@ -392,42 +426,45 @@ async function startChildRequest(arg: ChildSpec | unknown[], state: State, self:
     if ('ok' in result) {
       self.link(result.ok);
       child.pid = result.ok;
+      child.key = result.ok;
       state.dynamics.set(result.ok, child);
     }
     return result;
   }
   if (Array.isArray(arg)) return { error: new BadArgumentError('only a simple_one_for_one supervisor starts children from extra arguments; pass a child spec.') };
-  const spec = normalizeChildSpec(arg);
-  const existing = state.children.find((c) => c.spec.id === spec.id);
+  let spec: NormalizedChildSpec;
+  try {
+    spec = checkSignificant(normalizeChildSpec(arg), state.autoShutdown);
+  } catch (error) {
+    if (error instanceof InvalidChildSpecError) return new Rejected(error);
+    throw error;
+  }
+  const existing = state.byId.get(spec.id);
   if (existing !== undefined) {
     return typeof existing.pid === 'object' ? { error: { alreadyStarted: existing.pid } } : { error: 'already_present' };
   }
   const result = await startChildProcess(self, spec);
   if ('ok' in result) {
     self.link(result.ok);
-    state.children.push({ spec, pid: result.ok, extra: [] });
+    addChild(state, { spec, pid: result.ok, extra: [] });
   } else if ('ignore' in result && spec.restart !== 'temporary') {
-    state.children.push({ spec, pid: undefined, extra: [] });
+    addChild(state, { spec, pid: undefined, extra: [] });
   }
   return result;
 }
 
-function findChild(id: string | Pid, state: State): Child | undefined {
-  if (state.template !== null) return typeof id === 'object' ? state.dynamics.get(id) : undefined;
-  return state.children.find((c) => (typeof id === 'string' ? c.spec.id === id : c.pid === id));
-}
-
-function countChildren(state: State): ChildCounts {
+function countChildren(state: State, self: ProcessContext): ChildCounts {
   if (state.template !== null) {
     const running = [...state.dynamics.values()];
     const active = running.filter((c) => typeof c.pid === 'object').length;
     const isSupervisor = state.template.type === 'supervisor';
     return { specs: 1, active, supervisors: isSupervisor ? running.length : 0, workers: isSupervisor ? 0 : running.length };
   }
+  const rt = runtimeOf(self);
   const counts: ChildCounts = { specs: 0, active: 0, supervisors: 0, workers: 0 };
   for (const child of state.children) {
     counts.specs++;
-    if (typeof child.pid === 'object') counts.active++;
+    if (typeof child.pid === 'object' && rt.isAlive(child.pid)) counts.active++;
     if (child.spec.type === 'supervisor') counts.supervisors++;
     else counts.workers++;
   }
@@ -490,9 +527,12 @@ export const Supervisor = {
 
   /** Adds and starts a child (a spec, or extra arguments for simple_one_for_one). Bad specs reject with a typed error. */
   async startChild(caller: Caller, sup: Dest, specOrExtra: ChildSpec | unknown[]): Promise<StartChildResult> {
-    // Validated here, in the caller, so bad input rejects at once and never reaches the supervisor.
+    // Validated here, in the caller, so bad input rejects at once and never reaches the supervisor. What only
+    // the supervisor can check (a significant child without auto shutdown) comes back as a rejection.
     if (!Array.isArray(specOrExtra)) normalizeChildSpec(specOrExtra);
-    return call(caller, sup, { op: 'startChild', arg: specOrExtra });
+    const result = await call<StartChildResult | Rejected>(caller, sup, { op: 'startChild', arg: specOrExtra });
+    if (result instanceof Rejected) throw result.error;
+    return result;
   },
 
   /** Stops a child by id (or by pid for simple_one_for_one); a non-temporary child's spec is kept. */

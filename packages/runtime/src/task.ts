@@ -46,7 +46,8 @@ class TaskRun {
 
 /** A running task. Its pid is a normal pid; `ref` tags its TaskReply and the owner's monitor DOWN. */
 export class Task<T = unknown> {
-  declare private readonly resultType: T;
+  /** Type-level only (never set): carries T so Task.await infers it, also from the emitted .d.ts. */
+  declare readonly valueType?: T;
 
   constructor(
     readonly pid: Pid,

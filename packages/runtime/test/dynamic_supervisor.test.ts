@@ -23,7 +23,10 @@ import { asProcess } from '../src/runtime.js';
 const silent = (clock?: () => number) => new Runtime({ logger: pino({ level: 'silent' }), ...(clock === undefined ? {} : { clock }) });
 
 /** Resolves with the exit reason of `pid` (a runtime-internal monitor). */
-const down = (rt: Runtime, pid: Pid): Promise<ExitReason> => new Promise((resolve) => rt.watch(asProcess(pid), (reason) => resolve(reason)));
+const down = (rt: Runtime, pid: Pid): Promise<ExitReason> => {
+  const process = asProcess(pid);
+  return process.alive ? new Promise((resolve) => rt.watch(process, (reason) => resolve(reason))) : Promise.resolve(process.exitReason);
+};
 
 /** Elixir's assert_kill: send an exit signal and wait for the DOWN. */
 async function assertKill(rt: Runtime, pid: Pid, reason: ExitReason): Promise<void> {

@@ -19,7 +19,10 @@ import { asProcess } from '../src/runtime.js';
 
 const silent = () => new Runtime({ logger: pino({ level: 'silent' }) });
 
-const down = (rt: Runtime, pid: Pid): Promise<ExitReason> => new Promise((resolve) => rt.watch(asProcess(pid), (reason) => resolve(reason)));
+const down = (rt: Runtime, pid: Pid): Promise<ExitReason> => {
+  const process = asProcess(pid);
+  return process.alive ? new Promise((resolve) => rt.watch(process, (reason) => resolve(reason))) : Promise.resolve(process.exitReason);
+};
 
 async function startRegistry<V = unknown>(rt: Runtime, keys: RegistryKeys, name = `reg-${keys}`): Promise<Registry<string, V>> {
   const started = await Registry.start<string, V>(rt, { keys, name });
@@ -127,14 +130,19 @@ describe('Registry (unique keys)', () => {
     const received: unknown[] = [];
     let done!: () => void;
     const got = new Promise<void>((resolve) => (done = resolve));
+    let registered!: () => void;
+    const isRegistered = new Promise<void>((resolve) => (registered = resolve));
     const owner = rt.spawn({
-      init: (self: ProcessContext) => void registry.register(self, 'hello', 'value'),
+      init: (self: ProcessContext) => {
+        registry.register(self, 'hello', 'value');
+        registered();
+      },
       receive: (message: unknown) => {
         received.push(message);
         done();
       },
     });
-    await rt.whenIdle();
+    await isRegistered;
     registry.dispatch('hello', (entries) => {
       for (const [pid, value] of entries) rt.send(pid, { dispatch: value });
     });

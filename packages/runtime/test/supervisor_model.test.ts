@@ -31,7 +31,7 @@ function describeConfig(config: SupervisorModelConfig): string {
 const arbConfig: fc.Arbitrary<SupervisorModelConfig> = fc
   .record({
     strategy: arbStrategy(),
-    intensity: fc.integer({ min: 0, max: 4 }),
+    intensity: fc.oneof(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 3, max: 10 })),
     period: fc.integer({ min: 1, max: 5 }),
     catalog: fc.tuple(...IDS.map((id) => arbChildSpec(start, { id: fc.constant(id) }))),
     initial: fc.shuffledSubarray([...IDS]),
@@ -44,7 +44,7 @@ const arbConfig: fc.Arbitrary<SupervisorModelConfig> = fc
       catalog,
       children: initial.map((id) => catalog.find((spec) => spec.id === id)!),
       call,
-      maxCommands: 40,
+      maxCommands: 60,
     };
     return Object.assign(config, { [fc.toStringMethod]: () => describeConfig(config) });
   });

@@ -23,7 +23,10 @@ import { asProcess } from '../src/runtime.js';
 
 const silent = () => new Runtime({ logger: pino({ level: 'silent' }) });
 
-const down = (rt: Runtime, pid: Pid): Promise<ExitReason> => new Promise((resolve) => rt.watch(asProcess(pid), (reason) => resolve(reason)));
+const down = (rt: Runtime, pid: Pid): Promise<ExitReason> => {
+  const process = asProcess(pid);
+  return process.alive ? new Promise((resolve) => rt.watch(process, (reason) => resolve(reason))) : Promise.resolve(process.exitReason);
+};
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;

@@ -18,8 +18,9 @@ _configure_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_
 
 
 def build_lm(spec: dict[str, Any]) -> Any:
-    """{"dummy": answers} -> dspy.utils.DummyLM; else {"model", "api_base"?, "api_key"?, "temperature"?,
-    "max_tokens"?, "cache"?, "num_retries"?, "model_type"?, "kwargs"?: {...}} -> dspy.LM."""
+    """{"dummy": answers, "adapter"?: "chat"|"json"|"xml"} -> dspy.utils.DummyLM;
+    else {"model", "api_base"?, "api_key"?, "temperature"?, "max_tokens"?, "cache"?, "num_retries"?, "model_type"?,
+    "kwargs"?: {...}} -> dspy.LM."""
     import dspy
 
     if not isinstance(spec, dict):
@@ -31,6 +32,7 @@ def build_lm(spec: dict[str, Any]) -> Any:
             spec["dummy"],
             follow_examples=bool(spec.get("follow_examples", False)),
             reasoning=bool(spec.get("reasoning", False)),
+            adapter=build_adapter(spec.get("adapter")),  # the format the dummy answers in (default: chat)
         )
     model = spec.get("model")
     if not isinstance(model, str) or not model:

@@ -95,7 +95,7 @@ class Server:
                 write_all(self.options.out_fd, frame)
             except OSError:
                 # Node closed its end: nobody is listening, so leave as on EOF.
-                self._request_exit(EXIT_CLEAN)
+                self.request_exit(EXIT_CLEAN)
                 return
 
     def _flush_and_close_output(self, timeout_s: float = 5.0) -> None:
@@ -112,13 +112,13 @@ class Server:
             while True:
                 message = reader.read()
                 if message is None:
-                    loop.call_soon_threadsafe(self._request_exit, EXIT_CLEAN)
+                    loop.call_soon_threadsafe(self.request_exit, EXIT_CLEAN)
                     return
                 loop.call_soon_threadsafe(self._dispatch_safely, message)
         except ProtocolError as exc:
             loop.call_soon_threadsafe(self._fatal, exc)
         except OSError:
-            loop.call_soon_threadsafe(self._request_exit, EXIT_CLEAN)
+            loop.call_soon_threadsafe(self.request_exit, EXIT_CLEAN)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -141,16 +141,13 @@ class Server:
             self._flush_and_close_output()
         return code
 
-    def request_exit_threadsafe(self, code: int) -> None:
-        self._request_exit(code)
-
-    def _request_exit(self, code: int) -> None:
-        """Thread-safe; the first request wins."""
+    def request_exit(self, code: int) -> None:
+        """Stops serving with exit `code`. Thread-safe; the first request wins."""
         loop = self._loop
         if loop is None:
             return
         if threading.get_ident() != self._loop_thread_id:
-            loop.call_soon_threadsafe(self._request_exit, code)
+            loop.call_soon_threadsafe(self.request_exit, code)
             return
         if self._exit is not None and not self._exit.done():
             self._exit.set_result(code)
@@ -159,15 +156,18 @@ class Server:
         try:
             self.send({"t": "fatal", "error": {"type": exc.kind, "message": str(exc), "traceback": ""}})
         finally:
-            self._request_exit(EXIT_PROTOCOL)
+            self.request_exit(EXIT_PROTOCOL)
 
     def fatal_startup(self, exc: BaseException) -> None:
         """Before `run`: reports a startup failure (bad --commands module) as a fatal frame and flushes it."""
         error = error_map(exc)
         error["type"] = "StartupError"
         error["message"] = f"{type(exc).__name__}: {exc}"
-        frame = encode_frame({"t": "fatal", "error": error}, self.options.max_frame_bytes, default=encode_default)
-        write_all(self.options.out_fd, frame)
+        frame = encode_frame({"t": "fatal", "error": error}, 1 << 32, default=encode_default)
+        try:
+            write_all(self.options.out_fd, frame)
+        except OSError:
+            pass  # Node is gone; the exit code and stderr still tell
 
     # -- CallbackHost ----------------------------------------------------------------------------------------
     def on_loop_thread(self) -> bool:

@@ -122,7 +122,9 @@ class Session:
         future = host.start_callback(self.id, name, dict(args or {}))
         return await asyncio.wrap_future(future)
 
-    def tool(self, name: str, *, description: str | None = None, parameters: dict[str, Any] | None = None) -> Callable[..., Any]:
+    def tool(
+        self, name: str, *, description: str | None = None, parameters: dict[str, Any] | None = None
+    ) -> Callable[..., Any]:
         """A Python function that calls the Node tool `name`; its __name__, docstring and signature come from the
         spec Node registered (or the arguments here), so dspy.Tool / dspy.ReAct can describe it to the LM."""
         spec = self.tools.get(name) or ToolSpec(name=name)
@@ -170,7 +172,9 @@ def make_tool_function(session: Session, spec: ToolSpec) -> Callable[..., Any]:
                 default: Any = inspect.Parameter.empty
             else:
                 default = schema.get("default")
-            params.append(inspect.Parameter(param_name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=py_type))
+            params.append(
+                inspect.Parameter(param_name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=py_type)
+            )
         proxy.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         proxy.__annotations__ = annotations
     else:

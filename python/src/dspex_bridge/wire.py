@@ -50,7 +50,7 @@ def to_wire(value: Any, session: Session | None = None) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_wire(v, session) for v in value]
     if is_example(value):
-        if type(value).__name__ in ("Prediction", "EvaluationResult") or hasattr(value, "_completions"):
+        if hasattr(value, "_completions"):  # a dspy.Prediction
             return prediction_to_wire(value, session)
         return to_wire(value.toDict(), session)
     if hasattr(value, "model_dump") and callable(value.model_dump):
@@ -78,7 +78,7 @@ def resolve_refs(value: Any, session: Session, *, tools_as_dspy: bool = True) ->
         return [resolve_refs(v, session, tools_as_dspy=tools_as_dspy) for v in value]
     if not isinstance(value, dict):
         return value
-    if len(value) >= 1 and "$handle" in value and set(value) <= {"$handle", "class"}:
+    if "$handle" in value and set(value) <= {"$handle", "class"}:
         return session.get(value["$handle"])
     if set(value) == {"$tool"}:
         return node_tool(session, str(value["$tool"]), as_dspy=tools_as_dspy)

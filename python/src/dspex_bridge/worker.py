@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from typing import Sequence
 
 from .allowlist import AllowList
@@ -74,14 +75,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         load_command_modules(BUILTIN_COMMAND_MODULES + _split(args.commands))
     except BaseException as exc:  # noqa: BLE001 - reported to Node, then exit
+        traceback.print_exc()
         server.fatal_startup(exc)
         return EXIT_STARTUP
-    watch_parent(lambda: server.request_exit_threadsafe(0))
+    watch_parent(lambda: server.request_exit(0))
     return server.run()
 
 
 def run() -> None:
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130
     sys.stdout.flush()
     sys.stderr.flush()
     # Skip interpreter shutdown: it would join pool threads still running cancelled sync commands.

@@ -11,7 +11,7 @@ from ..errors import BadArguments, NotAllowed
 from ..lm import session_lm
 from ..registry import command
 from ..session import Session
-from ..wire import class_path, resolve_refs, to_wire
+from ..wire import resolve_refs, to_wire
 
 
 def _session() -> Session:
@@ -140,5 +140,3 @@ def load(**params: Any) -> dict[str, Any]:
         raise BadArguments('"state" must be a map')
     return {"handle": _session().put(program), "class": path}
 
-
-__all__ = ["class_path", "construct", "saved_state"]
