@@ -2,7 +2,7 @@
 // a worker (least loaded, or the session's pinned one), holds the FIFO wait queue, fails or retries the jobs
 // of a worker that died, expires idle sessions, and replaces workers that asked to be recycled.
 
-import { Down, Supervisor, type GenServerBehavior, type NoReplyResult, type Pid, type ProcessContext } from '@dspex/runtime';
+import { Down, Supervisor, isShutdown, type GenServerBehavior, type NoReplyResult, type Pid, type ProcessContext } from '@dspex/runtime';
 import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionWorkerLost, WorkerBusy, WorkerCrashed, type CrashKind } from './errors.js';
 import { Job } from './job.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -32,6 +32,8 @@ interface SessionEntry {
   /** Set when the pinned worker died; calls fail with SessionWorkerLost until rebuild. */
   lostWorker: string | null;
   lastUsed: number;
+  /** Calls of the session not settled yet: a session never expires under a running call. */
+  calls: Set<Job>;
 }
 
 export interface PoolStats {
@@ -132,7 +134,7 @@ function stats(state: State): PoolStats {
 
 function submit(job: Job, state: State, self: ProcessContext): void {
   if (job.settled) return;
-  if (job.spec.session !== null) touchSession(job.spec.session, state);
+  if (job.spec.session !== null) touchSession(job.spec.session, state).calls.add(job);
   // Fast path: nothing waits ahead of it and a worker has room.
   if (state.queue.length === 0 && tryDispatch(job, state, self)) return;
   if (job.settled) return; // refused by its session's affinity
@@ -146,6 +148,8 @@ function submit(job: Job, state: State, self: ProcessContext): void {
   if (Number.isFinite(options.queueTimeoutMs)) {
     job.queueTimer = setTimeout(() => job.reject(new QueueTimeout(options.name, options.queueTimeoutMs)), options.queueTimeoutMs);
   }
+  // The jobs ahead may all wait for one session's busy worker while another worker is free: run what can run.
+  if (state.queue.length > 1 && leastLoaded(state) !== undefined) drainQueue(state, self);
   startIdleSlot(state, self);
 }
 
@@ -211,6 +215,10 @@ function drainQueue(state: State, self: ProcessContext): void {
 }
 
 function settled(job: Job, state: State, self: ProcessContext): void {
+  if (job.spec.session !== null) {
+    const session = state.sessions.get(job.spec.session);
+    if (session?.calls.delete(job) === true) session.lastUsed = performance.now();
+  }
   if (job.worker === null) {
     const at = state.queue.indexOf(job);
     if (at >= 0) state.queue.splice(at, 1);
@@ -236,6 +244,8 @@ function workerDown(pid: Pid, reason: unknown, state: State, self: ProcessContex
   const worker = state.workers.get(pid);
   if (worker === undefined) return;
   state.workers.delete(pid);
+  // A worker shut down by its supervisor: the pool is stopping (a recycled worker has no calls left).
+  const stopping = isShutdown(reason);
   const crash = isWorkerExit(reason) ? reason.worker : { kind: 'killed' as CrashKind, detail: `the worker process exited: ${String(reason)}` };
   for (const session of state.sessions.values()) {
     if (session.worker === pid) {
@@ -246,9 +256,12 @@ function workerDown(pid: Pid, reason: unknown, state: State, self: ProcessContex
   const retry: Job[] = [];
   for (const job of worker.inflight) {
     job.cancelInWorker = null;
+    job.grantCredits = null;
     job.worker = null;
+    clearTimeout(job.callTimer);
     if (job.settled) continue;
-    if (job.spec.idempotent && job.attempts < 2 && job.spec.session === null) retry.push(job);
+    if (stopping) job.reject(new PoolClosed(state.options.name));
+    else if (job.spec.idempotent && job.attempts < 2 && job.spec.session === null) retry.push(job);
     else if (crash.kind === 'protocol') job.reject(new ProtocolError('WorkerProtocol', `worker ${worker.id} broke the wire protocol (${crash.detail}); the pool restarts it.`));
     else job.reject(new WorkerCrashed(crash.kind, crash.detail, worker.id));
   }
@@ -290,7 +303,7 @@ function startIdleSlot(state: State, self: ProcessContext): void {
 function touchSession(id: string, state: State): SessionEntry {
   let entry = state.sessions.get(id);
   if (entry === undefined) {
-    entry = { id, worker: null, lostWorker: null, lastUsed: performance.now() };
+    entry = { id, worker: null, lostWorker: null, lastUsed: performance.now(), calls: new Set() };
     state.sessions.set(id, entry);
   } else {
     entry.lastUsed = performance.now();
@@ -301,7 +314,7 @@ function touchSession(id: string, state: State): SessionEntry {
 function sweepSessions(state: State, self: ProcessContext): void {
   const now = performance.now();
   for (const entry of state.sessions.values()) {
-    if (now - entry.lastUsed < state.options.sessionTtlMs) continue;
+    if (entry.calls.size > 0 || now - entry.lastUsed < state.options.sessionTtlMs) continue;
     state.sessions.delete(entry.id);
     if (state.telemetry.listenerCount('session_expired') > 0) state.telemetry.emit('session_expired', { pool: state.options.name, session: entry.id });
     if (entry.worker !== null) self.send(entry.worker, new CloseSession(entry.id));

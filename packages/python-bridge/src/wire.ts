@@ -2,6 +2,7 @@
 // with a string "t". Frames travel on extra file descriptors, never stdout. The byte vectors in
 // test/vectors/protocol.json are checked here and by pytest, so the two ends cannot drift.
 
+import { isUtf8 } from 'node:buffer';
 import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
 
@@ -64,6 +65,7 @@ export function encodeFrame(message: NodeMessage | WorkerMessage | Record<string
 
 /** Decodes one payload (no prefix). Anything but a map with a string "t" is a ProtocolError. */
 export function decodePayload(payload: Buffer): WorkerMessage {
+  checkStrings(payload);
   let message: unknown;
   try {
     message = packr.unpack(payload);
@@ -74,6 +76,51 @@ export function decodePayload(payload: Buffer): WorkerMessage {
     throw new ProtocolError('BadMessage', 'a frame must hold a map with a string "t".');
   }
   return message as WorkerMessage;
+}
+
+/** The big-endian length of `bytes` (1, 2 or 4) bytes at `pos`; 0 when they run past the end. */
+function lengthAt(payload: Buffer, pos: number, bytes: number): number {
+  if (pos + bytes > payload.length) return 0;
+  return bytes === 1 ? payload[pos]! : bytes === 2 ? payload.readUInt16BE(pos) : payload.readUInt32BE(pos);
+}
+
+/**
+ * Throws when a MessagePack str in `payload` is not valid UTF-8. msgpackr would decode it with U+FFFD in
+ * place of the bad bytes, silently changing the data; Python's msgpack refuses it, and so do we. Walks only
+ * the headers; a structure that runs past the end, or a never-used byte, is left to msgpackr to report.
+ */
+function checkStrings(payload: Buffer): void {
+  let pos = 0;
+  let items = 1;
+  while (items > 0 && pos < payload.length) {
+    items--;
+    const byte = payload[pos++]!;
+    let skip = 0;
+    let str = -1;
+    if (byte <= 0x7f || byte >= 0xe0 || byte === 0xc0 || byte === 0xc2 || byte === 0xc3) skip = 0; // fixints, nil, bools
+    else if (byte <= 0x8f) items += 2 * (byte & 0x0f); // fixmap
+    else if (byte <= 0x9f) items += byte & 0x0f; // fixarray
+    else if (byte <= 0xbf) str = byte & 0x1f; // fixstr
+    else if (byte >= 0xc4 && byte <= 0xc6) skip = (1 << (byte - 0xc4)) + lengthAt(payload, pos, 1 << (byte - 0xc4)); // bin
+    else if (byte >= 0xc7 && byte <= 0xc9) skip = (1 << (byte - 0xc7)) + 1 + lengthAt(payload, pos, 1 << (byte - 0xc7)); // ext
+    else if (byte >= 0xca && byte <= 0xd3) skip = [4, 8, 1, 2, 4, 8, 1, 2, 4, 8][byte - 0xca]!; // floats, ints
+    else if (byte >= 0xd4 && byte <= 0xd8) skip = 1 + (1 << (byte - 0xd4)); // fixext
+    else if (byte >= 0xd9 && byte <= 0xdb) {
+      const n = 1 << (byte - 0xd9);
+      str = lengthAt(payload, pos, n);
+      pos += n;
+    } else if (byte >= 0xdc && byte <= 0xdf) {
+      const n = byte <= 0xdd ? 2 << (byte - 0xdc) : 2 << (byte - 0xde);
+      items += (byte <= 0xdd ? 1 : 2) * lengthAt(payload, pos, n); // array16/32, map16/32
+      skip = n;
+    } else return; // 0xc1
+    if (str >= 0) {
+      if (pos + str > payload.length) return;
+      if (!isUtf8(payload.subarray(pos, pos + str))) throw new ProtocolError('Undecodable', 'a frame holds a string that is not valid UTF-8.');
+      skip = str;
+    }
+    pos += skip;
+  }
 }
 
 /**
