@@ -24,6 +24,8 @@ interface WorkerEntry {
   osPid: number;
   inflight: Set<Job>;
   draining: boolean;
+  /** Sessions pinned to it: new sessions go to the least loaded worker, then the one with fewest sessions. */
+  sessions: number;
 }
 
 interface SessionEntry {
@@ -95,11 +97,10 @@ export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall,
     const entry = state.sessions.get('rebuildSession' in request ? request.rebuildSession : request.closeSession);
     if (entry !== undefined) {
       if ('rebuildSession' in request) {
-        entry.worker = null;
+        pin(entry, undefined, state);
         entry.lostWorker = null;
       } else {
-        state.sessions.delete(entry.id);
-        if (entry.worker !== null) self.send(entry.worker, new CloseSession(entry.id));
+        dropSession(entry, state, self);
       }
     }
     return { reply: entry !== undefined, state };
@@ -167,8 +168,8 @@ function tryDispatch(job: Job, state: State, self: ProcessContext): boolean {
     }
     const pinned = session.worker === null ? undefined : state.workers.get(session.worker);
     if (pinned === undefined) {
-      target = leastLoaded(state);
-      if (target !== undefined) session.worker = target.pid;
+      target = leastLoaded(state, true);
+      if (target !== undefined) pin(session, target, state);
     } else if (hasRoom(pinned, state)) {
       target = pinned;
     } else if (job.spec.affinity === 'strict_fail_fast') {
@@ -195,10 +196,13 @@ function hasRoom(worker: WorkerEntry, state: State): boolean {
   return !worker.draining && worker.inflight.size < state.options.callsPerWorker;
 }
 
-function leastLoaded(state: State): WorkerEntry | undefined {
+/** The worker with room and the fewest calls in flight; for a new session, ties go to the fewest sessions. */
+function leastLoaded(state: State, forNewSession = false): WorkerEntry | undefined {
   let best: WorkerEntry | undefined;
   for (const worker of state.workers.values()) {
-    if (hasRoom(worker, state) && (best === undefined || worker.inflight.size < best.inflight.size)) best = worker;
+    if (!hasRoom(worker, state)) continue;
+    if (best === undefined || worker.inflight.size < best.inflight.size) best = worker;
+    else if (forNewSession && worker.inflight.size === best.inflight.size && worker.sessions < best.sessions) best = worker;
   }
   return best;
 }
@@ -236,7 +240,7 @@ function settled(job: Job, state: State, self: ProcessContext): void {
 function workerUp(up: { pid: Pid; id: string; osPid: number }, state: State, self: ProcessContext): void {
   if (state.workers.has(up.pid) || !self.runtime.isAlive(up.pid)) return;
   self.monitor(up.pid);
-  state.workers.set(up.pid, { pid: up.pid, id: up.id, osPid: up.osPid, inflight: new Set(), draining: false });
+  state.workers.set(up.pid, { pid: up.pid, id: up.id, osPid: up.osPid, inflight: new Set(), draining: false, sessions: 0 });
   drainQueue(state, self);
 }
 
@@ -311,12 +315,27 @@ function touchSession(id: string, state: State): SessionEntry {
   return entry;
 }
 
+/** Pins a session to a worker (or unpins it), keeping the workers' session counts. */
+function pin(session: SessionEntry, worker: WorkerEntry | undefined, state: State): void {
+  const previous = session.worker === null ? undefined : state.workers.get(session.worker);
+  if (previous !== undefined) previous.sessions--;
+  session.worker = worker?.pid ?? null;
+  if (worker !== undefined) worker.sessions++;
+}
+
+/** Forgets a closed or expired session and asks its worker to free its Python objects. */
+function dropSession(entry: SessionEntry, state: State, self: ProcessContext): void {
+  state.sessions.delete(entry.id);
+  const worker = entry.worker;
+  pin(entry, undefined, state);
+  if (worker !== null) self.send(worker, new CloseSession(entry.id));
+}
+
 function sweepSessions(state: State, self: ProcessContext): void {
   const now = performance.now();
   for (const entry of state.sessions.values()) {
     if (entry.calls.size > 0 || now - entry.lastUsed < state.options.sessionTtlMs) continue;
-    state.sessions.delete(entry.id);
     if (state.telemetry.listenerCount('session_expired') > 0) state.telemetry.emit('session_expired', { pool: state.options.name, session: entry.id });
-    if (entry.worker !== null) self.send(entry.worker, new CloseSession(entry.id));
+    dropSession(entry, state, self);
   }
 }

@@ -67,7 +67,7 @@ export const NEEDS_INIT = 4; // init has not run yet
 export const DEAD = 8;
 export const RUNNING = 16; // inside a slice, its handler on the stack
 export const INJECTED = 32; // holds an InjectedCrash: messages are checked for one as they are taken
-export const TOP_LEVEL = 64; // spawned unlinked and never linked since: shutdown() stops it first
+export const TOP_LEVEL = 64; // spawned without a link: shutdown() stops these first, newest first
 export const TRAP_EXIT = 128; // process_flag(trap_exit, true)
 
 /**

@@ -178,6 +178,7 @@ const behavior: GenServerBehavior<State, SupervisorInit, Request, unknown, never
     let outcome: typeof GIVE_UP | 'auto_shutdown' | undefined;
     if (message instanceof Exit) outcome = await onChildExit(message.from, message.reason, state, self);
     else if (message instanceof TryAgainRestart) outcome = await tryAgain(message.child, state, self);
+    else runtimeOf(self).logger.error({ pid: String(self.pid) }, `supervisor ${self.pid} received an unexpected message: ${formatReason(message)}`);
     if (outcome === GIVE_UP) return { stop: 'shutdown', state };
     if (outcome === 'auto_shutdown') return { stop: 'shutdown', state };
     return { noreply: true, state };

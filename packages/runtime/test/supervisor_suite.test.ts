@@ -436,6 +436,7 @@ describe('supervisor_SUITE', () => {
   it('one_for_one', async () => {
     const rt = silentRuntime();
     const tp = await testProcess(rt);
+    const shutdownErrors = recordEvents(rt, 'shutdown_error');
     const sup = await startLink(tp, { ...flags('one_for_one', 2, 3600), children: [] });
     const cpid1 = okPid(await Supervisor.startChild(rt, 'sup_test', worker('child1', { shutdown: 1000 })));
     const cpid2 = okPid(await Supervisor.startChild(rt, 'sup_test', worker('child2', { shutdown: 1000 })));
@@ -450,6 +451,8 @@ describe('supervisor_SUITE', () => {
     const [id4, pid4] = await first(rt, 'sup_test');
     await terminate(rt, tp, sup, pid4 as Pid, id4!, 'abnormal');
     expect(await tp.exitOf(sup)).toBe('shutdown');
+    // The child that used up the intensity was already dead: stopping the others reports nothing about it.
+    expect(shutdownErrors.events).toEqual([]);
   });
 
   it('one_for_one_escalation', async () => {
@@ -1212,8 +1215,9 @@ describe('supervisor_SUITE', () => {
     expect(trace.events.map((e) => e.pid)).toEqual([pid52, pid42, pid32, pid2, pid1, sup]);
   });
 
-  // OTP times starting and stopping 1,000 and then 100,000 children and requires the time to grow at most
-  // ten times faster than the count. Here: 1,000 then 20,000 children, same bound.
+  // OTP's own check, with its sizes: starting and stopping 100,000 children may take at most ten times longer
+  // per child than 1,000 did. Time is measured, never waited on. A supervisor that looks children up by
+  // scanning (the pre-fix code) takes minutes here and fails; one that uses its id index takes about a second.
   it('scale_start_stop_many_children', async () => {
     const rt = silentRuntime();
     const tp = await testProcess(rt);
@@ -1234,7 +1238,7 @@ describe('supervisor_SUITE', () => {
       return { start: t1 - t0, stop: t2 - t1 };
     };
     const n1 = 1000;
-    const n2 = 20_000;
+    const n2 = 100_000;
     const small = await run(n1);
     const large = await run(n2);
     const limit = (n2 / n1) * 10;
@@ -1262,6 +1266,26 @@ describe('supervisor_SUITE', () => {
     ]);
     expect(await Supervisor.deleteChild(rt, sup, 'child1')).toEqual({ ok: true });
     expect(await which(rt, sup)).toEqual([['child2', child2, 'worker']]);
+  });
+});
+
+describe('supervisor shutdown reports', () => {
+  // OTP's shutdown/1: only a permanent child must stop with exactly `shutdown` (or `killed` for brutal_kill).
+  it('a child that stops with { shutdown: detail } is a shutdown error only when it is permanent', async () => {
+    const rt = silentRuntime();
+    const shutdownErrors = recordEvents(rt, 'shutdown_error');
+    const closing = (id: string, restart: 'permanent' | 'transient' | 'temporary'): ChildSpec => ({
+      id,
+      restart,
+      start: (parent) => ({
+        ok: parent.runtime.spawn((message: unknown, self: ProcessContext) => {
+          if (message instanceof Exit) self.exit(shutdownWith('closing'));
+        }, { link: parent.pid, trapExit: true }),
+      }),
+    });
+    const sup = okPid(await Supervisor.start(rt, { children: [closing('p', 'permanent'), closing('t', 'transient'), closing('x', 'temporary')] }));
+    await Supervisor.stop(rt, sup);
+    expect(shutdownErrors.events.map((e) => [e.childId, e.reason])).toEqual([['p', shutdownWith('closing')]]);
   });
 });
 

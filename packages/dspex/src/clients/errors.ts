@@ -1,0 +1,138 @@
+// Typed errors of the LM clients. Every error has a stable `code`, a message that says what to do, and a
+// cause that has been through the same redaction as the message: an API key never appears in an error.
+// The Redactor lives here too, since every error is built through it.
+
+export type LMErrorCode =
+  | 'DSPEX_LM_CONFIG'
+  | 'DSPEX_LM_AUTH'
+  | 'DSPEX_LM_HTTP'
+  | 'DSPEX_LM_RATE_LIMITED'
+  | 'DSPEX_LM_CIRCUIT_OPEN'
+  | 'DSPEX_LM_TIMEOUT'
+  | 'DSPEX_LM_ABORTED'
+  | 'DSPEX_LM_NETWORK'
+  | 'DSPEX_LM_BAD_RESPONSE';
+
+export abstract class LMError extends Error {
+  abstract readonly code: LMErrorCode;
+  /** Whether the client retries this failure (429, 5xx, network, timeout). */
+  readonly retryable: boolean = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A client is misconfigured (unknown provider, missing base URL); fix the options passed to LM.start. */
+export class LMConfigError extends LMError {
+  readonly code = 'DSPEX_LM_CONFIG';
+}
+
+/** The provider refused the credentials (401/403) or none were found in the environment. */
+export class LMAuthError extends LMError {
+  readonly code = 'DSPEX_LM_AUTH';
+  constructor(readonly provider: string, readonly status: number | undefined, detail: string) {
+    super(`${provider}: authentication failed${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`);
+  }
+}
+
+/** An HTTP error status the client does not retry, or a retryable one (5xx) after the last retry. */
+export class LMHttpError extends LMError {
+  readonly code = 'DSPEX_LM_HTTP';
+  override readonly retryable: boolean;
+  constructor(readonly provider: string, readonly status: number, readonly body: string, readonly retryAfterMs?: number) {
+    const hint = status >= 500 ? 'the provider is failing; retry later or raise retries.' : 'the request was refused; check the model name and request settings.';
+    super(`${provider}: HTTP ${status}: ${body.slice(0, 300) || '(empty body)'} - ${hint}`);
+    this.retryable = status >= 500 || status === 408 || status === 409;
+  }
+}
+
+/** HTTP 429 after the last retry, or a Retry-After longer than the client is willing to wait. */
+export class LMRateLimited extends LMError {
+  readonly code = 'DSPEX_LM_RATE_LIMITED';
+  override readonly retryable = true;
+  constructor(readonly provider: string, readonly retryAfterMs: number | undefined, readonly body: string) {
+    const after = retryAfterMs === undefined ? '' : ` (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)`;
+    super(`${provider}: rate limited${after}: ${body.slice(0, 200)} - lower rateLimit.rpm/tpm, raise retries, or wait.`);
+  }
+}
+
+/** The client's circuit breaker is open: recent calls failed, so this one fails fast without a request. */
+export class CircuitOpen extends LMError {
+  readonly code = 'DSPEX_LM_CIRCUIT_OPEN';
+  constructor(readonly client: string, readonly state: 'open' | 'half_open') {
+    super(
+      state === 'open'
+        ? `${client}: circuit open after repeated failures; calls fail fast until the cooldown ends (breaker.cooldownMs).`
+        : `${client}: circuit half-open and its trial call is in flight; retry once the trial settles.`,
+    );
+  }
+}
+
+/** One attempt took longer than timeoutMs (and the retries, if any, did too). */
+export class LMTimeout extends LMError {
+  readonly code = 'DSPEX_LM_TIMEOUT';
+  override readonly retryable = true;
+  constructor(readonly provider: string, readonly timeoutMs: number) {
+    super(`${provider}: no response within ${timeoutMs} ms; raise timeoutMs or check that the server is reachable.`);
+  }
+}
+
+/** The caller's AbortSignal fired. Not retried. */
+export class LMAborted extends LMError {
+  readonly code = 'DSPEX_LM_ABORTED';
+  constructor(readonly provider: string, reason?: unknown) {
+    super(`${provider}: the request was aborted by its AbortSignal.`, reason === undefined ? undefined : { cause: reason });
+  }
+}
+
+/** The connection failed (refused, reset, DNS). Retried. */
+export class LMNetworkError extends LMError {
+  readonly code = 'DSPEX_LM_NETWORK';
+  override readonly retryable = true;
+  constructor(readonly provider: string, detail: string, cause?: unknown) {
+    super(`${provider}: network error: ${detail}; check apiBase and that the server is up.`, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** The provider answered 2xx with a body that is not what its wire format says (bad JSON, missing fields). */
+export class LMBadResponse extends LMError {
+  readonly code = 'DSPEX_LM_BAD_RESPONSE';
+  constructor(readonly provider: string, detail: string, readonly body: string) {
+    super(`${provider}: malformed response: ${detail}${body ? `; body starts ${JSON.stringify(body.slice(0, 200))}` : ''}. Is apiBase pointing at the right API?`);
+  }
+}
+
+const REDACTED = '[REDACTED]';
+// Shapes of credentials that may be echoed by a provider even when they are not this client's own key.
+const KEY_PATTERNS: readonly RegExp[] = [
+  /\bsk-[A-Za-z0-9_-]{12,}/g, // OpenAI, Anthropic (sk-ant-...)
+  /\bAIza[0-9A-Za-z_-]{20,}/g, // Google
+  /(Bearer\s+)[^\s"',]+/gi,
+  /((?:x-api-key|x-goog-api-key|api[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',&]+/gi,
+];
+
+/** Removes this client's secrets, and anything shaped like a credential, from text that may be logged. */
+export class Redactor {
+  private readonly secrets: string[];
+  constructor(secrets: readonly (string | undefined)[] = []) {
+    this.secrets = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4).sort((a, b) => b.length - a.length);
+  }
+
+  text(input: string): string {
+    let out = input;
+    for (const secret of this.secrets) out = out.split(secret).join(REDACTED);
+    for (const pattern of KEY_PATTERNS) out = out.replace(pattern, (_m, prefix: unknown) => (typeof prefix === 'string' ? prefix : '') + REDACTED);
+    return out;
+  }
+
+  /** An Error safe to attach as a cause: same name, redacted message, no original stack or nested cause. */
+  error(error: unknown): Error {
+    if (error instanceof LMError) return error;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const causeCode = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+    const safe = new Error(this.text(message + (typeof causeCode === 'string' ? ` (${causeCode})` : '')));
+    safe.name = 'RedactedError';
+    return safe;
+  }
+}

@@ -1,0 +1,127 @@
+// The options of LM.start / LM.childSpec and their normalization: the provider from the model prefix, the
+// API key from the environment (read once, held only by the client process), retries, limits, cache paths.
+
+import type { Caller } from '@dspex/runtime';
+import type { LMConfig } from './base_lm.js';
+import type { BreakerOptions } from './circuit_breaker.js';
+import { systemClock, type Clock } from './clock.js';
+import { LMAuthError, LMConfigError } from './errors.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
+import { anthropic } from './providers/anthropic.js';
+import { gemini } from './providers/gemini.js';
+import { openai } from './providers/openai.js';
+import type { Provider } from './providers/types.js';
+import type { RateLimit } from './rate_limiter.js';
+
+/** Where a client sends requests: a URL, or a function asked before every attempt (LocalLM's moving port). */
+export type ApiBase = string | ((caller: Caller) => string | Promise<string>);
+
+export interface LMOptions {
+  /** Registered as `LMClient:<name>`; defaults to the model string. */
+  name?: string;
+  /** provider/model: openai/..., anthropic/..., gemini/..., local/... (OpenAI wire; needs apiBase). Another prefix with apiBase is OpenAI-compatible. */
+  model: string;
+  apiBase?: ApiBase;
+  /** The environment variable holding the API key (default OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY). */
+  apiKeyEnv?: string;
+  /** Settings every call starts from: temperature, max_tokens, ... */
+  defaults?: LMConfig;
+  /** Retries after the first attempt, or the full policy. */
+  retries?: number | Partial<RetryPolicy>;
+  rateLimit?: RateLimit;
+  /** false turns the breaker off. */
+  breaker?: BreakerOptions | false;
+  /** memory: LRU on (default) / off / max entries; disk: off (default) / on at .dspex-cache / a directory. */
+  cache?: { memory?: boolean | number; disk?: boolean | string };
+  /** Per-attempt timeout (default 120000 ms). */
+  timeoutMs?: number;
+  /** Extra HTTP headers (never part of the cache key). */
+  headers?: Record<string, string>;
+  /** Time source for retries, limits, the breaker and timeouts (tests pass a manual clock). */
+  clock?: Clock;
+  /** Jitter source in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+export interface ClientConfig {
+  name: string;
+  /** The full model string, as given ("openai/gpt-4o-mini"). */
+  model: string;
+  /** The model id sent on the wire ("gpt-4o-mini"). */
+  wireModel: string;
+  provider: Provider;
+  apiBase: ApiBase;
+  apiKey: string | undefined;
+  defaults: LMConfig;
+  retry: RetryPolicy;
+  rateLimit: RateLimit | undefined;
+  breaker: BreakerOptions | false | undefined;
+  memoryCache: number;
+  diskCache: string | undefined;
+  timeoutMs: number;
+  headers: Record<string, string>;
+  clock: Clock;
+  random: () => number;
+}
+
+export const DEFAULT_DISK_CACHE_DIR = '.dspex-cache';
+const DEFAULT_MEMORY_ENTRIES = 10_000;
+
+export function serverName(name: string): string {
+  return `LMClient:${name}`;
+}
+
+/** Validates options and reads the key from the environment. Throws LMConfigError or LMAuthError. */
+export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  if (options === null || typeof options !== 'object' || typeof options.model !== 'string') {
+    throw new LMConfigError('LM options need a model string such as "openai/gpt-4o-mini".');
+  }
+  const slash = options.model.indexOf('/');
+  const prefix = slash === -1 ? 'openai' : options.model.slice(0, slash);
+  const wireModel = slash === -1 ? options.model : options.model.slice(slash + 1);
+  if (wireModel === '') throw new LMConfigError(`model "${options.model}" has a provider prefix but no model id after it.`);
+  const provider = prefix === 'anthropic' ? anthropic : prefix === 'gemini' ? gemini : openai;
+  const known = prefix === 'openai' || prefix === 'anthropic' || prefix === 'gemini';
+  if (!known && options.apiBase === undefined) {
+    throw new LMConfigError(`model "${options.model}": unknown provider "${prefix}"; pass apiBase to use it as an OpenAI-compatible server, or use openai/, anthropic/ or gemini/.`);
+  }
+  const keyEnv = options.apiKeyEnv ?? (known ? provider.defaultKeyEnv : undefined);
+  const apiKey = keyEnv === undefined ? undefined : nonEmpty(env[keyEnv]);
+  // Hosted endpoints need a key; a self-hosted one (apiBase given, or local/) may not.
+  if (apiKey === undefined && known && options.apiBase === undefined) {
+    throw new LMAuthError(provider.name, undefined, `no API key: set ${keyEnv} in the environment (or apiKeyEnv to the variable that holds it).`);
+  }
+  if (apiKey === undefined && options.apiKeyEnv !== undefined) {
+    throw new LMAuthError(provider.name, undefined, `${options.apiKeyEnv} is not set in the environment.`);
+  }
+  const retries = typeof options.retries === 'number' ? { max: options.retries } : (options.retries ?? {});
+  const retry = { ...DEFAULT_RETRY, ...retries };
+  if (!Number.isInteger(retry.max) || retry.max < 0) throw new LMConfigError(`retries must be a non-negative integer, not ${String(retry.max)}.`);
+  for (const [key, value] of Object.entries(options.rateLimit ?? {})) {
+    if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new LMConfigError(`rateLimit.${key} must be a positive number.`);
+  }
+  const memory = options.cache?.memory ?? true;
+  const disk = options.cache?.disk ?? false;
+  return {
+    name: options.name ?? options.model,
+    model: options.model,
+    wireModel,
+    provider,
+    apiBase: options.apiBase ?? provider.defaultApiBase,
+    apiKey,
+    defaults: { ...(options.defaults ?? {}) },
+    retry,
+    rateLimit: options.rateLimit,
+    breaker: options.breaker,
+    memoryCache: memory === true ? DEFAULT_MEMORY_ENTRIES : memory === false ? 0 : Math.max(0, Math.floor(memory)),
+    diskCache: disk === true ? DEFAULT_DISK_CACHE_DIR : disk === false ? undefined : disk,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    headers: { ...(options.headers ?? {}) },
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

@@ -1,0 +1,203 @@
+// DSPy's Example: one record of named fields (a training row, a demo), with the split between input fields
+// and labels. Fields read like properties (`example.question`) through a Proxy, as in DSPy; methods win over
+// fields of the same name, which stay reachable with get()/set().
+
+import { ExampleInputsNotSetError, MissingFieldError } from './errors.js';
+
+export type Fields = Record<string, unknown>;
+
+/** Field names starting with this are DSPy's bookkeeping (dspy_uuid, dspy_split), hidden from keys() by default. */
+const DSPY_PREFIX = 'dspy_';
+
+const fieldAccess: ProxyHandler<Example> = {
+  get(target, property, receiver) {
+    if (typeof property !== 'string' || property in target) return Reflect.get(target, property, receiver);
+    if (Object.prototype.hasOwnProperty.call(target._store, property)) return target._store[property];
+    return undefined;
+  },
+  set(target, property, value, receiver) {
+    if (typeof property !== 'string' || property.startsWith('_') || property in target) {
+      return Reflect.set(target, property, value, receiver);
+    }
+    target._store[property] = value;
+    return true;
+  },
+  has(target, property) {
+    return property in target || (typeof property === 'string' && Object.prototype.hasOwnProperty.call(target._store, property));
+  },
+  deleteProperty(target, property) {
+    if (typeof property === 'string' && Object.prototype.hasOwnProperty.call(target._store, property)) {
+      delete target._store[property];
+      return true;
+    }
+    return Reflect.deleteProperty(target, property);
+  },
+};
+
+export class Example {
+  /** Fields by name, in insertion order. Read through get()/property access; exposed for subclasses and the Proxy. */
+  _store: Fields;
+  _inputKeys: Set<string> | null = null;
+  /** Any field, read as a property (DSPy's __getattr__); undefined when absent. */
+  [field: string]: unknown;
+
+  /** Copy fields from `base` (a record or another Example, whose input keys are kept), then apply `fields`. */
+  constructor(base?: Fields | Example | null, fields?: Fields) {
+    if (base instanceof Example) {
+      this._store = { ...base._store };
+      if (base._inputKeys) this._inputKeys = new Set(base._inputKeys);
+    } else {
+      this._store = { ...(base ?? {}) };
+    }
+    if (fields) Object.assign(this._store, fields);
+    return new Proxy(this, fieldAccess);
+  }
+
+  /** The value of `key`, or `fallback` when absent (DSPy's get). */
+  get<V = unknown>(key: string, fallback?: V): V {
+    return (Object.prototype.hasOwnProperty.call(this._store, key) ? this._store[key] : fallback) as V;
+  }
+
+  /** The value of `key`; throws MissingFieldError when absent (DSPy's example[key]). */
+  require<V = unknown>(key: string): V {
+    if (!Object.prototype.hasOwnProperty.call(this._store, key)) throw new MissingFieldError(key, this.constructor.name);
+    return this._store[key] as V;
+  }
+
+  set(key: string, value: unknown): this {
+    this._store[key] = value;
+    return this;
+  }
+
+  has(key: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this._store, key);
+  }
+
+  delete(key: string): boolean {
+    if (!this.has(key)) return false;
+    delete this._store[key];
+    return true;
+  }
+
+  /** Number of fields, not counting dspy_* bookkeeping. */
+  get size(): number {
+    return this.keys().length;
+  }
+
+  keys(includeDspy = false): string[] {
+    return Object.keys(this._store).filter((key) => includeDspy || !key.startsWith(DSPY_PREFIX));
+  }
+
+  values(includeDspy = false): unknown[] {
+    return this.keys(includeDspy).map((key) => this._store[key]);
+  }
+
+  items(includeDspy = false): Array<[string, unknown]> {
+    return this.keys(includeDspy).map((key) => [key, this._store[key]]);
+  }
+
+  /** The input field names set by withInputs, or null. */
+  get inputKeys(): ReadonlySet<string> | null {
+    return this._inputKeys;
+  }
+
+  /** A copy whose `keys` are the inputs; every other field is a label. */
+  withInputs(...keys: string[]): this {
+    const copied = this.copy();
+    copied._inputKeys = new Set(keys);
+    return copied;
+  }
+
+  /** A new Example holding only the input fields (keeps the input keys). */
+  inputs(): this {
+    const inputKeys = this._inputKeys;
+    if (inputKeys === null) throw new ExampleInputsNotSetError();
+    const picked: Fields = {};
+    for (const key of Object.keys(this._store)) if (inputKeys.has(key)) picked[key] = this._store[key];
+    const instance = this.create(picked);
+    instance._inputKeys = inputKeys;
+    return instance;
+  }
+
+  /** A new Example holding every field that is not an input (DSPy gives it no input keys). */
+  labels(): this {
+    const inputKeys = new Set(this.inputs().keys());
+    const picked: Fields = {};
+    for (const key of Object.keys(this._store)) if (!inputKeys.has(key)) picked[key] = this._store[key];
+    return this.create(picked);
+  }
+
+  /** A shallow copy with `overrides` applied; the input keys are kept. */
+  copy(overrides?: Fields): this {
+    const Ctor = this.constructor as new (base: Example, fields?: Fields) => this;
+    return new Ctor(this, overrides);
+  }
+
+  /** A copy without `keys`. */
+  without(...keys: string[]): this {
+    const copied = this.copy();
+    for (const key of keys) delete copied._store[key];
+    return copied;
+  }
+
+  /** A plain, JSON-friendly record: nested Examples/Predictions become records too (DSPy's toDict). */
+  toDict(): Fields {
+    const out: Fields = {};
+    for (const [key, value] of Object.entries(this._store)) out[key] = toSerializable(value);
+    return out;
+  }
+
+  toJSON(): Fields {
+    return this.toDict();
+  }
+
+  /** DSPy's __eq__: same fields with equal values (input keys are not compared). */
+  equals(other: unknown): boolean {
+    return other instanceof Example && deepEqual(this._store, other._store);
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return Object.keys(this._store)[Symbol.iterator]();
+  }
+
+  toString(): string {
+    const visible = Object.fromEntries(this.items());
+    const inputs = this._inputKeys ? `{${[...this._inputKeys].map((k) => `'${k}'`).join(', ')}}` : 'None';
+    return `Example(${JSON.stringify(visible)}) (input_keys=${inputs})`;
+  }
+
+  /** An instance of the same class from plain fields. */
+  protected create(fields: Fields): this {
+    const Ctor = this.constructor as new (base: Fields) => this;
+    return new Ctor(fields);
+  }
+}
+
+/** DSPy's convert_to_serializable: objects with toDict() become records, lists and records are walked. */
+export function toSerializable(value: unknown): unknown {
+  if (value !== null && typeof value === 'object') {
+    const withToDict = value as { toDict?: unknown };
+    if (typeof withToDict.toDict === 'function') return (withToDict.toDict as () => unknown).call(value);
+    if (Array.isArray(value)) return value.map(toSerializable);
+    if (isPlainRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toSerializable(v)]));
+  }
+  return value;
+}
+
+export function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Structural equality of JSON-like values (Example stores compare this way). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Example && b instanceof Example) return a.equals(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  if (isPlainRecord(a) && isPlainRecord(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && deepEqual(a[key], b[key]));
+  }
+  return false;
+}

@@ -1,0 +1,89 @@
+// DSPy's settings: a process-wide configuration (configure, like dspy.configure) and async-context-local
+// overrides (withSettings, like `with dspy.context(...)`). Overrides follow the async call chain through
+// AsyncLocalStorage, so concurrent requests in one Node process each see their own LM, adapter and trace.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { LM } from '../clients/base_lm.js';
+
+/** One entry of a trace: the predictor that ran, its inputs, and its prediction (DSPy's (predictor, inputs, pred)). */
+export interface TraceEntry<P = unknown, R = unknown> {
+  predictor: P;
+  inputs: Record<string, unknown>;
+  prediction: R;
+}
+
+export interface Settings {
+  /** The LM Predict uses when neither the call nor the module names one. */
+  lm: LM | null;
+  /** The adapter Predict formats and parses with; null means ChatAdapter (with its JSONAdapter fallback). */
+  adapter: unknown;
+  /**
+   * Where Predict records (predictor, inputs, prediction) after each call; null records nothing. DSPy's global
+   * default is an always-on list; here it is opt-in (a long-lived server would otherwise keep 10,000 entries of
+   * every request), and BootstrapFewShot opens one with withSettings({ trace: [] }, ...).
+   */
+  trace: TraceEntry[] | null;
+  /** The trace keeps at most this many entries, dropping the oldest (DSPy's max_trace_size). */
+  maxTraceSize: number;
+  /** The modules whose call() is on the stack, outermost first (DSPy's caller_modules). */
+  callerModules: readonly object[];
+}
+
+const DEFAULTS: Settings = {
+  lm: null,
+  adapter: null,
+  trace: null,
+  maxTraceSize: 10_000,
+  callerModules: [],
+};
+
+let globalSettings: Settings = { ...DEFAULTS };
+const overrides = new AsyncLocalStorage<Partial<Settings>>();
+
+/** The settings in effect here: the innermost withSettings overrides over the configured ones. */
+export function currentSettings(): Readonly<Settings> {
+  const local = overrides.getStore();
+  return local ? { ...globalSettings, ...local } : globalSettings;
+}
+
+/** Set process-wide defaults (DSPy's dspy.configure). Later calls update only the keys they name. */
+export function configure(update: Partial<Settings>): void {
+  globalSettings = { ...globalSettings, ...definedOnly(update) };
+}
+
+/** Back to the defaults: no LM, no adapter, no trace. For tests and shutdown. */
+export function resetSettings(): void {
+  globalSettings = { ...DEFAULTS };
+}
+
+/**
+ * Run `fn` with `update` over the current settings (DSPy's `with dspy.context(...)`). The overrides hold for
+ * everything `fn` awaits, and only there; concurrent calls outside see nothing of them.
+ */
+export function withSettings<T>(update: Partial<Settings>, fn: () => T): T {
+  const merged = { ...(overrides.getStore() ?? {}), ...definedOnly(update) };
+  return overrides.run(merged, fn);
+}
+
+/** Settings as a read-only view that always reflects the current context (DSPy's dspy.settings). */
+export const settings: Readonly<Settings> = new Proxy({} as Settings, {
+  get(_target, property) {
+    return currentSettings()[property as keyof Settings];
+  },
+  has(_target, property) {
+    return property in currentSettings();
+  },
+  ownKeys() {
+    return Reflect.ownKeys(currentSettings());
+  },
+  getOwnPropertyDescriptor(_target, property) {
+    return { value: currentSettings()[property as keyof Settings], enumerable: true, configurable: true };
+  },
+  set() {
+    return false;
+  },
+});
+
+function definedOnly(update: Partial<Settings>): Partial<Settings> {
+  return Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined)) as Partial<Settings>;
+}
