@@ -23,3 +23,18 @@ async function run(label: string, args: string[], env: Record<string, string> = 
 }
 await run('echo.py', ['-u', 'bench/echo.py']);
 await run('worker ', ['-u', '-m', 'dspex_bridge.worker', '--run-id', `${process.pid}.x`, '--worker-id', 'w'], process.env.PYPATH ? { PYTHONPATH: process.env.PYPATH } : {});
+{
+  const { Runtime } = await import('@dspex/runtime');
+  const { pino } = await import('pino');
+  const { PythonPools } = await import('../src/index.js');
+  const rt = new Runtime({ logger: pino({ level: 'silent' }) });
+  const pool = await PythonPools.start(rt, { name: 'p', size: 1, callsPerWorker: 256, maxQueue: 100000, python: process.env.PYPATH ? { env: { PYTHONPATH: process.env.PYPATH } } : {} });
+  for (let i = 0; i < 1000; i++) await pool.call('ping', {});
+  const lat: number[] = [];
+  for (let i = 0; i < 5000; i++) { const t = performance.now(); await pool.call('ping', {}); lat.push((performance.now() - t) * 1000); }
+  lat.sort((a, b) => a - b);
+  let started = 0; const N = 50000; const t0 = performance.now();
+  await Promise.all(Array.from({ length: 256 }, async () => { while (started < N) { started++; await pool.call('ping', {}); } }));
+  console.log(`pool   : p50 ${lat[2500]!.toFixed(1)}us p99 ${lat[4950]!.toFixed(1)}us  throughput ${Math.round(N / (performance.now() - t0) * 1000)}/s`);
+  await rt.shutdown();
+}

@@ -233,7 +233,7 @@ function pythonError(error: WireError, command: string): Error {
 
 function runJob(job: Job, state: State): void {
   if (job.settled) return;
-  clearTimeout(job.callTimer); // a retried call gets its full timeout again on this worker
+  // a retried call gets its full timeout again on this worker
   const id = state.nextId++;
   const { spec } = job;
   const message: NodeMessage = { t: 'call', id, cmd: spec.command, args: spec.args, session: spec.session };

@@ -71,6 +71,8 @@ export interface LMStreamChunk {
   delta: string;
   index: number;
   done: boolean;
+  /** On the final chunk of each output (done: true): the whole response, with usage and tool calls. */
+  response?: LMResponse;
 }
 
 export interface LM {

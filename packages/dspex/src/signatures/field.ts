@@ -68,50 +68,77 @@ function isPyUpper(word: string): boolean {
   return word !== word.toLowerCase() && word === word.toUpperCase();
 }
 
-/**
- * DSPy's infer_prefix: "camelCaseText" -> "Camel Case Text", "text2number" -> "Text 2 Number", "HTMLParser" ->
- * "HTML Parser". The regular-expression steps of the original, written as scans.
- */
-export function inferPrefix(name: string): string {
-  // (.)([A-Z][a-z]+) -> \1_\2
-  let s1 = '';
+/** re.sub("(.)([A-Z][a-z]+)", r"\1_\2", text): a capitalised word after any character gets an underscore. */
+function splitCapitalisedWords(name: string): string {
+  let out = '';
   let i = 0;
   while (i < name.length) {
     if (i + 2 < name.length && name[i] !== '\n' && isUpper(name.charCodeAt(i + 1)) && isLower(name.charCodeAt(i + 2))) {
       let j = i + 3;
       while (j < name.length && isLower(name.charCodeAt(j))) j++;
-      s1 += `${name[i]}_${name.slice(i + 1, j)}`;
+      out += `${name[i]}_${name.slice(i + 1, j)}`;
       i = j;
     } else {
-      s1 += name[i];
+      out += name[i];
       i++;
     }
   }
-  const camel = splitPairs(s1, (c) => isLower(c) || isDigit(c), isUpper);
-  const numbered = splitPairs(splitPairs(camel, isAlpha, isDigit), isDigit, isAlpha);
-  return numbered
-    .split('_')
-    .map((word) => (isPyUpper(word) ? word : word.charAt(0).toUpperCase() + word.slice(1).toLowerCase()))
-    .join(' ');
+  return out;
+}
+
+/**
+ * DSPy's infer_prefix: "camelCaseText" -> "Camel Case Text", "text2number" -> "Text 2 Number", "HTMLParser" ->
+ * "HTML Parser". The regular-expression steps of the original, written as scans; the steps a name cannot
+ * match (no capitals, no digits) are skipped.
+ */
+export function inferPrefix(name: string): string {
+  let upper = false;
+  let digit = false;
+  let ascii = true;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (isUpper(c)) upper = true;
+    else if (isDigit(c)) digit = true;
+    else if (c >= 0x80) ascii = false;
+  }
+  let s = name;
+  if (upper) s = splitPairs(splitCapitalisedWords(s), (c) => isLower(c) || isDigit(c), isUpper);
+  if (digit) s = splitPairs(splitPairs(s, isAlpha, isDigit), isDigit, isAlpha);
+  let out = '';
+  let start = 0;
+  for (let i = 0; i <= s.length; i++) {
+    if (i < s.length && s.charCodeAt(i) !== 0x5f) continue;
+    const word = s.slice(start, i);
+    if (start > 0) out += ' ';
+    if (ascii && !upper) out += word.length === 0 ? '' : word[0]!.toUpperCase() + word.slice(1);
+    else out += isPyUpper(word) ? word : word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+    start = i + 1;
+  }
+  return out;
 }
 
 /** A finished field from a definition; `type` is already resolved. */
-export function makeField(name: string, role: FieldRole, type: TypeExpr, typeDeclared: boolean, options: FieldOptions = {}): FieldSpec {
+export function makeField(name: string, role: FieldRole, type: TypeExpr, typeDeclared: boolean, options?: FieldOptions): FieldSpec {
   const spec: { -readonly [K in keyof FieldSpec]: FieldSpec[K] } = {
     name,
     role,
     type,
     typeDeclared,
-    desc: options.desc ?? `\${${name}}`,
-    prefix: options.prefix ?? `${inferPrefix(name)}:`,
+    desc: options?.desc ?? `\${${name}}`,
+    prefix: options?.prefix ?? `${inferPrefix(name)}:`,
   };
-  if (options.constraints !== undefined && options.constraints !== '') spec.constraints = options.constraints;
-  if (options.default !== undefined) spec.default = options.default;
+  if (options !== undefined) {
+    if (options.constraints !== undefined && options.constraints !== '') spec.constraints = options.constraints;
+    if (options.default !== undefined) spec.default = options.default;
+  }
   return Object.freeze(spec);
 }
 
 /** DSPy's _default_instructions. */
 export function defaultInstructions(inputs: readonly { name: string }[], outputs: readonly { name: string }[]): string {
-  const quote = (fields: readonly { name: string }[]): string => fields.map((field) => `\`${field.name}\``).join(', ');
-  return `Given the fields ${quote(inputs)}, produce the fields ${quote(outputs)}.`;
+  let text = 'Given the fields ';
+  for (let i = 0; i < inputs.length; i++) text += i === 0 ? `\`${inputs[i]!.name}\`` : `, \`${inputs[i]!.name}\``;
+  text += ', produce the fields ';
+  for (let i = 0; i < outputs.length; i++) text += i === 0 ? `\`${outputs[i]!.name}\`` : `, \`${outputs[i]!.name}\``;
+  return `${text}.`;
 }

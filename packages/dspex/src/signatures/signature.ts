@@ -77,8 +77,10 @@ export class Signature {
   static parseUncached(text: string, options?: SignatureOptions): Signature {
     const registry = options?.registry ?? defaultTypeRegistry;
     const parsed = parseSignatureText(text, registry);
-    const inputs = parsed.inputs.map((f) => makeField(f.name, 'input', f.type, f.typeDeclared));
-    const outputs = parsed.outputs.map((f) => makeField(f.name, 'output', f.type, f.typeDeclared));
+    const inputs: FieldSpec[] = [];
+    const outputs: FieldSpec[] = [];
+    for (const f of parsed.inputs) inputs.push(makeField(f.name, 'input', f.type, f.typeDeclared));
+    for (const f of parsed.outputs) outputs.push(makeField(f.name, 'output', f.type, f.typeDeclared));
     const instructions = options?.instructions === undefined ? defaultInstructions(inputs, outputs) : cleandoc(options.instructions);
     return new Signature(instructions, inputs, outputs, registry);
   }

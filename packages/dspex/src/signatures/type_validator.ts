@@ -9,14 +9,16 @@ import {
   validateFloat, validateInt, validateNone, validateStr, type Validator,
 } from './validators.js';
 
-const compiled = new WeakMap<TypeExpr, Validator>();
+const compiled = new WeakMap<TypeRegistry, WeakMap<TypeExpr, Validator>>();
 
-/** The validator of a type, compiled once per type object (custom types resolve in `registry`). */
+/** The validator of a type, compiled once per (registry, type object). */
 export function typeValidator(type: TypeExpr, registry: TypeRegistry): Validator {
-  const hit = compiled.get(type);
-  if (hit !== undefined && type.kind !== 'custom') return hit;
+  let cache = compiled.get(registry);
+  if (cache === undefined) compiled.set(registry, (cache = new WeakMap()));
+  const hit = cache.get(type);
+  if (hit !== undefined) return hit;
   const made = buildValidator(type, registry);
-  if (type.kind !== 'custom') compiled.set(type, made);
+  cache.set(type, made);
   return made;
 }
 

@@ -29,8 +29,25 @@ export type TypeKind = TypeExpr['kind'];
 
 const freeze = <T extends TypeExpr>(type: T): T => Object.freeze(type);
 
+export interface TypeConstructors {
+  readonly str: TypeExpr;
+  readonly int: TypeExpr;
+  readonly float: TypeExpr;
+  readonly bool: TypeExpr;
+  readonly any: TypeExpr;
+  readonly none: TypeExpr;
+  list(item?: TypeExpr, bare?: boolean): TypeExpr;
+  set(item?: TypeExpr, bare?: boolean, frozen?: boolean): TypeExpr;
+  dict(key?: TypeExpr, value?: TypeExpr, bare?: boolean): TypeExpr;
+  tuple(items: readonly TypeExpr[], variadic?: boolean, bare?: boolean): TypeExpr;
+  optional(inner: TypeExpr): TypeExpr;
+  union(members: readonly TypeExpr[]): TypeExpr;
+  literal(values: readonly LiteralValue[]): TypeExpr;
+  custom(name: string): TypeExpr;
+}
+
 /** Constructors; the primitives are shared instances. */
-export const t = {
+export const t: TypeConstructors = {
   str: freeze({ kind: 'str' }) as TypeExpr,
   int: freeze({ kind: 'int' }) as TypeExpr,
   float: freeze({ kind: 'float' }) as TypeExpr,

@@ -52,7 +52,7 @@ function assemble(text: string, calls: ToolCall[], forced: string | undefined, f
 
 function parse(body: unknown, request: LMRequest): ParsedResponse {
   const forced = request.responseFormat?.name;
-  const shape = new Shape(NAME, body);
+  const shape: Shape = new Shape(NAME, body);
   const root = shape.object(body, 'the body');
   if (root.type === 'error') shape.fail('the body is an error object');
   let text = '';
@@ -89,7 +89,7 @@ function decoder(request: LMRequest): StreamDecoder {
       } catch {
         throw new LMBadResponse(NAME, `stream event ${event.event} is not valid JSON`, event.data);
       }
-      const shape = new Shape(NAME, json);
+      const shape: Shape = new Shape(NAME, json);
       const root = shape.object(json, 'the stream event');
       const index = typeof root.index === 'number' ? root.index : 0;
       switch (root.type) {

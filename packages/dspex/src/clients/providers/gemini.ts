@@ -107,7 +107,7 @@ function output(c: Candidate): LMOutput {
 }
 
 function parse(body: unknown): ParsedResponse {
-  const shape = new Shape(NAME, body);
+  const shape: Shape = new Shape(NAME, body);
   const root = shape.object(body, 'the body');
   if (root.error !== undefined) shape.fail('the body is an error object');
   const list = candidates(shape, root, true).sort((a, b) => a.index - b.index);
@@ -129,7 +129,7 @@ function decoder(_request: LMRequest): StreamDecoder {
       } catch {
         throw new LMBadResponse(NAME, 'a stream event is not valid JSON', event.data);
       }
-      const shape = new Shape(NAME, json);
+      const shape: Shape = new Shape(NAME, json);
       const root = shape.object(json, 'the stream chunk');
       if (root.error !== undefined) throw new LMHttpError(NAME, 500, JSON.stringify(root.error));
       total = usage(shape, root) ?? total;
@@ -138,6 +138,7 @@ function decoder(_request: LMRequest): StreamDecoder {
         const acc = byIndex.get(c.index) ?? { index: c.index, text: '', calls: [], finishReason: undefined };
         acc.text += c.text;
         acc.calls.push(...c.calls);
+        // A finish reason arrives in the last chunk, together with the usage: nothing follows it.
         if (c.finishReason !== undefined) {
           acc.finishReason = c.finishReason;
           finished = true;

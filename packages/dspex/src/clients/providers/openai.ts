@@ -53,7 +53,7 @@ function toolCallsOf(shape: Shape, value: unknown): ToolCall[] | undefined {
 }
 
 function parse(body: unknown): ParsedResponse {
-  const shape = new Shape(NAME, body);
+  const shape: Shape = new Shape(NAME, body);
   const root = shape.object(body, 'the body');
   if (root.error !== undefined) shape.fail('the body is an error object');
   const choices = shape.array(root.choices, 'choices');
@@ -102,7 +102,7 @@ function decoder(): StreamDecoder {
       } catch {
         throw new LMBadResponse(NAME, 'a stream event is not valid JSON', event.data);
       }
-      const shape = new Shape(NAME, json);
+      const shape: Shape = new Shape(NAME, json);
       const root = shape.object(json, 'the stream chunk');
       if (root.error !== undefined) throw new LMHttpError(NAME, 500, JSON.stringify(root.error));
       if (root.usage !== undefined && root.usage !== null) {

@@ -1,0 +1,35 @@
+// AdapterParseError: the LM's reply could not be turned into the signature's outputs. The message has DSPy's
+// shape (adapter, the response, the fields expected and the fields found) so logs read the same on both sides.
+
+import type { Signature } from '../signatures/signature.js';
+
+export class AdapterParseError extends Error {
+  readonly code = 'DSPEX_ADAPTER_PARSE';
+  readonly adapterName: string;
+  readonly signature: Signature;
+  readonly lmResponse: string;
+  /** The fields that were parsed before the failure, when there were some. */
+  readonly parsedResult: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(
+    adapterName: string,
+    signature: Signature,
+    lmResponse: string,
+    detail?: string,
+    parsedResult?: Readonly<Record<string, unknown>>,
+    options?: { cause?: unknown },
+  ) {
+    let message = detail ? `${detail}\n\n` : '';
+    message +=
+      `Adapter ${adapterName} failed to parse the LM response. \n\n` +
+      `LM Response: ${lmResponse} \n\n` +
+      `Expected to find output fields in the LM response: [${signature.outputFields.map((f) => f.name).join(', ')}] \n\n`;
+    if (parsedResult !== undefined) message += `Actual output fields parsed from the LM response: [${Object.keys(parsedResult).join(', ')}] \n\n`;
+    super(message, options);
+    this.name = 'AdapterParseError';
+    this.adapterName = adapterName;
+    this.signature = signature;
+    this.lmResponse = lmResponse;
+    this.parsedResult = parsedResult;
+  }
+}

@@ -1,0 +1,14 @@
+// Public API of the LM clients. Only re-exports; see lm.ts for the entry points and base_lm.ts for the contract.
+export type { Role, ToolCall, LMMessage, ToolDefinition, LMRequest, LMConfig, LMOutput, LMUsage, LMResponse, LMStreamChunk } from './base_lm.js';
+export { LM, lmSupervisorSpec, type LMHandle, type LMStartOptions } from './lm.js';
+export type { LMOptions, ApiBase } from './options.js';
+export { DEFAULT_DISK_CACHE_DIR } from './options.js';
+export type { LMUsageTotals } from './lm_client.js';
+export { LMError, LMConfigError, LMAuthError, LMHttpError, LMRateLimited, CircuitOpen, LMTimeout, LMAborted, LMNetworkError, LMBadResponse, Redactor, type LMErrorCode } from './errors.js';
+export { systemClock, type Clock } from './clock.js';
+export { cacheKey, sortedJson, IGNORED_CACHE_KEYS } from './cache.js';
+export type { BreakerOptions, BreakerState } from './circuit_breaker.js';
+export type { RateLimit } from './rate_limiter.js';
+export type { RetryPolicy } from './http.js';
+export { lmTelemetry, type LMTelemetry, type LMTelemetryEvents } from './telemetry.js';
+export { SseParser, readSse, type SseEvent } from './sse.js';

@@ -1,0 +1,187 @@
+// The work of one LM call, run outside the LMClient's mailbox so the server never blocks: disk cache
+// lookup, then attempts, each admitted by the server (breaker + rate limiter) before it goes out, with
+// backoff between them. Outcomes go back to the server as casts; the result goes to the caller.
+
+import { GenServer, type Pid, type Runtime } from '@dspex/runtime';
+import type { Logger } from 'pino';
+import type { LMConfig, LMOutput, LMRequest, LMResponse, LMUsage } from './base_lm.js';
+import type { DiskCache } from './cache.js';
+import type { ChunkSink } from './channel.js';
+import { sleep } from './clock.js';
+import { LMAborted, LMBadResponse, LMError, LMHttpError, LMNetworkError, LMTimeout, type Redactor } from './errors.js';
+import { post, readJson, retryDelay } from './http.js';
+import type { ClientConfig } from './options.js';
+import type { ParsedResponse } from './providers/types.js';
+import { readSse } from './sse.js';
+import type { LMTelemetry } from './telemetry.js';
+
+/** What the server answers an `admit` call with. */
+export type Admission = { ok: { waitMs: number } } | { error: LMError };
+
+/** Casts a job sends its server. */
+export type JobReport =
+  | { op: 'outcome'; kind: 'success' | 'failure' | 'neutral'; usage?: LMUsage; estimate?: number }
+  | { op: 'retry' }
+  | { op: 'store'; key: string; response: LMResponse }
+  | { op: 'disk_hit'; key: string; response: LMResponse };
+
+export interface JobContext {
+  rt: Runtime;
+  server: Pid;
+  config: ClientConfig;
+  redactor: Redactor;
+  logger: Logger;
+  telemetry: LMTelemetry;
+  disk: DiskCache | undefined;
+  /** Aborted when the client process exits. */
+  serverSignal: AbortSignal;
+}
+
+/** Settings for the wire: defaults, then the call's config, without the client-side keys. */
+export function mergeSettings(defaults: LMConfig, config: LMConfig | undefined): LMConfig {
+  const merged: LMConfig = { ...defaults, ...(config ?? {}) };
+  delete merged.cache;
+  return merged;
+}
+
+function estimateTokens(request: LMRequest, settings: LMConfig): number {
+  const chars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
+  return Math.ceil(chars / 4) + (settings.max_tokens ?? 256) * (settings.n ?? 1);
+}
+
+/** Failures that say the provider is unwell open the breaker; a refused request or an abort says nothing. */
+function outcomeOf(error: LMError): 'failure' | 'neutral' {
+  if (error instanceof LMHttpError) return error.status >= 500 ? 'failure' : 'neutral';
+  return error instanceof LMNetworkError || error instanceof LMTimeout || error instanceof LMBadResponse ? 'failure' : 'neutral';
+}
+
+/** The one choke point every error passes before it leaves a job: message, stack and body lose any secret. */
+export function scrub<E extends Error>(error: E, redactor: Redactor): E {
+  error.message = redactor.text(error.message);
+  if (error.stack !== undefined) error.stack = redactor.text(error.stack);
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') Object.defineProperty(error, 'body', { value: redactor.text(body), enumerable: true });
+  return error;
+}
+
+function asLMError(error: unknown, ctx: JobContext, signal: AbortSignal): LMError {
+  if (signal.aborted && signal.reason instanceof LMError) return signal.reason;
+  if (error instanceof LMError) return error;
+  if (signal.aborted) return new LMAborted(ctx.config.provider.name, ctx.redactor.error(signal.reason));
+  const safe = ctx.redactor.error(error);
+  return new LMNetworkError(ctx.config.provider.name, safe.message, safe);
+}
+
+async function admit(ctx: JobContext, tokens: number): Promise<number> {
+  const admission = await GenServer.call<Admission>(ctx.rt, ctx.server, { op: 'admit', tokens }, Infinity);
+  if ('error' in admission) throw admission.error;
+  return admission.ok.waitMs;
+}
+
+/** One request/response exchange with retries. Streams to `sink` when given; no retry once a chunk went out. */
+async function exchange(ctx: JobContext, request: LMRequest, settings: LMConfig, signal: AbortSignal, sink: ChunkSink | undefined): Promise<ParsedResponse> {
+  const { config, redactor } = ctx;
+  const { provider, clock } = config;
+  const estimate = estimateTokens(request, settings);
+  for (let attempt = 0; ; attempt++) {
+    const waitMs = await admit(ctx, estimate);
+    if (waitMs > 0) ctx.telemetry.emit('lm_rate_limited', { client: config.name, waitMs });
+    await sleep(clock, waitMs, signal).catch((reason: unknown) => {
+      throw asLMError(reason, ctx, signal);
+    });
+    let delivered = false;
+    try {
+      const apiBase = typeof config.apiBase === 'string' ? config.apiBase : await config.apiBase(ctx.rt);
+      const wire = provider.build({ model: config.wireModel, request, settings, apiBase, apiKey: config.apiKey, stream: sink !== undefined });
+      ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
+      const http = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
+      let parsed: ParsedResponse;
+      if (sink === undefined) {
+        parsed = provider.parse(await readJson(provider.name, http.response, redactor, http.done, http.signal), request);
+      } else {
+        const decoder = provider.decoder(request);
+        try {
+          if (http.response.body === null) throw new LMBadResponse(provider.name, 'the stream has no body', '');
+          for await (const event of readSse(http.response.body, http.signal)) {
+            for (const chunk of decoder.push(event)) {
+              delivered = true;
+              sink.push(chunk);
+            }
+            if (decoder.finished) break;
+          }
+          if (!decoder.finished) throw new LMNetworkError(provider.name, 'the stream ended before its end marker');
+        } finally {
+          http.done();
+        }
+        parsed = decoder.result();
+      }
+      GenServer.cast(ctx.rt, ctx.server, { op: 'outcome', kind: 'success', usage: parsed.usage, estimate } satisfies JobReport);
+      return parsed;
+    } catch (raw) {
+      const error = scrub(asLMError(raw, ctx, signal), redactor);
+      GenServer.cast(ctx.rt, ctx.server, { op: 'outcome', kind: outcomeOf(error) } satisfies JobReport);
+      const delay = delivered || signal.aborted ? undefined : retryDelay(error, attempt, config.retry, config.random);
+      if (delay === undefined) throw error;
+      ctx.logger.warn({ lm: config.name, code: error.code, attempt, delayMs: delay }, `retrying after ${error.message}`);
+      ctx.telemetry.emit('lm_retry', { client: config.name, code: error.code, ...(error instanceof LMHttpError ? { status: error.status } : {}), delayMs: delay, attempt });
+      GenServer.cast(ctx.rt, ctx.server, { op: 'retry' } satisfies JobReport);
+      await sleep(clock, delay, signal).catch((reason: unknown) => {
+        throw asLMError(reason, ctx, signal);
+      });
+    }
+  }
+}
+
+/** A cache hit replayed to a stream consumer: one chunk per output. */
+function replay(response: LMResponse, sink: ChunkSink | undefined): void {
+  response.outputs.forEach((o, index) => o.text !== '' && sink?.push({ delta: o.text, index, done: false }));
+}
+
+/** Runs a call to completion. `key` is the cache key, or undefined when this call must not use the cache. */
+export async function runCall(ctx: JobContext, request: LMRequest, key: string | undefined, sink?: ChunkSink): Promise<LMResponse> {
+  const { config } = ctx;
+  const started = performance.now();
+  const signal = request.signal === undefined ? ctx.serverSignal : AbortSignal.any([request.signal, ctx.serverSignal]);
+  try {
+    if (key !== undefined && ctx.disk !== undefined) {
+      const stored = await ctx.disk.get(key, (e) => ctx.telemetry.emit('lm_cache_error', { client: config.name, message: e.message })).catch((e: Error) => {
+        ctx.telemetry.emit('lm_cache_error', { client: config.name, message: e.message });
+        return undefined;
+      });
+      if (stored !== undefined) {
+        GenServer.cast(ctx.rt, ctx.server, { op: 'disk_hit', key, response: stored } satisfies JobReport);
+        const hit: LMResponse = { ...stored, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, cached: true };
+        replay(hit, sink);
+        return hit;
+      }
+    }
+    const settings = mergeSettings(config.defaults, request.config);
+    const n = settings.n ?? 1;
+    const rolloutFree: LMConfig = { ...settings };
+    delete rolloutFree.rollout_id;
+    const parts: ParsedResponse[] = [];
+    if (n <= 1 || config.provider.nativeN) {
+      parts.push(await exchange(ctx, request, rolloutFree, signal, sink));
+    } else {
+      // The provider has no `n`: ask n times, and renumber streamed chunks so each output keeps its index.
+      for (let i = 0; i < n; i++) {
+        const indexed: ChunkSink | undefined = sink === undefined ? undefined : { push: (c) => sink.push({ ...c, index: i }) };
+        parts.push(await exchange(ctx, request, { ...rolloutFree, n: 1 }, signal, indexed));
+      }
+    }
+    const outputs: LMOutput[] = parts.flatMap((p) => p.outputs);
+    const usage = parts.reduce<LMUsage>((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens, totalTokens: u.totalTokens + p.usage.totalTokens }), { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+    const response: LMResponse = { outputs, usage, model: config.model, cached: false };
+    ctx.telemetry.emit('lm_response', { client: config.name, model: config.model, usage, ms: performance.now() - started });
+    if (key !== undefined) {
+      GenServer.cast(ctx.rt, ctx.server, { op: 'store', key, response } satisfies JobReport);
+      await ctx.disk?.set(key, response).catch((e: Error) => ctx.telemetry.emit('lm_cache_error', { client: config.name, message: ctx.redactor.text(e.message) }));
+    }
+    return response;
+  } catch (raw) {
+    const error = scrub(asLMError(raw, ctx, signal), ctx.redactor);
+    ctx.telemetry.emit('lm_error', { client: config.name, code: error.code, message: error.message });
+    ctx.logger.debug({ lm: config.name, code: error.code }, error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,178 @@
+// LMClient: the GenServer behind one configured LM (DESIGN.md: LM supervisor -> LMClient:<name>). It owns
+// the circuit breaker, the rate limiter, the memory cache and the usage totals; every call is answered
+// with a deferred reply from a job (job.ts), so a call waiting on the limiter or the network blocks no one.
+
+import { GenServer, type From, type GenServerBehavior, type ProcessContext } from '@dspex/runtime';
+import type { Logger } from 'pino';
+import type { LMConfig, LMRequest, LMResponse, LMUsage } from './base_lm.js';
+import { DiskCache, LruCache, cacheKey } from './cache.js';
+import type { ChunkSink } from './channel.js';
+import { CircuitBreaker, type BreakerState } from './circuit_breaker.js';
+import { CircuitOpen, type LMError, Redactor } from './errors.js';
+import { mergeSettings, runCall, type Admission, type JobContext, type JobReport } from './job.js';
+import type { ClientConfig } from './options.js';
+import { RateLimiter } from './rate_limiter.js';
+import type { LMTelemetry } from './telemetry.js';
+
+/** Per-client totals since the client started (a restart starts from zero, as any process state). */
+export interface LMUsageTotals extends LMUsage {
+  /** Calls answered, from the cache or not. */
+  calls: number;
+  /** HTTP attempts made, retries included. */
+  requests: number;
+  retries: number;
+  cacheHits: number;
+  /** Attempts that failed (any error). */
+  failures: number;
+}
+
+export interface LMDescription {
+  name: string;
+  model: string;
+  defaults: LMConfig;
+}
+
+/** The result every call gets: errors travel as values so that the caller rethrows the typed error. */
+export type ClientReply<T> = { ok: T } | { error: LMError };
+
+export type ClientCall =
+  | { op: 'complete'; request: LMRequest }
+  | { op: 'stream'; request: LMRequest; sink: ChunkSink }
+  | { op: 'admit'; tokens: number }
+  | { op: 'usage' }
+  | { op: 'breaker' }
+  | { op: 'describe' };
+
+export interface ClientArgs {
+  config: ClientConfig;
+  telemetry: LMTelemetry;
+}
+
+interface State {
+  config: ClientConfig;
+  breaker: CircuitBreaker;
+  limiter: RateLimiter;
+  memory: LruCache<LMResponse> | undefined;
+  job: JobContext;
+  totals: LMUsageTotals;
+}
+
+/** The cache key of a call, as DSPy's request_cache would compute it; undefined when the call skips the cache. */
+export function requestKey(config: ClientConfig, request: LMRequest): string | undefined {
+  if (config.memoryCache === 0 && config.diskCache === undefined) return undefined;
+  if (request.config?.cache === false || config.defaults.cache === false) return undefined;
+  return cacheKey({
+    _fn_identifier: `dspex.clients.${config.provider.name}.complete`,
+    model: config.model,
+    messages: request.messages,
+    ...mergeSettings(config.defaults, request.config),
+    response_format: request.responseFormat,
+    tools: request.tools,
+  });
+}
+
+function cachedCopy(response: LMResponse): LMResponse {
+  return { ...structuredClone(response), usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, cached: true };
+}
+
+function startJob(state: State, from: From<unknown>, request: LMRequest, key: string | undefined, sink?: ChunkSink): void {
+  runCall(state.job, request, key, sink).then(
+    (response) => GenServer.reply(from, { ok: response } satisfies ClientReply<LMResponse>),
+    (error: LMError) => GenServer.reply(from, { error } satisfies ClientReply<LMResponse>),
+  );
+}
+
+function admit(state: State, tokens: number): Admission {
+  const gate = state.breaker.admit();
+  if (!gate.ok) return { error: new CircuitOpen(state.config.name, gate.state) };
+  state.totals.requests++;
+  return { ok: { waitMs: state.limiter.reserve(tokens) } };
+}
+
+export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, unknown, JobReport> = {
+  init({ config, telemetry }, self: ProcessContext) {
+    const redactor = new Redactor([config.apiKey]);
+    const logger: Logger = self.runtime.logger.child({ lm: config.name });
+    const breaker = new CircuitBreaker(config.breaker, config.clock, (from, to) => {
+      logger.warn({ lm: config.name, from, to }, `circuit breaker ${from} -> ${to}`);
+      telemetry.emit('lm_breaker', { client: config.name, from, to });
+    });
+    const job: JobContext = {
+      rt: self.runtime,
+      server: self.pid,
+      config,
+      redactor,
+      logger,
+      telemetry,
+      disk: config.diskCache === undefined ? undefined : new DiskCache(config.diskCache),
+      serverSignal: self.signal,
+    };
+    const totals: LMUsageTotals = { calls: 0, requests: 0, retries: 0, cacheHits: 0, failures: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    const memory = config.memoryCache > 0 ? new LruCache<LMResponse>(config.memoryCache) : undefined;
+    return { ok: { config, breaker, limiter: new RateLimiter(config.rateLimit, config.clock), memory, job, totals } };
+  },
+
+  handleCall(request, from, state) {
+    switch (request.op) {
+      case 'complete':
+      case 'stream': {
+        state.totals.calls++;
+        const key = requestKey(state.config, request.request);
+        const hit = key === undefined ? undefined : state.memory?.get(key);
+        if (hit !== undefined) {
+          state.totals.cacheHits++;
+          state.job.telemetry.emit('lm_cache_hit', { client: state.config.name, tier: 'memory' });
+          const response = cachedCopy(hit);
+          if (request.op === 'stream') response.outputs.forEach((o, index) => o.text !== '' && request.sink.push({ delta: o.text, index, done: false }));
+          return { reply: { ok: response } satisfies ClientReply<LMResponse>, state };
+        }
+        startJob(state, from, request.request, key, request.op === 'stream' ? request.sink : undefined);
+        return { noreply: true, state };
+      }
+      case 'admit':
+        return { reply: admit(state, request.tokens), state };
+      case 'usage':
+        return { reply: { ...state.totals } satisfies LMUsageTotals, state };
+      case 'breaker':
+        return { reply: state.breaker.state satisfies BreakerState, state };
+      case 'describe':
+        return { reply: { name: state.config.name, model: state.config.model, defaults: { ...state.config.defaults } } satisfies LMDescription, state };
+    }
+  },
+
+  handleCast(report, state) {
+    switch (report.op) {
+      case 'outcome':
+        if (report.kind === 'success') {
+          state.breaker.success();
+          if (report.usage !== undefined) {
+            state.totals.promptTokens += report.usage.promptTokens;
+            state.totals.completionTokens += report.usage.completionTokens;
+            state.totals.totalTokens += report.usage.totalTokens;
+            state.limiter.settle(report.estimate ?? 0, report.usage.totalTokens);
+          }
+        } else {
+          state.totals.failures++;
+          if (report.kind === 'failure') state.breaker.failure();
+          else state.breaker.neutral();
+        }
+        break;
+      case 'retry':
+        state.totals.retries++;
+        break;
+      case 'store':
+        state.memory?.set(report.key, structuredClone(report.response)); // the caller may mutate its copy
+        break;
+      case 'disk_hit':
+        state.totals.cacheHits++;
+        state.job.telemetry.emit('lm_cache_hit', { client: state.config.name, tier: 'disk' });
+        state.memory?.set(report.key, report.response);
+        break;
+    }
+    return { noreply: true, state };
+  },
+
+  terminate(_reason, state) {
+    state?.breaker.stop();
+  },
+};
