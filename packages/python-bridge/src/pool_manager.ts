@@ -262,6 +262,7 @@ function workerDown(pid: Pid, reason: unknown, state: State, self: ProcessContex
     job.cancelInWorker = null;
     job.grantCredits = null;
     job.worker = null;
+    clearTimeout(job.callTimer);
     if (job.settled) continue;
     if (stopping) job.reject(new PoolClosed(state.options.name));
     else if (job.spec.idempotent && job.attempts < 2 && job.spec.session === null) retry.push(job);

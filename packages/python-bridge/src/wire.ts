@@ -78,6 +78,19 @@ export function decodePayload(payload: Buffer): WorkerMessage {
   return message as WorkerMessage;
 }
 
+/** Sizes of the fixed-width numbers 0xca (float32) .. 0xd3 (int64). */
+const NUMBER_BYTES = Uint8Array.of(4, 8, 1, 2, 4, 8, 1, 2, 4, 8);
+
+/** Whether `length` bytes at `start` are valid UTF-8; short ASCII runs are checked here, the rest natively. */
+function utf8At(payload: Buffer, start: number, length: number): boolean {
+  if (length <= 32) {
+    let ascii = true;
+    for (let i = start; i < start + length; i++) ascii &&= payload[i]! < 0x80;
+    if (ascii) return true;
+  }
+  return isUtf8(payload.subarray(start, start + length));
+}
+
 /** The big-endian length of `bytes` (1, 2 or 4) bytes at `pos`; 0 when they run past the end. */
 function lengthAt(payload: Buffer, pos: number, bytes: number): number {
   if (pos + bytes > payload.length) return 0;
@@ -103,7 +116,7 @@ function checkStrings(payload: Buffer): void {
     else if (byte <= 0xbf) str = byte & 0x1f; // fixstr
     else if (byte >= 0xc4 && byte <= 0xc6) skip = (1 << (byte - 0xc4)) + lengthAt(payload, pos, 1 << (byte - 0xc4)); // bin
     else if (byte >= 0xc7 && byte <= 0xc9) skip = (1 << (byte - 0xc7)) + 1 + lengthAt(payload, pos, 1 << (byte - 0xc7)); // ext
-    else if (byte >= 0xca && byte <= 0xd3) skip = [4, 8, 1, 2, 4, 8, 1, 2, 4, 8][byte - 0xca]!; // floats, ints
+    else if (byte >= 0xca && byte <= 0xd3) skip = NUMBER_BYTES[byte - 0xca]!; // floats, ints
     else if (byte >= 0xd4 && byte <= 0xd8) skip = 1 + (1 << (byte - 0xd4)); // fixext
     else if (byte >= 0xd9 && byte <= 0xdb) {
       const n = 1 << (byte - 0xd9);
@@ -116,7 +129,7 @@ function checkStrings(payload: Buffer): void {
     } else return; // 0xc1
     if (str >= 0) {
       if (pos + str > payload.length) return;
-      if (!isUtf8(payload.subarray(pos, pos + str))) throw new ProtocolError('Undecodable', 'a frame holds a string that is not valid UTF-8.');
+      if (!utf8At(payload, pos, str)) throw new ProtocolError('Undecodable', 'a frame holds a string that is not valid UTF-8.');
       skip = str;
     }
     pos += skip;

@@ -26,7 +26,7 @@ async function callInFlight(pool: PythonPool, tag: string): Promise<{ call: Prom
 
 describe('heartbeat', () => {
   it('kills and replaces a worker whose Python process stops answering pings', async () => {
-    const pool = await bridge.pool({ name: 'hb', size: 1, heartbeat: { intervalMs: 100, maxMissed: 3 }, python: fixturePython() });
+    const pool = await bridge.pool({ name: 'hb', size: 1, heartbeat: { intervalMs: 150, maxMissed: 3 }, python: fixturePython() });
     const { call, osPid } = await callInFlight(pool, 'frozen');
     const misses = collectEvents(pool, 'heartbeat_miss');
     const exited = nextEvent(pool, 'worker_exit');

@@ -141,8 +141,8 @@ const jsonValue = fc.letrec<{ value: unknown }>((tie) => ({
     fc.maxSafeInteger(),
     fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
     fc.string({ unit: 'grapheme', maxLength: 40 }),
-    fc.array(tie('value'), { maxLength: 6 }),
-    fc.dictionary(fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 6 }),
+    fc.array(tie('value'), { maxLength: 18 }), // past 15: array16
+    fc.dictionary(fc.string({ maxLength: 12 }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 18 }),
   ),
 })).value;
 

@@ -122,7 +122,7 @@ async function exchange(ctx: JobContext, request: LMRequest, settings: LMConfig,
       GenServer.cast(ctx.rt, ctx.server, { op: 'outcome', kind: outcomeOf(error) } satisfies JobReport);
       const delay = delivered || signal.aborted ? undefined : retryDelay(error, attempt, config.retry, config.random);
       if (delay === undefined) throw error;
-      ctx.logger.warn({ lm: config.name, code: error.code, attempt, delayMs: delay }, `retrying after ${error.message}`);
+      ctx.logger.warn({ code: error.code, attempt, delayMs: delay }, `retrying after ${error.message}`);
       ctx.telemetry.emit('lm_retry', { client: config.name, code: error.code, ...(error instanceof LMHttpError ? { status: error.status } : {}), delayMs: delay, attempt });
       GenServer.cast(ctx.rt, ctx.server, { op: 'retry' } satisfies JobReport);
       await sleep(clock, delay, signal).catch((reason: unknown) => {
@@ -149,7 +149,7 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
         return undefined;
       });
       if (stored !== undefined) {
-        GenServer.cast(ctx.rt, ctx.server, { op: 'disk_hit', key, response: stored } satisfies JobReport);
+        GenServer.cast(ctx.rt, ctx.server, { op: 'disk_hit', key, response: structuredClone(stored) } satisfies JobReport);
         const hit: LMResponse = { ...stored, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, cached: true };
         replay(hit, sink);
         return hit;
@@ -174,14 +174,15 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
     const response: LMResponse = { outputs, usage, model: config.model, cached: false };
     ctx.telemetry.emit('lm_response', { client: config.name, model: config.model, usage, ms: performance.now() - started });
     if (key !== undefined) {
-      GenServer.cast(ctx.rt, ctx.server, { op: 'store', key, response } satisfies JobReport);
+      // A copy: the caller owns `response` and may change it before the server stores the cast.
+      GenServer.cast(ctx.rt, ctx.server, { op: 'store', key, response: structuredClone(response) } satisfies JobReport);
       await ctx.disk?.set(key, response).catch((e: Error) => ctx.telemetry.emit('lm_cache_error', { client: config.name, message: ctx.redactor.text(e.message) }));
     }
     return response;
   } catch (raw) {
     const error = scrub(asLMError(raw, ctx, signal), ctx.redactor);
     ctx.telemetry.emit('lm_error', { client: config.name, code: error.code, message: error.message });
-    ctx.logger.debug({ lm: config.name, code: error.code }, error.message);
+    ctx.logger.debug({ code: error.code }, error.message);
     throw error;
   }
 }

@@ -76,7 +76,11 @@ function cachedCopy(response: LMResponse): LMResponse {
 }
 
 function startJob(state: State, from: From<unknown>, request: LMRequest, key: string | undefined, sink?: ChunkSink): void {
-  runCall(state.job, request, key, sink).then(
+  // Started from a microtask, outside the server's slice: the job's own calls to the server (admit) must not
+  // look like calls from the server to itself.
+  Promise.resolve()
+    .then(() => runCall(state.job, request, key, sink))
+    .then(
     (response) => GenServer.reply(from, { ok: response } satisfies ClientReply<LMResponse>),
     (error: LMError) => GenServer.reply(from, { error } satisfies ClientReply<LMResponse>),
   );
@@ -94,7 +98,7 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
     const redactor = new Redactor([config.apiKey]);
     const logger: Logger = self.runtime.logger.child({ lm: config.name });
     const breaker = new CircuitBreaker(config.breaker, config.clock, (from, to) => {
-      logger.warn({ lm: config.name, from, to }, `circuit breaker ${from} -> ${to}`);
+      logger.warn({ from, to }, `circuit breaker ${from} -> ${to}`);
       telemetry.emit('lm_breaker', { client: config.name, from, to });
     });
     const job: JobContext = {
@@ -161,7 +165,7 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
         state.totals.retries++;
         break;
       case 'store':
-        state.memory?.set(report.key, structuredClone(report.response)); // the caller may mutate its copy
+        state.memory?.set(report.key, report.response);
         break;
       case 'disk_hit':
         state.totals.cacheHits++;

@@ -112,7 +112,7 @@ export abstract class Module {
 
   /** The Predict parameters with their names (DSPy's named_predictors). */
   namedPredictors(): Array<[string, Predict]> {
-    return this.namedParameters() as Array<[string, Predict]>;
+    return this.namedParameters() as unknown as Array<[string, Predict]>;
   }
 
   predictors(): Predict[] {

@@ -1,0 +1,18 @@
+import { Runtime } from '@dspex/runtime';
+import pino from 'pino';
+import { LocalLM } from './src/local_lm/index.js';
+const rt = new Runtime({ logger: pino({ level: 'warn' }) });
+const local = await LocalLM.start(rt, {}, { cache: { memory: false } });
+const q = (c: string) => local.lm.call({ messages: [{ role: 'user', content: c }], config: { max_tokens: 24 } });
+const prompts = ['What is the capital of France?', 'What is the capital of Japan?', 'What color is the sky on a clear day?'];
+const seq = [];
+for (const p of prompts) seq.push((await q(p)).outputs[0]!.text);
+console.log(seq);
+const t = performance.now();
+const par = (await Promise.all(prompts.map(q))).map((r) => r.outputs[0]!.text);
+console.log(par, performance.now() - t);
+console.log(JSON.stringify(seq) === JSON.stringify(par));
+const schema = { type: 'object', properties: { answer: { type: 'string', enum: ['yes', 'no'] }, sure: { type: 'boolean' } }, required: ['answer', 'sure'] };
+const r = await local.lm.call({ messages: [{ role: 'user', content: 'Is Paris in France?' }], config: { max_tokens: 32 }, responseFormat: { name: 'a', schema } });
+console.log(r.outputs[0], r.usage);
+await local.stop(); await rt.shutdown();

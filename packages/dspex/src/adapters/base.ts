@@ -1,0 +1,132 @@
+// Adapter: the layer between a signature and an LM (DSPy's adapters/base.py). format() builds the messages
+// (system message, demos as user/assistant turns, the request), call() sends them through the LM contract and
+// parses every output; subclasses say how fields are laid out and read back.
+
+import type { LM, LMConfig, LMMessage, LMOutput, LMRequest } from '../clients/base_lm.js';
+import { compileSignature, type CompiledSignature } from '../signatures/compiler.js';
+import type { Signature } from '../signatures/signature.js';
+import { allowsNone } from '../signatures/types.js';
+import { AdapterParseError } from './errors.js';
+
+export type Demo = Readonly<Record<string, unknown>>;
+export type Inputs = Readonly<Record<string, unknown>>;
+/** One parsed completion: a value per output field (DSPy's dict that becomes a Prediction). */
+export type Outputs = Record<string, unknown>;
+
+export interface AdapterCallOptions {
+  signal?: AbortSignal;
+}
+
+const INCOMPLETE_DEMO_PREFIX = 'This is an example of the task, though some input or output fields are not supplied.';
+
+/** `k in demo` for a plain record: present and not undefined (null is a present None). */
+export function has(record: Readonly<Record<string, unknown>>, key: string): boolean {
+  return Object.hasOwn(record, key) && record[key] !== undefined;
+}
+
+export abstract class Adapter {
+  /** The adapter's name as it appears in AdapterParseError ("ChatAdapter", "JSONAdapter"). */
+  abstract readonly name: string;
+
+  /** The messages DSPy's adapter.format(signature, demos, inputs) produces, byte for byte. */
+  format(signature: Signature | string, demos: readonly Demo[], inputs: Inputs): LMMessage[] {
+    const compiled = compileSignature(signature);
+    const messages: LMMessage[] = [{ role: 'system', content: this.formatSystemMessage(compiled) }];
+    this.formatDemos(compiled, demos, messages);
+    const content = this.formatUserMessageContent(compiled, inputs, '', '', true);
+    if (content) messages.push({ role: 'user', content });
+    return messages;
+  }
+
+  /** Field descriptions, structure and task; depends on the signature only, so it is kept beside it. */
+  formatSystemMessage(compiled: CompiledSignature): string {
+    const key = `${this.name}:system`;
+    let system = compiled.memo.get(key) as string | undefined;
+    if (system === undefined) {
+      system = `${this.formatFieldDescription(compiled)}\n${this.formatFieldStructure(compiled)}\n${this.formatTaskDescription(compiled)}`;
+      compiled.memo.set(key, system);
+    }
+    return system;
+  }
+
+  /** DSPy's format_demos: incomplete demos (with at least one input and one output) first, then complete ones. */
+  formatDemos(compiled: CompiledSignature, demos: readonly Demo[], messages: LMMessage[] = []): LMMessage[] {
+    const complete: Demo[] = [];
+    const incomplete: Demo[] = [];
+    const { inputFields, outputFields } = compiled.signature;
+    for (const demo of demos) {
+      const isComplete = inputFields.every((f) => has(demo, f.name) && demo[f.name] !== null) && outputFields.every((f) => has(demo, f.name) && demo[f.name] !== null);
+      if (isComplete) complete.push(demo);
+      else if (inputFields.some((f) => has(demo, f.name)) && outputFields.some((f) => has(demo, f.name))) incomplete.push(demo);
+    }
+    for (const demo of incomplete) {
+      messages.push({ role: 'user', content: this.formatUserMessageContent(compiled, demo, INCOMPLETE_DEMO_PREFIX) });
+      messages.push({ role: 'assistant', content: this.formatAssistantMessageContent(compiled, demo, 'Not supplied for this particular example. ') });
+    }
+    for (const demo of complete) {
+      messages.push({ role: 'user', content: this.formatUserMessageContent(compiled, demo) });
+      messages.push({ role: 'assistant', content: this.formatAssistantMessageContent(compiled, demo, 'Not supplied for this conversation history message. ') });
+    }
+    return messages;
+  }
+
+  abstract formatFieldDescription(compiled: CompiledSignature): string;
+  abstract formatFieldStructure(compiled: CompiledSignature): string;
+  abstract formatTaskDescription(compiled: CompiledSignature): string;
+  abstract formatUserMessageContent(compiled: CompiledSignature, inputs: Inputs, prefix?: string, suffix?: string, mainRequest?: boolean): string;
+  abstract formatAssistantMessageContent(compiled: CompiledSignature, outputs: Readonly<Record<string, unknown>>, missingFieldMessage?: string): string;
+
+  /** Reads one completion into the output fields; AdapterParseError when it cannot. */
+  abstract parse(signature: Signature | string, completion: string): Outputs;
+
+  /**
+   * Formats, calls the LM once (n outputs when lmConfig.n > 1) and parses every output. Rejects with
+   * AdapterParseError when an output cannot be parsed, or with whatever the LM rejected with.
+   */
+  call(lm: LM, lmConfig: LMConfig, signature: Signature | string, demos: readonly Demo[], inputs: Inputs, options: AdapterCallOptions = {}): Promise<Outputs[]> {
+    return this.callOnce(lm, lmConfig, signature, demos, inputs, options);
+  }
+
+  /** One round trip with this adapter's format, without any fallback. */
+  protected async callOnce(lm: LM, lmConfig: LMConfig, signature: Signature | string, demos: readonly Demo[], inputs: Inputs, options: AdapterCallOptions = {}): Promise<Outputs[]> {
+    const compiled = compileSignature(signature);
+    const messages = this.format(compiled.signature, demos, inputs);
+    const response = await this.send(lm, this.buildRequest(compiled, messages, lmConfig, options));
+    return this.postprocess(compiled, response.outputs);
+  }
+
+  /** The LM request for these messages; JSONAdapter adds its response format. */
+  protected buildRequest(_compiled: CompiledSignature, messages: LMMessage[], config: LMConfig, options: AdapterCallOptions): LMRequest {
+    return { messages, config: { ...config }, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+  }
+
+  protected send(lm: LM, request: LMRequest): ReturnType<LM['call']> {
+    return lm.call(request);
+  }
+
+  /** DSPy's _call_postprocess: every output parsed, missing outputs defaulted, the rest set to null. */
+  protected postprocess(compiled: CompiledSignature, outputs: readonly LMOutput[]): Outputs[] {
+    return outputs.map((output) => {
+      if (!output.text) throw new AdapterParseError(this.name, compiled.signature, output.text ?? '', 'The LM returned an empty or null response.');
+      const value = this.parse(compiled.signature, output.text);
+      for (const field of compiled.signature.outputFields) if (!Object.hasOwn(value, field.name)) value[field.name] = null;
+      return value;
+    });
+  }
+}
+
+/** DSPy's apply_output_field_defaults: missing outputs take their default, or null where the type allows None. */
+export function applyOutputDefaults(compiled: CompiledSignature, fields: Outputs): Outputs {
+  const completed: Outputs = {};
+  for (const { spec } of compiled.outputs) {
+    if (Object.hasOwn(fields, spec.name)) completed[spec.name] = fields[spec.name];
+    else if (spec.default !== undefined) completed[spec.name] = structuredClone(spec.default);
+    else if (allowsNone(spec.type)) completed[spec.name] = null;
+  }
+  return completed;
+}
+
+/** The output names `fields` lacks, in signature order. */
+export function missingOutputs(compiled: CompiledSignature, fields: Outputs): string[] {
+  return compiled.outputs.filter((f) => !Object.hasOwn(fields, f.spec.name)).map((f) => f.spec.name);
+}

@@ -1,0 +1,177 @@
+// evaluate(program, devset, metric, options): DSPy's Evaluate on the runtime. Examples run as tasks under a
+// TaskSupervisor through Task's async stream (bounded concurrency, per-example timeout that kills the task),
+// every devset item ends as exactly one result, and the score is DSPy's round(100 * sum / n, 2).
+
+import { DynamicSupervisor, Runtime, TaskSupervisor, type Caller, type Dest, type StreamItem } from '@dspex/runtime';
+import type { Example } from '../primitives/example.js';
+import { Prediction } from '../primitives/prediction.js';
+import { EmptyDevsetError, EvaluateConfigError, EvaluationCancelled, ExampleCancelled, ExampleTaskExit, ExampleTimeout, MaxErrorsExceeded, type PartialEvaluation } from './errors.js';
+import { ProgressDisplay } from './progress.js';
+import { pyRound } from './py_round.js';
+import { EvaluationResult, metricNameOf, resultRecords } from './result.js';
+import { errorCode, runExample, type ExampleContext, type ExampleOutcome } from './run_example.js';
+import { saveResults } from './save.js';
+import { renderTable } from './table.js';
+import { evaluateTelemetry, type EvaluateOptions, type EvaluationRow, type ExampleFailure, type Metric, type Program } from './types.js';
+
+export const DEFAULT_CONCURRENCY = 16;
+/** dspy.settings.max_errors. */
+export const DEFAULT_MAX_ERRORS = 10;
+
+let sharedRuntime: Runtime | undefined;
+
+/** The runtime evaluations use when none is passed: made on first use, idle when nothing runs. */
+export function defaultEvaluateRuntime(): Runtime {
+  return (sharedRuntime ??= new Runtime());
+}
+
+let evaluationCounter = 0;
+
+interface Checked {
+  concurrency: number;
+  maxErrors: number;
+  failureScore: number;
+  timeoutMs: number;
+}
+
+function check(devset: readonly Example[], metric: Metric, options: EvaluateOptions): Checked {
+  if (!Array.isArray(devset)) throw new EvaluateConfigError('devset must be an array of Examples.');
+  if (devset.length === 0) throw new EmptyDevsetError();
+  if (typeof metric !== 'function') throw new EvaluateConfigError('metric must be a function (example, prediction) => number | boolean.');
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new EvaluateConfigError(`concurrency must be a positive integer, not ${String(concurrency)}.`);
+  const maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
+  if (typeof maxErrors !== 'number' || Number.isNaN(maxErrors) || maxErrors < 0) throw new EvaluateConfigError(`maxErrors must be a non-negative number, not ${String(maxErrors)}.`);
+  const failureScore = options.failureScore ?? 0;
+  if (typeof failureScore !== 'number' || !Number.isFinite(failureScore)) throw new EvaluateConfigError(`failureScore must be a finite number, not ${String(failureScore)}.`);
+  const timeoutMs = options.timeoutMs ?? Infinity;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new EvaluateConfigError(`timeoutMs must be a positive number of ms, not ${String(timeoutMs)}.`);
+  return { concurrency, maxErrors, failureScore, timeoutMs };
+}
+
+function* indices(n: number): Generator<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+/**
+ * Runs `program` on every example of `devset` and scores it with `metric`. Resolves to DSPy's result shape.
+ * Rejects with EmptyDevsetError or EvaluateConfigError before starting, MaxErrorsExceeded once `maxErrors`
+ * examples failed, EvaluationCancelled when `signal` aborts (both carry the partial results); a failure to
+ * write saveAsJson/saveAsCsv rejects with the file system's error.
+ */
+export async function evaluate(program: Program, devset: readonly Example[], metric: Metric, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+  const { concurrency, maxErrors, failureScore, timeoutMs } = check(devset, metric, options);
+  const total = devset.length;
+  const now = options.now ?? (() => performance.now());
+  const telemetry = options.telemetry ?? evaluateTelemetry;
+  const evaluation = `eval-${++evaluationCounter}`;
+  const userSignal = options.signal;
+  const cancelled = (): boolean => userSignal?.aborted === true;
+  const outcomes = new Array<ExampleOutcome | undefined>(total);
+  const failures: ExampleFailure[] = [];
+  const partial = (): PartialEvaluation => ({
+    completed: outcomes.flatMap((o) => (o?.ok === true ? [{ index: o.index, row: [devset[o.index]!, o.prediction, o.score] as EvaluationRow }] : [])),
+    failures: [...failures].sort((a, b) => a.index - b.index),
+  });
+  if (cancelled()) throw new EvaluationCancelled(partial(), userSignal?.reason);
+
+  const caller: Caller = options.runtime ?? defaultEvaluateRuntime();
+  const output = options.output ?? process.stdout;
+  const progress = options.displayProgress === true ? new ProgressDisplay({ output, now, intervalMs: options.progressIntervalMs ?? 5000, redrawMs: options.redrawIntervalMs ?? 100 }) : undefined;
+  const state = { done: 0, total, failed: 0, scoreSum: 0, scored: 0 };
+  let retried = 0;
+  const stop = new AbortController(); // aborts every running example: cancellation, maxErrors, or the end
+  const forward = (): void => stop.abort(userSignal?.reason);
+  userSignal?.addEventListener('abort', forward, { once: true });
+
+  const ctx: ExampleContext = {
+    program,
+    metric,
+    now,
+    onRetry: (index, error) => {
+      retried++;
+      if (telemetry.listenerCount('eval_retry') > 0) telemetry.emit('eval_retry', { evaluation, index, code: errorCode(error), message: error.message });
+    },
+  };
+  const exitOutcome = (exit: unknown): ExampleOutcome => {
+    const { input, reason } = exit as { input: number; reason: unknown };
+    const error = reason === 'timeout' ? new ExampleTimeout(input, timeoutMs) : stop.signal.aborted ? new ExampleCancelled(input, reason) : new ExampleTaskExit(input, reason);
+    return { index: input, ok: false, error, attempts: 1, durationMs: 0 };
+  };
+
+  let supervisor: Dest | undefined = options.supervisor;
+  let ownSupervisor = false;
+  if (supervisor === undefined) {
+    const started = await TaskSupervisor.start(caller);
+    if (!('ok' in started)) throw new EvaluateConfigError(`the evaluation's TaskSupervisor did not start: ${JSON.stringify(started)}`);
+    supervisor = started.ok;
+    ownSupervisor = true;
+  }
+  telemetry.emit('eval_start', { evaluation, total, concurrency });
+  const startedAt = now();
+  let stopped: 'max_errors' | 'cancelled' | undefined;
+  try {
+    const stream: AsyncIterable<StreamItem<ExampleOutcome>> = TaskSupervisor.asyncStreamNolink(
+      caller,
+      supervisor,
+      indices(total),
+      (index: number, self) => runExample(index, devset[index]!, ctx, AbortSignal.any([self.signal, stop.signal])),
+      { maxConcurrency: concurrency, ordered: false, timeout: timeoutMs, onTimeout: 'kill_task', zipInputOnExit: true, shutdown: 'brutal_kill' },
+    );
+    for await (const item of stream) {
+      const outcome = 'ok' in item ? item.ok : exitOutcome(item.exit);
+      if (cancelled() && !outcome.ok) {
+        stopped = 'cancelled';
+        break;
+      }
+      if (outcomes[outcome.index] !== undefined) continue;
+      outcomes[outcome.index] = outcome;
+      state.done++;
+      if (outcome.ok) {
+        state.scoreSum += outcome.score;
+        state.scored++;
+      } else {
+        state.failed++;
+        const failure: ExampleFailure = { index: outcome.index, error: outcome.error, code: errorCode(outcome.error), attempts: outcome.attempts };
+        failures.push(failure);
+        if (telemetry.listenerCount('eval_error') > 0) telemetry.emit('eval_error', { evaluation, index: failure.index, code: failure.code, message: failure.error.message, attempts: failure.attempts });
+      }
+      if (telemetry.listenerCount('eval_example') > 0) {
+        const score = outcome.ok ? outcome.score : failureScore;
+        telemetry.emit('eval_example', { evaluation, index: outcome.index, ok: outcome.ok, score, attempts: outcome.attempts, durationMs: outcome.durationMs, done: state.done, total });
+      }
+      progress?.update(state);
+      if (cancelled()) stopped = 'cancelled';
+      else if (state.failed >= maxErrors && state.failed > 0) stopped = 'max_errors';
+      if (stopped !== undefined) break;
+    }
+  } finally {
+    stop.abort();
+    userSignal?.removeEventListener('abort', forward);
+    progress?.finish(state);
+    if (ownSupervisor) await DynamicSupervisor.stop(caller, supervisor, 'shutdown').catch(() => undefined);
+  }
+  if (stopped !== undefined) {
+    telemetry.emit('eval_stopped', { evaluation, why: stopped, done: state.done, total });
+    throw stopped === 'cancelled' ? new EvaluationCancelled(partial(), userSignal?.reason) : new MaxErrorsExceeded(maxErrors, partial());
+  }
+
+  const elapsedMs = now() - startedAt;
+  const rows: EvaluationRow[] = devset.map((example, index) => {
+    const outcome = outcomes[index];
+    if (outcome?.ok === true) return [example, outcome.prediction, outcome.score];
+    return [example, new Prediction(), failureScore];
+  });
+  let ncorrect = 0;
+  for (const row of rows) ncorrect += row[2];
+  const score = pyRound((100 * ncorrect) / total, 2);
+  const examplesPerSecond = elapsedMs > 0 ? (total * 1000) / elapsedMs : 0;
+  telemetry.emit('eval_done', { evaluation, score, total, failed: failures.length, elapsedMs, examplesPerSecond });
+
+  const metricName = metricNameOf(metric, options.metricName);
+  if (options.displayTable !== undefined && options.displayTable !== false) output.write(renderTable(resultRecords(rows, metricName), metricName, options.displayTable));
+  if (options.saveAsJson !== undefined) await saveResults(options.saveAsJson, resultRecords(rows, metricName), 'json');
+  if (options.saveAsCsv !== undefined) await saveResults(options.saveAsCsv, resultRecords(rows, metricName), 'csv');
+  failures.sort((a, b) => a.index - b.index);
+  return new EvaluationResult(score, rows, failures, { failed: failures.length, retried, elapsedMs, examplesPerSecond });
+}

@@ -1,0 +1,148 @@
+// SignatureEngine: batch validation and prompt rendering on a piscina worker-thread pool that is a supervised
+// process of the runtime (@dspex/runtime's WorkerPool). Batches are cut into chunks that spread over the
+// threads; single calls stay on the main thread (compileSignature, ChatAdapter.format) where they are cheaper.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { GenServer, isPid, WorkerPool, type Caller, type ChildSpec, type Dest, type Pid } from '@dspex/runtime';
+import type { LMMessage } from '../clients/base_lm.js';
+import type { ValidationResult } from './compiler.js';
+import { ensureSignature, type Signature } from './signature.js';
+
+export interface SignatureEngineOptions {
+  /** Worker threads (default 2). */
+  threads?: number;
+  /** Register the pool under this name (so a supervised engine can be found with SignatureEngine.attach). */
+  name?: string;
+  /** Tasks that may wait for a thread (piscina maxQueue; default 'auto'). */
+  maxQueue?: number | 'auto';
+}
+
+/** What to validate in each example: the input fields, the output fields, or both (default). */
+export type ValidationScope = 'inputs' | 'outputs' | 'all';
+
+export type BatchValidation = ValidationResult;
+
+export interface RenderRequest {
+  demos?: readonly Readonly<Record<string, unknown>>[];
+  inputs: Readonly<Record<string, unknown>>;
+}
+
+export type AdapterKind = 'chat' | 'json';
+
+/** The messages sent to worker threads (see engine_worker.ts). */
+export type EngineTask =
+  | { op: 'validate'; signature: string; scope: ValidationScope; examples: readonly Readonly<Record<string, unknown>>[] }
+  | { op: 'render'; signature: string; adapter: AdapterKind; requests: readonly RenderRequest[] };
+
+/** The compiled worker in dist/, or in source trees a .mjs bootstrap that loads the TypeScript through tsx. */
+export function engineWorkerFilename(): string {
+  const compiled = fileURLToPath(new URL('./engine_worker.js', import.meta.url));
+  return existsSync(compiled) ? compiled : fileURLToPath(new URL('./engine_worker.mjs', import.meta.url));
+}
+
+/** The engine's worker pool could not start (its worker file is missing, or a name is taken). */
+export class SignatureEngineStartError extends Error {
+  readonly code = 'DSPEX_SIGNATURE_ENGINE_START';
+  constructor(readonly reason: unknown) {
+    super(`the signature engine's worker pool did not start: ${reason instanceof Error ? reason.message : JSON.stringify(reason) ?? String(reason)}`, { cause: reason });
+    this.name = 'SignatureEngineStartError';
+  }
+}
+
+const serialized = new WeakMap<Signature, string>();
+
+function wire(signature: Signature): string {
+  let json = serialized.get(signature);
+  if (json === undefined) serialized.set(signature, (json = JSON.stringify(signature.toJSON())));
+  return json;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export class SignatureEngine {
+  private constructor(
+    private readonly caller: Caller,
+    /** The pool process (pid or registered name). */
+    readonly pool: Dest,
+    private readonly threads: number,
+  ) {}
+
+  /** Starts an engine not linked to the caller. Rejects with the pool's start error. */
+  static async start(caller: Caller, options: SignatureEngineOptions = {}): Promise<SignatureEngine> {
+    const threads = options.threads ?? 2;
+    const started = await WorkerPool.start(caller, poolOptions(options));
+    if (!('ok' in started)) {
+      const reason = 'error' in started ? started.error : 'ignored';
+      throw new SignatureEngineStartError(reason);
+    }
+    return new SignatureEngine(caller, started.ok, threads);
+  }
+
+  /** A child spec that starts the engine's pool under a supervisor; find it again with attach(caller, name). */
+  static childSpec(id: string, options: SignatureEngineOptions & { name: string }): ChildSpec {
+    return WorkerPool.childSpec(id, poolOptions(options));
+  }
+
+  /** An engine handle for a pool started elsewhere (by childSpec), addressed by name or pid. */
+  static attach(caller: Caller, pool: Dest, threads = 2): SignatureEngine {
+    return new SignatureEngine(caller, pool, threads);
+  }
+
+  /** Validates every example's fields (lax pydantic coercion) on the worker threads; results in order. */
+  async validateBatch(signature: Signature | string, examples: readonly Readonly<Record<string, unknown>>[], options: { scope?: ValidationScope; chunkSize?: number } = {}): Promise<BatchValidation[]> {
+    const resolved = ensureSignature(signature);
+    const json = wire(resolved);
+    const size = options.chunkSize ?? this.chunkSize(examples.length);
+    const parts = await Promise.all(
+      chunks(examples, size).map((part) =>
+        WorkerPool.run<BatchValidation[]>(this.caller, this.pool, { op: 'validate', signature: json, scope: options.scope ?? 'all', examples: part } satisfies EngineTask),
+      ),
+    );
+    return parts.flat();
+  }
+
+  /** Renders the adapter's messages for each request (demos + inputs) on the worker threads; results in order. */
+  async renderBatch(signature: Signature | string, requests: readonly RenderRequest[], options: { adapter?: AdapterKind; chunkSize?: number } = {}): Promise<LMMessage[][]> {
+    const resolved = ensureSignature(signature);
+    const json = wire(resolved);
+    const size = options.chunkSize ?? this.chunkSize(requests.length);
+    const parts = await Promise.all(
+      chunks(requests, size).map((part) =>
+        WorkerPool.run<LMMessage[][]>(this.caller, this.pool, { op: 'render', signature: json, adapter: options.adapter ?? 'chat', requests: part } satisfies EngineTask),
+      ),
+    );
+    return parts.flat();
+  }
+
+  /** The piscina pid, when the engine was started here (not attached by name). */
+  get pid(): Pid | undefined {
+    return isPid(this.pool) ? this.pool : undefined;
+  }
+
+  /** Stops the pool (its threads are destroyed before it exits). */
+  stop(): Promise<void> {
+    return GenServer.stop(this.caller, this.pool, 'normal');
+  }
+
+  /** About four chunks per thread: enough to balance, few enough that messaging stays cheap. */
+  private chunkSize(count: number): number {
+    return Math.max(64, Math.ceil(count / (this.threads * 4)));
+  }
+}
+
+function poolOptions(options: SignatureEngineOptions): Parameters<typeof WorkerPool.start>[1] {
+  const threads = options.threads ?? 2;
+  return {
+    filename: engineWorkerFilename(),
+    minThreads: threads,
+    maxThreads: threads,
+    label: 'signature_engine',
+    ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+  };
+}
