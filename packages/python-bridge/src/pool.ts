@@ -200,6 +200,15 @@ export class Session {
     this.pool.toolsOf(this.id).set(name, fn);
   }
 
+  /**
+   * Registers `fn` and declares it to Python in one step, so Python code of this session (a dspy.ReAct)
+   * can see its name, description and argument schema. Resolves once the worker knows the tool.
+   */
+  async defineTool(name: string, fn: NodeTool, spec: { description?: string; parameters?: Record<string, unknown> } = {}): Promise<void> {
+    this.registerTool(name, fn);
+    await this.call('register_tools', { tools: [{ name, description: spec.description ?? '', parameters: spec.parameters ?? { type: 'object', properties: {} } }] });
+  }
+
   /** After SessionWorkerLost: pin the session to a live worker again (recreate its objects afterwards). */
   async rebuild(): Promise<void> {
     await this.pool.managerCall({ rebuildSession: this.id });

@@ -66,20 +66,15 @@ describe('dspy.ReAct with a TypeScript tool', () => {
     const pool = await bridge.pool({ name: 'react', size: 1 });
     const session = pool.session('react');
     const searches: Record<string, unknown>[] = [];
-    session.registerTool('search', (args) => {
-      searches.push(args);
-      return `Paris is the capital of France (results for "${String(args.query)}").`;
-    });
-    // Python needs the tool's schema to describe it to the LM.
-    await session.call('register_tools', {
-      tools: [
-        {
-          name: 'search',
-          description: 'Searches an encyclopedia.',
-          parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] },
-        },
-      ],
-    });
+    // defineTool registers the function and gives Python its schema, which ReAct shows the LM.
+    await session.defineTool(
+      'search',
+      (args) => {
+        searches.push(args);
+        return `Paris is the capital of France (results for "${String(args.query)}").`;
+      },
+      { description: 'Searches an encyclopedia.', parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } },
+    );
     await session.call('configure_lm', {
       dummy: [
         { next_thought: 'I should look it up.', next_tool_name: 'search', next_tool_args: { query: 'capital of France' } },

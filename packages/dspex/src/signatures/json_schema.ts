@@ -85,6 +85,12 @@ export function fieldTitle(name: string): string {
   return pyTitle(name).replaceAll('_', ' ');
 }
 
+/** pydantic sets no field title on a model reference, nor on an Optional one (a nullable wrapper around it). */
+function isModelReference(type: TypeExpr): boolean {
+  if (type.kind === 'custom') return true;
+  return type.kind === 'union' && type.members.length === 2 && type.members.some((m) => m.kind === 'none') && type.members.some((m) => m.kind === 'custom');
+}
+
 /** model_json_schema() of DSPy's DSPyProgramOutputs model (extra="forbid") built from the output fields. */
 export function outputsModelSchema(outputs: readonly FieldSpec[], registry: TypeRegistry, title = 'DSPyProgramOutputs'): SchemaObject {
   const defs: SchemaObject = {};
@@ -92,7 +98,7 @@ export function outputsModelSchema(outputs: readonly FieldSpec[], registry: Type
   const required: string[] = [];
   for (const field of outputs) {
     const schema = nestedSchema(field.type, registry, defs);
-    const property: SchemaObject = '$ref' in schema ? schema : { ...schema, title: fieldTitle(field.name) };
+    const property: SchemaObject = isModelReference(field.type) ? schema : { ...schema, title: fieldTitle(field.name) };
     if (field.default !== undefined) property.default = field.default;
     else required.push(field.name);
     properties[field.name] = property;
