@@ -3,7 +3,7 @@ import pino from 'pino';
 import { LocalLM } from './src/local_lm/index.js';
 const rt = new Runtime({ logger: pino({ level: 'warn' }) });
 const local = await LocalLM.start(rt, {}, { cache: { memory: false } });
-const q = (c: string) => local.lm.call({ messages: [{ role: 'user', content: c }], config: { max_tokens: 24 } });
+const q = (c: string) => { console.log(new Date().toISOString(), 'ask', c); return local.lm.call({ messages: [{ role: 'user', content: c }], config: { max_tokens: 24 } }).then((r) => { console.log(new Date().toISOString(), 'got', JSON.stringify(r.outputs[0]), JSON.stringify(r.usage)); return r; }); };
 const prompts = ['What is the capital of France?', 'What is the capital of Japan?', 'What color is the sky on a clear day?'];
 const seq = [];
 for (const p of prompts) seq.push((await q(p)).outputs[0]!.text);

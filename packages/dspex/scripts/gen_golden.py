@@ -29,7 +29,8 @@ from dspy.adapters.utils import get_annotation_name  # noqa: E402
 from dspy.utils.exceptions import AdapterParseError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from golden_cases import CASES, CUSTOM_TYPES, INJECTION  # noqa: E402
+from golden_cases import CASES, CUSTOM_TYPES, INJECTION, PARSE_VALUE_TEXTS, PARSE_VALUE_TYPES  # noqa: E402
+from dspy.adapters.utils import parse_value  # noqa: E402
 
 
 def jsonable(value: Any) -> Any:
@@ -173,6 +174,18 @@ def run_injection() -> dict[str, Any]:
     }
 
 
+def run_parse_values() -> list[dict[str, Any]]:
+    rows = []
+    for type_text in PARSE_VALUE_TYPES:
+        annotation = dspy.Signature(f"x -> y: {type_text}", custom_types=CUSTOM_TYPES).output_fields["y"].annotation
+        for text in PARSE_VALUE_TEXTS:
+            try:
+                rows.append({"type": type_text, "text": text, "ok": True, "result": jsonable(parse_value(text, annotation))})
+            except Exception as error:  # pydantic's ValidationError (a ValueError), or anything parse_value raises
+                rows.append({"type": type_text, "text": text, "ok": False, "error": type(error).__name__})
+    return rows
+
+
 def main() -> None:
     out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "test" / "golden"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -180,6 +193,7 @@ def main() -> None:
         "custom_types.json": {name: model.model_json_schema() for name, model in CUSTOM_TYPES.items()},
         "cases.json": {"dspy_version": dspy.__version__, "pydantic_version": pydantic.__version__, "cases": [run_case(c) for c in CASES]},
         "injection.json": run_injection(),
+        "parse_values.json": run_parse_values(),
     }
     for name, content in files.items():
         (out_dir / name).write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

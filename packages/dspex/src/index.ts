@@ -7,9 +7,10 @@ export { TypeRegistry, defaultTypeRegistry, registerType, type CustomType, type 
 export { SignatureError, ValueParseError, type SignatureErrorCode, type ValidationIssue } from './signatures/errors.js';
 export { compileSignature, CompiledSignature, type CompiledField, type ValidationResult, type ResponseFormat } from './signatures/compiler.js';
 export { typeSchema, promptSchema, strictJsonSchema, type SchemaObject } from './signatures/json_schema.js';
-export { SignatureEngine, type SignatureEngineOptions, type BatchValidation, type RenderRequest } from './signatures/engine.js';
+export { SignatureEngine, SignatureEngineStartError, type SignatureEngineOptions, type BatchValidation, type RenderRequest, type ValidationScope, type AdapterKind } from './signatures/engine.js';
 export { Adapter, type Demo, type Inputs, type Outputs, type AdapterCallOptions } from './adapters/base.js';
 export { ChatAdapter, type ChatAdapterOptions } from './adapters/chat_adapter.js';
 export { JSONAdapter, type JSONAdapterOptions } from './adapters/json_adapter.js';
 export { AdapterParseError } from './adapters/errors.js';
+export { neutraliseMarkers } from './adapters/format.js';
 export { repairJson } from './utils/json_repair.js';

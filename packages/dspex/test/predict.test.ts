@@ -68,7 +68,8 @@ describe('Predict', () => {
   });
 
   test.each([
-    // [call config, LM defaults, expected temperature] — DSPy's `config.temperature or defaults.temperature` chain
+    // [call config, LM defaults, temperature sent]: the outputs of DSPy 3.4.1's Predict._forward_preprocess for these
+    // inputs (Python's `config.temperature or defaults.temperature` chain, so 0 falls through to the LM default).
     [{ n: 3 }, {}, 0.7],
     [{ n: 3, temperature: 0.1 }, {}, 0.7],
     [{ n: 3, temperature: 0.15 }, {}, 0.7],
@@ -76,11 +77,12 @@ describe('Predict', () => {
     [{ n: 3, temperature: 0 }, { temperature: 1 }, 0],
     [{ n: 3, temperature: 0 }, {}, 0.7],
     [{ temperature: 0 }, { n: 2 }, 0.7],
-    [{}, { num_generations: 4, temperature: 0.2 }, 0.7],
+    [{}, { num_generations: 4, temperature: 0.2 }, undefined],
+    [{}, { num_generations: 4, temperature: 0.1 }, 0.7],
     [{}, { n: 5, temperature: 0.9 }, undefined],
     [{ n: 1 }, {}, undefined],
-  ])('n > 1 temperature rule: config %j over defaults %j gives temperature %s', (config, defaults, expected) => {
-    expect(applyTemperatureRule(config, defaults).temperature).toBe(expected ?? (config as { temperature?: number }).temperature);
+  ])('n > 1 temperature rule: config %j over defaults %j sends temperature %s', (config, defaults, expected) => {
+    expect(applyTemperatureRule(config, defaults).temperature).toBe(expected);
   });
 
   test('n > 1 asks for n completions at temperature 0.7 and keeps them all', async () => {

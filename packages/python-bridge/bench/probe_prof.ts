@@ -9,6 +9,6 @@ await readyP;
 const out = child.stdio[3] as NodeJS.WritableStream; let id = 0;
 const call = () => new Promise<void>((res) => { const i = ++id; waiters.set(i, () => { waiters.delete(i); res(); }); out.write(encodeFrame({ t: 'call', id: i, cmd: 'ping', args: {}, session: null })); });
 let started = 0; const N = 50000; const t0 = performance.now();
-await Promise.all(Array.from({ length: 256 }, async () => { while (started < N) { started++; await call(); } }));
+await Promise.all(Array.from({ length: Number(process.env.LANES ?? 256) }, async () => { while (started < N) { started++; await call(); } }));
 console.log(`throughput ${Math.round(N / (performance.now() - t0) * 1000)}/s`);
 (child.stdio[3] as any).end(); await once(child, 'exit');

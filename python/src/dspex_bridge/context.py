@@ -90,36 +90,53 @@ class CallContext:
         # Guards `finished` so a stream's chunk can never follow the call's terminal result or error.
         self.emit_lock = threading.Lock()
         self.finished = False
-        self.gate = CreditGate(credits)
-        self._cancelled = threading.Event()
+        # Set once under _lock, read without it; a plain flag costs nothing per call (an Event is a Condition).
+        self._cancelled = False
+        self._credits = credits
+        self._gate: CreditGate | None = None
         self._callbacks: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
         self._cancel_listeners: list[Callable[[], None]] = []
         self.task: asyncio.Task[Any] | None = None
 
     @property
+    def gate(self) -> CreditGate:
+        """The stream's credit gate, made on first use: only streams need one."""
+        gate = self._gate
+        if gate is None:
+            with self._lock:
+                if self._gate is None:
+                    self._gate = CreditGate(self._credits)
+                    if self._cancelled:
+                        self._gate.close()
+                gate = self._gate
+        return gate
+
+    @property
     def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def check_cancelled(self) -> None:
         """Long sync loops call this (or `dspex_bridge.check_cancelled()`) to stop promptly on cancel."""
-        if self._cancelled.is_set():
+        if self._cancelled:
             raise Cancelled(f"call {self.id} ({self.cmd}) was cancelled")
 
     def on_cancel(self, listener: Callable[[], None]) -> None:
         """Runs `listener` (on the loop thread) when the call is cancelled; at once if it already is."""
         with self._lock:
-            if not self._cancelled.is_set():
+            if not self._cancelled:
                 self._cancel_listeners.append(listener)
                 return
         listener()
 
     def cancel(self) -> None:
         with self._lock:
-            self._cancelled.set()
+            self._cancelled = True
             listeners, self._cancel_listeners = self._cancel_listeners, []
             pending = list(self._callbacks)
-        self.gate.close()
+            gate = self._gate
+        if gate is not None:
+            gate.close()
         for listener in listeners:
             listener()
         for future in pending:

@@ -36,7 +36,7 @@ def pack(message: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     return packed
 
 
-def unpack(payload: bytes) -> Any:
+def unpack(payload: bytes | memoryview) -> Any:
     """Decodes one frame payload; anything but exactly one valid MessagePack value is a ProtocolError."""
     if not payload:
         raise ProtocolError(UNDECODABLE, "empty frame payload")
@@ -115,6 +115,41 @@ class FrameReader:
             raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds max {self.max_frame_bytes}")
         payload = self._read_exact(length, "payload") if length else b""
         return validate_message(unpack(payload or b""))
+
+
+class FrameDecoder:
+    """Incremental frame parser for a non-blocking reader: `feed` the bytes that arrived, get the whole
+    messages they complete. Holds at most one partial frame; an oversized length prefix fails at once."""
+
+    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._buffer = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete frame held back (non-zero at EOF means a frame was cut off)."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[dict[Any, Any]]:
+        buffer = self._buffer
+        buffer += data
+        messages: list[dict[Any, Any]] = []
+        offset = 0
+        end = len(buffer)
+        while end - offset >= HEADER.size:
+            (length,) = HEADER.unpack_from(buffer, offset)
+            if length > self.max_frame_bytes:
+                raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds max {self.max_frame_bytes}")
+            start = offset + HEADER.size
+            if end - start < length:
+                break
+            # A view, not a copy: msgpack decodes from the buffer directly (a 1 MiB frame is not copied twice).
+            with memoryview(buffer)[start : start + length] as payload:
+                messages.append(validate_message(unpack(payload)))
+            offset = start + length
+        if offset:
+            del buffer[:offset]
+        return messages
 
 
 def write_all(fd: int, data: bytes) -> None:

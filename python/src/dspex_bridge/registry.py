@@ -24,11 +24,15 @@ class Command:
     stream: bool
     is_async: bool
     signature: inspect.Signature
+    #: The function takes only **kwargs, so any string-keyed args bind (and Signature.bind can be skipped).
+    takes_any: bool = False
 
     def bind(self, args: dict[Any, Any]) -> dict[str, Any]:
         """Checks the call's args against the function's parameters; BadArguments names what is wrong."""
         if any(not isinstance(key, str) for key in args):
             raise BadArguments(f"command {self.name!r}: argument names must be strings")
+        if self.takes_any:
+            return args
         try:
             self.signature.bind(**args)
         except TypeError as exc:
@@ -46,12 +50,14 @@ class Registry:
             raise ValueError(f"command {name!r} is already registered by {existing.fn.__module__}")
         is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
         is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+        signature = inspect.signature(fn)
         command = Command(
             name=name,
             fn=fn,
             stream=is_generator if stream is None else stream,
             is_async=is_async,
-            signature=inspect.signature(fn),
+            signature=signature,
+            takes_any=all(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()) and bool(signature.parameters),
         )
         self._commands[name] = command
         return command

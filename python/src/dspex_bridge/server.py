@@ -1,8 +1,10 @@
 """The worker's core: reads frames from Node's pipe, runs calls concurrently, writes replies on its own pipe.
 
-Threads: a reader (blocking reads of the input fd, hands messages to the loop), the asyncio event loop (all
-dispatch, async commands, every terminal reply), a writer (the only thread that writes the output fd) and a
-pool for sync commands. The reader never runs a command, so `ping` is answered while commands run.
+Threads: the asyncio event loop serves both pipes itself (non-blocking reads and writes, no thread handoff
+on the way of a call) and runs dispatch, async commands and every terminal reply; a pool runs sync commands.
+A long async command must await now and then, or the loop cannot read `ping` frames meanwhile. Replies are
+gathered and written once per loop pass (or at once when only one call is in flight, so one call gets the
+shortest round trip), in the order they were sent from any thread.
 
 Contract per call id: zero or more `chunk`s, then exactly one `result` or `error`; nothing after it.
 """
@@ -14,11 +16,11 @@ import concurrent.futures
 import inspect
 import itertools
 import os
-import queue
 import sys
 import threading
+import traceback
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .allowlist import AllowList
 from .context import DEFAULT_CREDITS, CallContext, bind_context, settle
@@ -27,7 +29,8 @@ from .framing import (
     BAD_MESSAGE,
     DEFAULT_MAX_FRAME_BYTES,
     FRAME_TOO_LARGE,
-    FrameReader,
+    TRUNCATED,
+    FrameDecoder,
     ProtocolError,
     encode_frame,
     write_all,
@@ -71,54 +74,72 @@ class Server:
         self.calls: dict[int, CallContext] = {}
         self._callbacks: dict[int, concurrent.futures.Future[Any]] = {}
         self._callback_ids = itertools.count(1)
-        self._out: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._out = _Outbox()
+        self._decoder = FrameDecoder(options.max_frame_bytes)
+        self._input_broken = False
+        self._transport: asyncio.WriteTransport | None = None
+        self._output_closed: asyncio.Future[None] | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(options.max_threads, thread_name_prefix="dspex-cmd")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
         self._exit: asyncio.Future[int] | None = None
-        self._writer: threading.Thread | None = None
 
     # -- output ----------------------------------------------------------------------------------------------
     def send(self, message: dict[str, Any], enforce_limit: bool = True) -> None:
-        """Encodes on the caller's thread (so encoding errors reach the caller) and queues for the writer.
+        """Encodes on the caller's thread (so encoding errors reach the caller) and queues for output.
         Frames over max-frame-bytes raise ProtocolError(FrameTooLarge), except `ready` and `fatal`."""
         exempt = not enforce_limit or message.get("t") in ("ready", "fatal")
         limit = 1 << 32 if exempt else self.options.max_frame_bytes
-        self._out.put(encode_frame(message, limit, default=encode_default))
+        # With at most this call in flight nothing else will join the write: send it now, not at the pass's end.
+        self._out.put(encode_frame(message, limit, default=encode_default), urgent=len(self.calls) <= 1)
 
-    def _write_loop(self) -> None:
-        while True:
-            frame = self._out.get()
-            if frame is None:
-                return
-            try:
-                write_all(self.options.out_fd, frame)
-            except OSError:
-                # Node closed its end: nobody is listening, so leave as on EOF.
-                self.request_exit(EXIT_CLEAN)
-                return
+    def _flush_output(self) -> None:
+        """On the loop thread: hands every queued frame, in order, to the pipe transport in one write."""
+        frames = self._out.take()
+        if frames and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def _flush_and_close_output(self, timeout_s: float = 5.0) -> None:
-        self._out.put(None)
-        if self._writer is not None:
-            self._writer.join(timeout_s)
+        loop, transport = self._loop, self._transport
+        if loop is None or transport is None:
+            return
+        self._flush_output()
+        closed = self._output_closed
+        transport.close()  # after the buffered frames are written
+        if closed is not None and not closed.done():
+            try:
+                loop.run_until_complete(asyncio.wait_for(asyncio.shield(closed), timeout_s))
+            except (asyncio.TimeoutError, OSError):
+                pass
 
     # -- input -----------------------------------------------------------------------------------------------
-    def _read_loop(self) -> None:
-        reader = FrameReader(self.options.in_fd, self.options.max_frame_bytes)
-        loop = self._loop
-        assert loop is not None
+    def _on_frames(self, data: bytes) -> None:
+        """On the loop thread: the bytes that arrived on the input pipe; whole frames are dispatched in order.
+        After a protocol error nothing more is read: the stream cannot be trusted past a bad frame."""
+        if self._input_broken:
+            return
         try:
-            while True:
-                message = reader.read()
-                if message is None:
-                    loop.call_soon_threadsafe(self.request_exit, EXIT_CLEAN)
-                    return
-                loop.call_soon_threadsafe(self._dispatch_safely, message)
+            messages = self._decoder.feed(data)
         except ProtocolError as exc:
-            loop.call_soon_threadsafe(self._fatal, exc)
-        except OSError:
-            loop.call_soon_threadsafe(self.request_exit, EXIT_CLEAN)
+            self._input_broken = True
+            self._fatal(exc)
+            return
+        for message in messages:
+            try:
+                self._dispatch_safely(message)
+            except Exception:  # noqa: BLE001 - a bug in one dispatch must not stop the input
+                traceback.print_exc()
+            if self._input_broken:
+                return
+
+    def _on_input_end(self) -> None:
+        if self._input_broken:
+            return
+        self._input_broken = True
+        if self._decoder.pending:
+            self._fatal(ProtocolError(TRUNCATED, "input ended inside a frame"))
+        else:
+            self.request_exit(EXIT_CLEAN)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -127,10 +148,17 @@ class Server:
         self._loop = loop
         self._loop_thread_id = threading.get_ident()
         self._exit = loop.create_future()
-        self._writer = threading.Thread(target=self._write_loop, name="dspex-writer", daemon=True)
-        self._writer.start()
+        self._output_closed = loop.create_future()
+        # Both pipes are served by the event loop itself (non-blocking, epoll): a call costs no thread handoff
+        # until a sync command needs the pool.
+        self._transport, _ = loop.run_until_complete(
+            loop.connect_write_pipe(lambda: _OutputProtocol(self), os.fdopen(self.options.out_fd, "wb", buffering=0, closefd=False))
+        )
+        self._out.attach(loop, self._loop_thread_id, self._flush_output)
         self.send({"t": "ready", "pid": os.getpid(), "worker_id": self.worker_id, "versions": versions()})
-        threading.Thread(target=self._read_loop, name="dspex-reader", daemon=True).start()
+        loop.run_until_complete(
+            loop.connect_read_pipe(lambda: _InputProtocol(self), os.fdopen(self.options.in_fd, "rb", buffering=0, closefd=False))
+        )
         try:
             code = loop.run_until_complete(self._exit)
             for ctx in list(self.calls.values()):
@@ -153,6 +181,7 @@ class Server:
             self._exit.set_result(code)
 
     def _fatal(self, exc: ProtocolError) -> None:
+        self._input_broken = True
         try:
             self.send({"t": "fatal", "error": {"type": exc.kind, "message": str(exc), "traceback": ""}})
         finally:
@@ -363,6 +392,78 @@ class Server:
                     self.send({"t": "error", "id": ctx.id, "error": short}, enforce_limit=False)
                     ctx.finished = True
             self.calls.pop(ctx.id, None)
+
+
+#: Frames queued on the loop thread that are written at once instead of at the end of the loop pass.
+FLUSH_EVERY = 32
+
+
+class _Outbox:
+    """Frames waiting for the output pipe, in the order they were sent from any thread. The loop thread
+    writes them: a send on the loop schedules one flush for the end of the current loop pass (so the replies
+    of one pass go out in one write); a send from another thread wakes the loop for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._frames: list[bytes] = []
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread_id: int | None = None
+        self._flush: Callable[[], None] = lambda: None
+
+    def attach(self, loop: asyncio.AbstractEventLoop, loop_thread_id: int, flush: Callable[[], None]) -> None:
+        self._loop, self._loop_thread_id, self._flush = loop, loop_thread_id, flush
+
+    def put(self, frame: bytes, urgent: bool = False) -> None:
+        on_loop = threading.get_ident() == self._loop_thread_id
+        with self._lock:
+            self._frames.append(frame)
+            # A long pass (a burst of calls) writes as it goes, so Node works on the first replies meanwhile.
+            flush_now = on_loop and (urgent or len(self._frames) >= FLUSH_EVERY)
+            if flush_now or self._flush_scheduled or self._loop is None:
+                schedule = False
+            else:
+                schedule = self._flush_scheduled = True
+        if flush_now:
+            self._flush()
+        elif schedule:
+            if on_loop:
+                self._loop.call_soon(self._flush)
+            else:
+                self._loop.call_soon_threadsafe(self._flush)
+
+    def take(self) -> list[bytes]:
+        with self._lock:
+            frames, self._frames = self._frames, []
+            self._flush_scheduled = False
+        return frames
+
+
+class _InputProtocol(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def data_received(self, data: bytes) -> None:
+        self.server._on_frames(data)
+
+    def eof_received(self) -> bool:
+        self.server._on_input_end()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._on_input_end()
+
+
+class _OutputProtocol(asyncio.BaseProtocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Node closed its end (or we closed ours at exit): nobody is listening, so leave as on EOF.
+        closed = self.server._output_closed
+        if closed is not None and not closed.done():
+            closed.set_result(None)
+        self.server.request_exit(EXIT_CLEAN)
 
 
 async def _as_async(iterable: Any) -> Any:

@@ -24,6 +24,19 @@ export function has(record: Readonly<Record<string, unknown>>, key: string): boo
   return Object.hasOwn(record, key) && record[key] !== undefined;
 }
 
+/** 'all': every field present and not None (DSPy's complete demo); 'some': at least one key present; 'none'. */
+function presence(fields: readonly { readonly name: string }[], demo: Demo): 'all' | 'some' | 'none' {
+  let present = 0;
+  let complete = true;
+  for (const field of fields) {
+    if (has(demo, field.name)) {
+      present++;
+      if (demo[field.name] === null) complete = false;
+    } else complete = false;
+  }
+  return complete ? 'all' : present > 0 ? 'some' : 'none';
+}
+
 export abstract class Adapter {
   /** The adapter's name as it appears in AdapterParseError ("ChatAdapter", "JSONAdapter"). */
   abstract readonly name: string;
@@ -40,13 +53,20 @@ export abstract class Adapter {
 
   /** Field descriptions, structure and task; depends on the signature only, so it is kept beside it. */
   formatSystemMessage(compiled: CompiledSignature): string {
-    const key = `${this.name}:system`;
-    let system = compiled.memo.get(key) as string | undefined;
+    const memo = this.memoOf(compiled);
+    let system = memo.get('system');
     if (system === undefined) {
       system = `${this.formatFieldDescription(compiled)}\n${this.formatFieldStructure(compiled)}\n${this.formatTaskDescription(compiled)}`;
-      compiled.memo.set(key, system);
+      memo.set('system', system);
     }
     return system;
+  }
+
+  /** Renderings that depend on the signature alone, kept per (adapter class, signature). */
+  protected memoOf(compiled: CompiledSignature): Map<string, string> {
+    let memo = compiled.memo.get(this.constructor);
+    if (memo === undefined) compiled.memo.set(this.constructor, (memo = new Map()));
+    return memo;
   }
 
   /** DSPy's format_demos: incomplete demos (with at least one input and one output) first, then complete ones. */
@@ -55,9 +75,8 @@ export abstract class Adapter {
     const incomplete: Demo[] = [];
     const { inputFields, outputFields } = compiled.signature;
     for (const demo of demos) {
-      const isComplete = inputFields.every((f) => has(demo, f.name) && demo[f.name] !== null) && outputFields.every((f) => has(demo, f.name) && demo[f.name] !== null);
-      if (isComplete) complete.push(demo);
-      else if (inputFields.some((f) => has(demo, f.name)) && outputFields.some((f) => has(demo, f.name))) incomplete.push(demo);
+      if (presence(inputFields, demo) === 'all' && presence(outputFields, demo) === 'all') complete.push(demo);
+      else if (presence(inputFields, demo) !== 'none' && presence(outputFields, demo) !== 'none') incomplete.push(demo);
     }
     for (const demo of incomplete) {
       messages.push({ role: 'user', content: this.formatUserMessageContent(compiled, demo, INCOMPLETE_DEMO_PREFIX) });

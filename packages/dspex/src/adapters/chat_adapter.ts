@@ -88,6 +88,13 @@ export class ChatAdapter extends Adapter {
 
   /** The reminder at the end of the request: which headers, in which order, with which types. */
   outputRequirements(compiled: CompiledSignature): string {
+    const memo = this.memoOf(compiled);
+    let text = memo.get('requirements');
+    if (text === undefined) memo.set('requirements', (text = this.renderOutputRequirements(compiled)));
+    return text;
+  }
+
+  protected renderOutputRequirements(compiled: CompiledSignature): string {
     const fields = compiled.outputs.map((f) => `\`[[ ## ${f.spec.name} ## ]]\`${typeInfo(f)}`).join(', then ');
     return `Respond with the corresponding output fields, starting with the field ${fields}, and then ending with the marker for \`[[ ## completed ## ]]\`.`;
   }

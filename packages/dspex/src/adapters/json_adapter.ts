@@ -84,7 +84,7 @@ export class JSONAdapter extends ChatAdapter {
     return pyStrip(parts.join('\n\n'));
   }
 
-  override outputRequirements(compiled: CompiledSignature): string {
+  protected override renderOutputRequirements(compiled: CompiledSignature): string {
     return `Respond with a JSON object in the following order of fields: ${compiled.outputs.map((f) => `\`${f.spec.name}\`${typeInfo(f)}`).join(', then ')}.`;
   }
 

@@ -37,8 +37,8 @@ export class CompiledSignature {
   readonly outputs: readonly CompiledField[];
   /** True when an output is a dict type: OpenAI strict structured outputs cannot express it. */
   readonly hasOpenMapping: boolean;
-  /** Per-signature renderings kept by adapters (keyed by adapter and purpose). */
-  readonly memo = new Map<string, unknown>();
+  /** Per-signature renderings kept by adapters (keyed by the adapter's class, so subclasses never share). */
+  readonly memo = new Map<unknown, Map<string, string>>();
   private readonly byName = new Map<string, CompiledField>();
   private modelSchema: SchemaObject | undefined;
 

@@ -3,6 +3,7 @@
 // hot path; every failure is a SignatureError that points at the offending character.
 
 import { SignatureError, type SignatureErrorCode } from './errors.js';
+import { scanLiteral } from './literal_scan.js';
 import type { TypeRegistry } from './registry.js';
 import { t, type LiteralValue, type TypeExpr } from './types.js';
 
@@ -87,7 +88,7 @@ class Scanner {
     return text.slice(start, this.pos);
   }
 
-  fields(start: number, end: number, seen: Map<string, number>): ParsedField[] {
+  fields(start: number, end: number, seen: string[]): ParsedField[] {
     this.pos = start;
     this.end = end;
     const fields: ParsedField[] = [];
@@ -102,8 +103,8 @@ class Scanner {
       }
       if (PYTHON_KEYWORDS.has(name)) this.fail('DSPEX_SIGNATURE_BAD_IDENTIFIER', `"${name}" is a Python keyword and cannot name a field; rename it`, at);
       if (name.charCodeAt(0) === 0x5f) this.fail('DSPEX_SIGNATURE_BAD_IDENTIFIER', `field names must not start with an underscore ("${name}"); pydantic reserves them`, at);
-      if (seen.has(name)) this.fail('DSPEX_SIGNATURE_DUPLICATE_FIELD', `field "${name}" appears twice; input and output fields must have distinct names`, at);
-      seen.set(name, at);
+      if (seen.includes(name)) this.fail('DSPEX_SIGNATURE_DUPLICATE_FIELD', `field "${name}" appears twice; input and output fields must have distinct names`, at);
+      seen.push(name);
       this.skipSpace();
       let type = t.str;
       let typeDeclared = false;
@@ -160,52 +161,69 @@ class Scanner {
     const name = this.dottedName();
     if (name === '') this.fail('DSPEX_SIGNATURE_SYNTAX', c < 0 ? 'expected a type after ":"' : 'expected a type name');
     this.skipSpace();
-    if (this.peek() === 0x5b) return this.subscript(name, at);
     const bare = BARE.get(name);
+    const known = bare !== undefined || TYPE_ARGUMENT_REQUIRED.has(name) || this.registry.has(name);
+    if (known && this.peek() === 0x5b) return this.subscript(name, at);
     if (bare !== undefined) return bare;
     if (TYPE_ARGUMENT_REQUIRED.has(name)) this.fail('DSPEX_SIGNATURE_TYPE_ARGUMENTS', `${name} needs arguments, e.g. ${name === 'Literal' ? "Literal['a', 'b']" : `${name}[int]`}`, at);
-    if (this.registry.has(name)) return t.custom(name);
+    if (known) return t.custom(name);
     return this.fail('DSPEX_SIGNATURE_UNKNOWN_TYPE', `unknown type "${name}"; use str, int, float, bool, Any, list[T], dict[K, V], tuple[...], set[T], Optional[T], Union[...], Literal[...] or register it with registerType("${name}", schema)`, at);
   }
 
   subscript(name: string, at: number): TypeExpr {
     this.pos++; // [
     this.skipSpace();
-    if (name === 'Literal') return t.literal(this.arguments(() => this.literalValue()));
+    if (name === 'Literal') return t.literal(this.literalArguments());
     if (name === 'tuple' || name === 'Tuple') return this.tupleArguments();
-    const args = this.arguments(() => this.type());
-    const arity = (expected: number): void => {
-      if (args.length !== expected) this.fail('DSPEX_SIGNATURE_TYPE_ARGUMENTS', `${name} takes ${expected} type argument${expected === 1 ? '' : 's'}, got ${args.length}`, at);
-    };
-    if (ONE_ARGUMENT.has(name)) arity(1);
+    const args = this.typeArguments();
+    if (ONE_ARGUMENT.has(name)) this.arity(name, args, 1, at);
     switch (name) {
       case 'list': case 'List': return t.list(args[0]);
       case 'set': case 'Set': return t.set(args[0]);
       case 'frozenset': case 'FrozenSet': return t.set(args[0], false, true);
       case 'Optional': return t.optional(args[0]!);
-      case 'dict': case 'Dict': arity(2); return t.dict(args[0], args[1]);
+      case 'dict': case 'Dict': this.arity(name, args, 2, at); return t.dict(args[0], args[1]);
       case 'Union': return t.union(args);
       default:
         return this.fail('DSPEX_SIGNATURE_TYPE_ARGUMENTS', `${name} takes no type arguments`, at);
     }
   }
 
-  /** Comma-separated items up to "]" (the "[" is already read). */
-  arguments<T>(item: () => T): T[] {
-    const items: T[] = [];
-    for (;;) {
-      if (this.peek() === 0x5d) this.fail('DSPEX_SIGNATURE_SYNTAX', 'expected a type argument');
-      items.push(item());
+  arity(name: string, args: readonly TypeExpr[], expected: number, at: number): void {
+    if (args.length !== expected) this.fail('DSPEX_SIGNATURE_TYPE_ARGUMENTS', `${name} takes ${expected} type argument${expected === 1 ? '' : 's'}, got ${args.length}`, at);
+  }
+
+  /** After an argument: true at "]" (consumed), false at "," (consumed); anything else is an error. */
+  argumentEnd(): boolean {
+    this.skipSpace();
+    const c = this.peek();
+    this.pos++;
+    if (c === 0x5d) return true;
+    if (c === 0x2c) {
       this.skipSpace();
-      const c = this.peek();
-      if (c === 0x5d) {
-        this.pos++;
-        return items;
-      }
-      if (c !== 0x2c) this.fail('DSPEX_SIGNATURE_SYNTAX', c < 0 ? 'unclosed "["' : 'expected "," or "]"');
-      this.pos++;
-      this.skipSpace();
+      return false;
     }
+    this.pos--;
+    return this.fail('DSPEX_SIGNATURE_SYNTAX', c < 0 ? 'unclosed "["' : 'expected "," or "]"');
+  }
+
+  /** Comma-separated types up to "]" (the "[" is already read). */
+  typeArguments(): TypeExpr[] {
+    const items: TypeExpr[] = [];
+    do {
+      if (this.peek() === 0x5d) this.fail('DSPEX_SIGNATURE_SYNTAX', 'expected a type argument');
+      items.push(this.type());
+    } while (!this.argumentEnd());
+    return items;
+  }
+
+  literalArguments(): LiteralValue[] {
+    const items: LiteralValue[] = [];
+    do {
+      if (this.peek() === 0x5d) this.fail('DSPEX_SIGNATURE_SYNTAX', 'expected a literal value');
+      items.push(this.literalValue());
+    } while (!this.argumentEnd());
+    return items;
   }
 
   tupleArguments(): TypeExpr {
@@ -222,106 +240,24 @@ class Scanner {
     }
     const items: TypeExpr[] = [];
     let variadic = false;
-    this.arguments(() => {
+    do {
+      if (this.peek() === 0x5d) this.fail('DSPEX_SIGNATURE_SYNTAX', 'expected a type argument');
       if (this.text.startsWith('...', this.pos) && this.pos + 3 <= this.end) {
         if (items.length !== 1 || variadic) this.fail('DSPEX_SIGNATURE_TYPE_ARGUMENTS', '"..." is only allowed as tuple[T, ...]');
         this.pos += 3;
         variadic = true;
-        return null;
+      } else {
+        if (variadic) this.fail('DSPEX_SIGNATURE_TYPE_ARGUMENTS', '"..." must be the last tuple argument');
+        items.push(this.type());
       }
-      if (variadic) this.fail('DSPEX_SIGNATURE_TYPE_ARGUMENTS', '"..." must be the last tuple argument');
-      items.push(this.type());
-      return null;
-    });
+    } while (!this.argumentEnd());
     return t.tuple(items, variadic);
   }
 
   literalValue(): LiteralValue {
-    const c = this.peek();
-    if (c === 0x27 || c === 0x22) return this.stringLiteral(c);
-    if ((c >= 0x30 && c <= 0x39) || c === 0x2e) return this.numberLiteral();
-    const at = this.pos;
-    const word = this.identifier();
-    if (word === 'True') return true;
-    if (word === 'False') return false;
-    if (word === 'None') return null;
-    if (c === 0x2d) this.fail('DSPEX_SIGNATURE_SYNTAX', 'negative numbers are not allowed in Literal[...] (DSPy rejects them too)', at);
-    return this.fail('DSPEX_SIGNATURE_SYNTAX', 'Literal[...] takes strings, numbers, True, False or None', at);
-  }
-
-  numberLiteral(): number {
-    const start = this.pos;
-    const text = this.text;
-    let sawDigit = false;
-    const digits = (): void => {
-      while (this.pos < this.end) {
-        const c = text.charCodeAt(this.pos);
-        if (c >= 0x30 && c <= 0x39) sawDigit = true;
-        else if (c !== 0x5f) return;
-        this.pos++;
-      }
-    };
-    digits();
-    if (this.peek() === 0x2e) {
-      this.pos++;
-      digits();
-    }
-    const e = this.peek();
-    if (sawDigit && (e === 0x65 || e === 0x45)) {
-      this.pos++;
-      const sign = this.peek();
-      if (sign === 0x2b || sign === 0x2d) this.pos++;
-      const before = this.pos;
-      digits();
-      if (this.pos === before) this.fail('DSPEX_SIGNATURE_SYNTAX', 'incomplete exponent');
-    }
-    const token = text.slice(start, this.pos).replaceAll('_', '');
-    const value = Number(token);
-    if (!sawDigit || Number.isNaN(value)) this.fail('DSPEX_SIGNATURE_SYNTAX', 'malformed number', start);
-    return value;
-  }
-
-  stringLiteral(quote: number): string {
-    const text = this.text;
-    const start = this.pos;
-    this.pos++;
-    let out = '';
-    while (this.pos < this.end) {
-      const c = text.charCodeAt(this.pos);
-      if (c === quote) {
-        this.pos++;
-        return out;
-      }
-      if (c === 0x0a) break;
-      if (c === 0x5c && this.pos + 1 < this.end) {
-        const next = text[this.pos + 1]!;
-        const simple = SIMPLE_ESCAPES.get(next);
-        if (simple !== undefined) {
-          out += simple;
-          this.pos += 2;
-          continue;
-        }
-        if (next === 'x' || next === 'u') {
-          const width = next === 'x' ? 2 : 4;
-          const hex = text.slice(this.pos + 2, this.pos + 2 + width);
-          if (hex.length === width && /^[0-9a-fA-F]+$/.test(hex)) {
-            out += String.fromCharCode(parseInt(hex, 16));
-            this.pos += 2 + width;
-            continue;
-          }
-        }
-        out += '\\';
-        this.pos++;
-        continue;
-      }
-      out += text[this.pos];
-      this.pos++;
-    }
-    return this.fail('DSPEX_SIGNATURE_SYNTAX', 'unterminated string', start);
+    return scanLiteral(this);
   }
 }
-
-const SIMPLE_ESCAPES = new Map([['\\', '\\'], ["'", "'"], ['"', '"'], ['n', '\n'], ['r', '\r'], ['t', '\t'], ['0', '\0']]);
 
 /** Parses a string signature. Throws SignatureError (never anything else) for any text it does not accept. */
 export function parseSignatureText(text: string, registry: TypeRegistry): ParsedSignature {
@@ -331,7 +267,7 @@ export function parseSignatureText(text: string, registry: TypeRegistry): Parsed
   // DSPy counts arrows in the raw text, even inside a Literal string.
   if (second >= 0) throw new SignatureError('DSPEX_SIGNATURE_ARROW', 'a signature has exactly one "->"; this is a second one', text, second);
   const scanner = new Scanner(text, registry);
-  const seen = new Map<string, number>();
+  const seen: string[] = [];
   const inputs = scanner.fields(0, arrow, seen);
   const outputs = scanner.fields(arrow + 2, text.length, seen);
   return { inputs, outputs };

@@ -5,7 +5,7 @@
 
 const NOTHING: unique symbol = Symbol('nothing');
 type Parsed = unknown;
-type Context = 'top' | 'key' | 'object' | 'array' | 'tuple';
+type Context = 'key' | 'object' | 'array' | 'tuple' | 'set';
 
 const CLOSING_QUOTE: Record<string, string> = { '"': '"', "'": "'", '\u201c': '\u201d', '\u201d': '\u201d' };
 
@@ -197,7 +197,7 @@ class RepairScanner {
         continue;
       }
       const start = this.i;
-      array.push(this.parseValue(closer === ')' ? 'tuple' : 'array'));
+      array.push(this.parseValue(closer === ')' ? 'tuple' : closer === '}' ? 'set' : 'array'));
       if (this.i === start) this.i++;
     }
   }
@@ -234,6 +234,8 @@ class RepairScanner {
         return char === ',' || char === '}' || char === '\n';
       case 'array':
         return char === ',' || char === ']' || char === '\n';
+      case 'set':
+        return char === ',' || char === '}' || char === '\n';
       default:
         return char === ',' || char === ')' || char === '\n';
     }

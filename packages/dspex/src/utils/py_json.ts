@@ -16,6 +16,12 @@ export function pyFloatRepr(value: number): string {
   if (Number.isNaN(value)) return 'nan';
   if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
   if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const magnitude = Math.abs(value);
+  // Both languages print the shortest round-trip digits; in this range both use fixed notation.
+  if (magnitude >= 1e-4 && magnitude < 1e16) {
+    const fixed = String(value);
+    return Number.isInteger(value) ? `${fixed}.0` : fixed;
+  }
   const exponential = value.toExponential();
   const ePos = exponential.indexOf('e');
   const mantissa = exponential.slice(0, ePos);
@@ -74,17 +80,24 @@ function dumpValue(value: unknown, indent: number | undefined, current: string):
       break;
   }
   if (value instanceof PyFloat) return jsonFloat(value.value);
+  const inner = indent === undefined ? current : current + ' '.repeat(indent);
+  const separator = indent === undefined ? ', ' : `,\n${inner}`;
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';
-    if (indent === undefined) return `[${value.map((item) => dumpValue(item, indent, current)).join(', ')}]`;
-    const inner = current + ' '.repeat(indent);
-    return `[\n${value.map((item) => inner + dumpValue(item, indent, inner)).join(',\n')}\n${current}]`;
+    let out = indent === undefined ? '[' : `[\n${inner}`;
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : separator) + dumpValue(value[i], indent, inner);
+    return out + (indent === undefined ? ']' : `\n${current}]`);
   }
-  const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length === 0) return '{}';
-  if (indent === undefined) return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${dumpValue(v, indent, current)}`).join(', ')}}`;
-  const inner = current + ' '.repeat(indent);
-  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${dumpValue(v, indent, inner)}`).join(',\n')}\n${current}}`;
+  const record = value as Record<string, unknown>;
+  let out = '';
+  let first = true;
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    out += `${first ? '' : separator}${JSON.stringify(key)}: ${dumpValue(record[key], indent, inner)}`;
+    first = false;
+  }
+  if (first) return '{}';
+  return indent === undefined ? `{${out}}` : `{\n${inner}${out}\n${current}}`;
 }
 
 const HEX = '0123456789abcdef';
