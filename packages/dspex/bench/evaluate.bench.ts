@@ -1,12 +1,12 @@
 // Benchmark of Evaluate: a native Predict through the OpenAI-compatible LMClient against a loopback server in
 // its own process (fixed 100 ms latency, ChatAdapter answers), at concurrency 8, 64 and 256, next to real
-// dspy.Evaluate (threads 8 and 64) against the same server in the same run, and the practical limit
-// (concurrency / latency). Progress goes to stderr; the last stdout line is one JSON object.
+// dspy.Evaluate (threads 8 and 64) on the same server in the same run, the theoretical limit (concurrency /
+// latency) and the bare transport (fetch, no dspex) as the practical ceiling. Progress goes to stderr; the
+// last stdout line is one JSON object.
 //
-//   npm run bench:evaluate        (BENCH_SCALE=0.2 for a quick run)
+//   npm run bench:evaluate        (BENCH_SCALE=0.2 for a quick run, BENCH_ROUNDS=1 for one round)
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { findPython } from '@dspex/python-bridge';
 import { Runtime } from '@dspex/runtime';
@@ -16,8 +16,11 @@ import { evaluate } from '../src/evaluate/index.js';
 import { Example } from '../src/primitives/example.js';
 import type { Prediction } from '../src/primitives/prediction.js';
 import { Predict } from '../src/predict/predict.js';
+import { median, serverStats, startJsonProcess, transportRun } from './evaluate_bench_lib.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+/** Each figure and its transport peer are measured in alternating rounds (the machine is shared); medians are reported. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const LATENCY_MS = 100;
 const RUNS: ReadonlyArray<{ concurrency: number; examples: number }> = [
   { concurrency: 8, examples: Math.max(80, Math.round(1000 * SCALE)) },
@@ -30,25 +33,7 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 const progress = (message: string): void => void process.stderr.write(`[bench:evaluate] ${message}\n`);
 const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
-
-/** Starts `command` and resolves with it and its first stdout line parsed as JSON. */
-async function startWithJsonLine<T>(command: string, args: string[]): Promise<{ child: ChildProcess; first: Promise<T>; last: Promise<T> }> {
-  const child = spawn(command, args, { cwd: HERE, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  let resolveFirst!: (value: T) => void;
-  let latest: string | undefined;
-  const first = new Promise<T>((resolve) => (resolveFirst = resolve));
-  lines.on('line', (line) => {
-    if (!line.trim().startsWith('{')) return;
-    if (latest === undefined) resolveFirst(JSON.parse(line) as T);
-    latest = line;
-  });
-  const last = new Promise<T>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 && latest !== undefined ? resolve(JSON.parse(latest) as T) : reject(new Error(`${command} exited with ${code}`))));
-  });
-  return { child, first: Promise.race([first, last]), last };
-}
+const limit = (concurrency: number): number => (concurrency * 1000) / LATENCY_MS;
 
 function devset(n: number, offset: number): Example[] {
   return Array.from({ length: n }, (_, i) => new Example({ question: `What is ${i} + ${offset + 1}?`, answer: String(i + offset + 1) }).withInputs('question'));
@@ -58,55 +43,91 @@ function exact_match(example: Example, prediction: Prediction): boolean {
   return String(example.get('answer')) === String(prediction.get('answer'));
 }
 
+/** One evaluation of Predict('question -> answer') through the LM client: examples per second. */
 async function dspexRun(rt: Runtime, lm: LMHandle, concurrency: number, examples: number): Promise<number> {
   const program = new Predict('question -> answer');
   program.lm = lm;
-  const data = devset(examples, concurrency);
-  const result = await evaluate(program, data, exact_match, { runtime: rt, concurrency, maxErrors: 1 });
-  if (result.score !== 100) throw new Error(`dspex scored ${result.score} at concurrency ${concurrency}; the server or parsing is off`);
+  const result = await evaluate(program, devset(examples, concurrency), exact_match, { runtime: rt, concurrency, maxErrors: 1 });
+  if (result.score !== 100) throw new Error(`dspex scored ${result.score} at concurrency ${concurrency}; the server or the parsing is off`);
   return result.stats.examplesPerSecond;
 }
 
+interface Measured {
+  dspex: number;
+  transport: number;
+  /** Most requests the server held at once during the dspex runs. */
+  serverInFlight: number;
+}
+
+async function measure(rt: Runtime, lm: LMHandle, url: string): Promise<Record<number, Measured>> {
+  const out: Record<number, Measured> = {};
+  for (const { concurrency, examples } of RUNS) {
+    const dspex: number[] = [];
+    const transport: number[] = [];
+    let serverInFlight = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      await serverStats(url);
+      dspex.push(await dspexRun(rt, lm, concurrency, examples));
+      serverInFlight = Math.max(serverInFlight, (await serverStats(url)).maxInFlight);
+      transport.push(await transportRun(url, concurrency, examples));
+    }
+    out[concurrency] = { dspex: median(dspex), transport: median(transport), serverInFlight };
+    progress(
+      `c${concurrency}: ${examples} examples x ${ROUNDS}: dspex ${round(out[concurrency].dspex)} ex/s, bare transport ${round(out[concurrency].transport)} req/s, ` +
+        `limit ${limit(concurrency)} (server saw ${serverInFlight} in flight)`,
+    );
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
-  const server = await startWithJsonLine<{ port: number; url: string }>(process.execPath, ['--import', 'tsx', 'openai_server.ts', '--latency-ms', String(LATENCY_MS)]);
+  const loadBefore = loadavg()[0]!;
+  const server = startJsonProcess<{ port: number; url: string }>(process.execPath, ['--import', 'tsx', 'openai_server.ts', '--latency-ms', String(LATENCY_MS)], HERE);
   const { url } = await server.first;
-  progress(`server on ${url} (own process, ${LATENCY_MS} ms latency)`);
+  progress(`server on ${url} (own process, ${LATENCY_MS} ms latency); load average ${loadBefore.toFixed(2)} on ${cpus().length} cores`);
   const rt = new Runtime({ logger: pino({ level: 'warn' }) });
   try {
     const lm = await LM.start(rt, { name: 'bench', model: 'openai/bench', apiBase: url, cache: { memory: false, disk: false }, retries: 0, breaker: false, timeoutMs: 60_000 });
     progress('warm-up');
     await dspexRun(rt, lm, 64, 640);
-    const dspex: Record<number, number> = {};
-    for (const { concurrency, examples } of RUNS) {
-      dspex[concurrency] = await dspexRun(rt, lm, concurrency, examples);
-      progress(`dspex c${concurrency}: ${examples} examples, ${round(dspex[concurrency]!)} ex/s (limit ${(concurrency * 1000) / LATENCY_MS})`);
-    }
+    await transportRun(url, 64, 640);
+    const measured = await measure(rt, lm, url);
 
     progress(`dspy.Evaluate, threads ${DSPY_THREADS.join(', ')}: ${DSPY_EXAMPLES} examples each`);
-    const python = await startWithJsonLine<Record<string, { ex_per_s: number }>>(findPython(HERE), ['evaluate_dspy.py', url, String(DSPY_EXAMPLES), DSPY_THREADS.join(',')]);
+    const python = startJsonProcess<Record<string, { ex_per_s: number }>>(findPython(HERE), ['evaluate_dspy.py', url, String(DSPY_EXAMPLES), DSPY_THREADS.join(',')], HERE);
     python.child.stdin?.end();
     const dspy = await python.last;
     for (const t of DSPY_THREADS) progress(`dspy t${t}: ${round(dspy[String(t)]!.ex_per_s)} ex/s`);
 
-    const limit = (c: number): number => (c * 1000) / LATENCY_MS;
+    const dspex = (c: number): number => measured[c]!.dspex;
     const result = {
-      dspex_eval_ex_per_s_c8: round(dspex[8]!),
-      dspex_eval_ex_per_s_c64: round(dspex[64]!),
-      dspex_eval_ex_per_s_c256: round(dspex[256]!),
+      dspex_eval_ex_per_s_c8: round(dspex(8)),
+      dspex_eval_ex_per_s_c64: round(dspex(64)),
+      dspex_eval_ex_per_s_c256: round(dspex(256)),
       dspy_eval_ex_per_s_t8: round(dspy['8']!.ex_per_s),
       dspy_eval_ex_per_s_t64: round(dspy['64']!.ex_per_s),
       limit_ex_per_s_c8: limit(8),
       limit_ex_per_s_c64: limit(64),
       limit_ex_per_s_c256: limit(256),
       router_overhead_us: null,
-      router_overhead_note: 'no Router in src/ yet (Orchestrator not built); the lead wires this figure when it exists',
+      router_overhead_note: 'no Router in src/ yet (the Orchestrator is not built); the lead wires this figure when it exists',
+      transport_req_per_s_c8: round(measured[8]!.transport),
+      transport_req_per_s_c64: round(measured[64]!.transport),
+      transport_req_per_s_c256: round(measured[256]!.transport),
+      dspex_pct_of_transport_c8: round((100 * dspex(8)) / measured[8]!.transport),
+      dspex_pct_of_transport_c64: round((100 * dspex(64)) / measured[64]!.transport),
+      dspex_pct_of_transport_c256: round((100 * dspex(256)) / measured[256]!.transport),
+      server_max_in_flight_c256: measured[256]!.serverInFlight,
       examples: Object.fromEntries(RUNS.map(({ concurrency, examples }) => [`c${concurrency}`, examples])),
+      rounds: ROUNDS,
       latency_ms: LATENCY_MS,
+      load_average_1m: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },
+      cpu_cores: cpus().length,
       targets: {
-        c8_at_least_95pct_of_limit: dspex[8]! >= 0.95 * limit(8),
-        c64_at_least_95pct_of_limit: dspex[64]! >= 0.95 * limit(64),
-        c256_at_least_95pct_of_limit: dspex[256]! >= 0.95 * limit(256),
-        c64_at_least_1_5x_dspy_t64: dspex[64]! >= 1.5 * dspy['64']!.ex_per_s,
+        c8_at_least_95pct_of_limit: dspex(8) >= 0.95 * limit(8),
+        c64_at_least_95pct_of_limit: dspex(64) >= 0.95 * limit(64),
+        c256_at_least_95pct_of_limit: dspex(256) >= 0.95 * limit(256),
+        c64_at_least_1_5x_dspy_t64: dspex(64) >= 1.5 * dspy['64']!.ex_per_s,
       },
       meets_targets: false,
     };

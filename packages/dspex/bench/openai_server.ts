@@ -18,11 +18,22 @@ export interface FakeOpenAIOptions {
   port?: number;
 }
 
+export interface FakeOpenAIStats {
+  /** Requests received. */
+  requests: number;
+  /** Most requests held at once (arrived, not yet answered): the concurrency the client really reached. */
+  maxInFlight: number;
+  /** TCP connections accepted. */
+  connections: number;
+}
+
 export interface FakeOpenAI {
   readonly url: string;
   readonly port: number;
   /** Requests received so far. */
   readonly received: () => number;
+  /** Counters since the start or the last reset (also served as GET /stats, `?reset=1` to reset). */
+  stats(reset?: boolean): FakeOpenAIStats;
   close(): Promise<void>;
 }
 
@@ -54,9 +65,23 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const latencyMs = options.latencyMs ?? 0;
   const answer = options.answer ?? defaultAnswer;
   let received = 0;
+  let counters: FakeOpenAIStats = { requests: 0, maxInFlight: 0, connections: 0 };
+  let inFlight = 0;
+  const stats = (reset = false): FakeOpenAIStats => {
+    const current = { ...counters };
+    if (reset) counters = { requests: 0, maxInFlight: inFlight, connections: 0 };
+    return current;
+  };
   const respond = (request: IncomingMessage, response: ServerResponse, raw: string): void => {
+    if (request.method === 'GET' && request.url?.startsWith('/stats') === true) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats(request.url.includes('reset=1'))));
+      return;
+    }
     const arrived = performance.now();
     received++;
+    counters.requests++;
+    counters.maxInFlight = Math.max(counters.maxInFlight, ++inFlight);
+    response.once('finish', () => inFlight--);
     let body: { model?: string; messages?: Array<{ role?: string; content?: unknown }> };
     try {
       body = JSON.parse(raw) as typeof body;
@@ -89,13 +114,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     };
     if (held === undefined) afterLatency();
     else held.then(afterLatency, afterLatency);
-    void request;
   };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => respond(request, response, Buffer.concat(chunks).toString('utf8')));
   });
+  server.on('connection', () => void counters.connections++);
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   server.maxRequestsPerSocket = 0;
@@ -105,6 +130,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     url: `http://127.0.0.1:${port}/v1`,
     port,
     received: () => received,
+    stats,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

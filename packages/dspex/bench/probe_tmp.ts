@@ -34,6 +34,7 @@ for (let k = 0; k < 2; k++) {
   console.log('fetch      ', await pool(C, N, raw));
   console.log('lm.call    ', await pool(C, N, () => lm.call(req)));
   console.log('predict    ', await pool(C, N, () => p.call({ question: 'What is 1 + 2?' })));
+  console.log('predict+sig ', await pool(C, N, () => p.call({ question: 'What is 1 + 2?' }, { signal: new AbortController().signal })));
   console.log('predict(nolm)', await pool(C, N, () => pf.call({ question: 'What is 1 + 2?' })));
   let t0 = performance.now(), c0 = process.cpuUsage();
   await evaluate(nothing, ds(N), () => 1, { runtime: rt, concurrency: C }); console.log('eval(noop) ', report(N, t0, c0));

@@ -80,8 +80,15 @@ export async function evaluate(program: Program, devset: readonly Example[], met
   const progress = options.displayProgress === true ? new ProgressDisplay({ output, now, intervalMs: options.progressIntervalMs ?? 5000, redrawMs: options.redrawIntervalMs ?? 100 }) : undefined;
   const state = { done: 0, total, failed: 0, scoreSum: 0, scored: 0 };
   let retried = 0;
-  const stop = new AbortController(); // aborts every running example: cancellation, maxErrors, or the end
-  const forward = (): void => stop.abort(userSignal?.reason);
+  const running = new Map<number, AbortController>();
+  let stopReason: unknown;
+  let stopping = false;
+  /** Aborts every running example: on cancellation, on maxErrors, and at the end. */
+  const stopAll = (reason: unknown): void => {
+    if (!stopping) (stopping = true), (stopReason = reason);
+    for (const controller of running.values()) controller.abort(reason);
+  };
+  const forward = (): void => stopAll(userSignal?.reason);
   userSignal?.addEventListener('abort', forward, { once: true });
 
   const ctx: ExampleContext = {
@@ -95,7 +102,10 @@ export async function evaluate(program: Program, devset: readonly Example[], met
   };
   const exitOutcome = (exit: unknown): ExampleOutcome => {
     const { input, reason } = exit as { input: number; reason: unknown };
-    const error = reason === 'timeout' ? new ExampleTimeout(input, timeoutMs) : stop.signal.aborted ? new ExampleCancelled(input, reason) : new ExampleTaskExit(input, reason);
+    const error = reason === 'timeout' ? new ExampleTimeout(input, timeoutMs) : stopping ? new ExampleCancelled(input, stopReason ?? reason) : new ExampleTaskExit(input, reason);
+    // The task is dead; what it started (an LM call, a Python call) must not run on unseen.
+    running.get(input)?.abort(error);
+    running.delete(input);
     return { index: input, ok: false, error, attempts: 1, durationMs: 0 };
   };
 
@@ -115,7 +125,14 @@ export async function evaluate(program: Program, devset: readonly Example[], met
       caller,
       supervisor,
       indices(total),
-      (index: number, self) => runExample(index, devset[index]!, ctx, AbortSignal.any([self.signal, stop.signal])),
+      (index: number) => {
+        // One controller per running example, aborted by the loop below on its timeout or when the evaluation
+        // stops (cheaper than AbortSignal.any over the task's own signal, which costs a WeakRef per example).
+        const controller = new AbortController();
+        if (stopping) controller.abort(stopReason);
+        running.set(index, controller);
+        return runExample(index, devset[index]!, ctx, controller.signal).finally(() => running.delete(index));
+      },
       { maxConcurrency: concurrency, ordered: false, timeout: timeoutMs, onTimeout: 'kill_task', zipInputOnExit: true, shutdown: 'brutal_kill' },
     );
     for await (const item of stream) {
@@ -146,7 +163,7 @@ export async function evaluate(program: Program, devset: readonly Example[], met
       if (stopped !== undefined) break;
     }
   } finally {
-    stop.abort();
+    stopAll(undefined);
     userSignal?.removeEventListener('abort', forward);
     progress?.finish(state);
     if (ownSupervisor) await DynamicSupervisor.stop(caller, supervisor, 'shutdown').catch(() => undefined);

@@ -2,11 +2,12 @@
 // node-llama-cpp loads the GGUF, a pool of context sequences serves requests one per sequence, and a
 // JSON-schema grammar constrains decoding when a request asks for structured output.
 
+import { availableParallelism } from 'node:os';
 import { getLlama, LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel } from 'node-llama-cpp';
 
 export interface EngineOptions {
   modelPath: string;
-  /** CPU threads per context (default: all cores). */
+  /** CPU threads (default: cores - 1, at most 4; see defaultThreads). */
   threads?: number;
   /** Tokens per sequence (default 4096). */
   contextSize?: number;
@@ -45,6 +46,15 @@ export class BadRequest extends Error {
   readonly code = 'DSPEX_LOCAL_LM_BAD_REQUEST';
 }
 
+/**
+ * llama.cpp's threads spin on barriers, so more threads than idle cores is catastrophic: on this 2-core
+ * machine under load, 2 threads decode 20x slower than 1. Leave a core to the runtime; a 135M model gains
+ * little past 4.
+ */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
 export class Engine {
   private readonly free: LlamaChat[] = [];
   private readonly waiting: ((chat: LlamaChat) => void)[] = [];
@@ -64,7 +74,7 @@ export class Engine {
     const context = await model.createContext({
       contextSize: options.contextSize ?? 4096,
       sequences: options.sequences ?? 2,
-      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      threads: options.threads ?? defaultThreads(),
     });
     return new Engine(llama, model, context);
   }

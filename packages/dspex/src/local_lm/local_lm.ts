@@ -18,7 +18,7 @@ export interface LocalLMOptions {
   name?: string;
   /** The .gguf to serve (default: findLocalModel()). */
   modelPath?: string;
-  /** CPU threads (default: node-llama-cpp's choice, all cores). */
+  /** CPU threads (default: cores - 1, at most 4: llama.cpp threads spin, so oversubscribing is very slow). */
   threads?: number;
   /** Tokens per sequence (default 4096). */
   contextSize?: number;

@@ -146,8 +146,14 @@ async function main(): Promise<void> {
     const { port } = server.address() as AddressInfo;
     process.stdout.write(`${JSON.stringify({ event: 'ready', port, gpu: engine.gpu, model: values.model, loadMs: Math.round(performance.now() - started) })}\n`);
   });
+  let stopping = false;
   const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
     server.close();
+    server.closeAllConnections(); // aborts generations in flight (their responses close)
+    // Disposing waits for a generation to reach a safe point; never let that keep an orphan alive.
+    setTimeout(() => process.exit(0), 1500).unref();
     void engine.dispose().finally(() => process.exit(0));
   };
   // The parent holds our stdin: EOF means it is gone (or closed the port), and we must not outlive it.

@@ -1,6 +1,8 @@
 // SignatureEngine: batch validation and prompt rendering on a piscina worker-thread pool that is a supervised
 // process of the runtime (@dspex/runtime's WorkerPool). Batches are cut into chunks that spread over the
-// threads; single calls stay on the main thread (compileSignature, ChatAdapter.format) where they are cheaper.
+// threads. Examples travel by structured clone (exact for any value a user passes: Sets, Dates, NaN); rendered
+// prompts, which are only strings, come back as one JSON text, cheaper to copy than thousands of small objects.
+// Single calls stay on the main thread (compileSignature, ChatAdapter.format), where they are cheaper.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +35,8 @@ export type AdapterKind = 'chat' | 'json';
 /** The messages sent to worker threads (see engine_worker.ts). */
 export type EngineTask =
   | { op: 'validate'; signature: string; scope: ValidationScope; examples: readonly Readonly<Record<string, unknown>>[] }
-  | { op: 'render'; signature: string; adapter: AdapterKind; requests: readonly RenderRequest[] };
+  /** Demo lists shared by many requests are sent once (`demoSets`); each request names its set by index. */
+  | { op: 'render'; signature: string; adapter: AdapterKind; demoSets: readonly (readonly Readonly<Record<string, unknown>>[])[]; requests: readonly { demos: number; inputs: Readonly<Record<string, unknown>> }[] };
 
 /** The compiled worker in dist/, or in source trees a .mjs bootstrap that loads the TypeScript through tsx. */
 export function engineWorkerFilename(): string {
@@ -56,6 +59,19 @@ function wire(signature: Signature): string {
   let json = serialized.get(signature);
   if (json === undefined) serialized.set(signature, (json = JSON.stringify(signature.toJSON())));
   return json;
+}
+
+/** Replaces each request's demo list by an index into the distinct lists (compared by identity). */
+function shareDemos(requests: readonly RenderRequest[]): Pick<Extract<EngineTask, { op: 'render' }>, 'demoSets' | 'requests'> {
+  const index = new Map<readonly Readonly<Record<string, unknown>>[], number>();
+  const demoSets: (readonly Readonly<Record<string, unknown>>[])[] = [];
+  const shared = requests.map((request) => {
+    const demos = request.demos ?? [];
+    let at = index.get(demos);
+    if (at === undefined) index.set(demos, (at = demoSets.push(demos) - 1));
+    return { demos: at, inputs: request.inputs };
+  });
+  return { demoSets, requests: shared };
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -113,10 +129,10 @@ export class SignatureEngine {
     const size = options.chunkSize ?? this.chunkSize(requests.length);
     const parts = await Promise.all(
       chunks(requests, size).map((part) =>
-        WorkerPool.run<LMMessage[][]>(this.caller, this.pool, { op: 'render', signature: json, adapter: options.adapter ?? 'chat', requests: part } satisfies EngineTask),
+        WorkerPool.run<string>(this.caller, this.pool, { op: 'render', signature: json, adapter: options.adapter ?? 'chat', ...shareDemos(part) } satisfies EngineTask),
       ),
     );
-    return parts.flat();
+    return parts.flatMap((part) => JSON.parse(part) as LMMessage[][]);
   }
 
   /** The piscina pid, when the engine was started here (not attached by name). */

@@ -26,11 +26,13 @@ function merge(a: ValidationResult, b: ValidationResult): ValidationResult {
   return { ok: false, issues, message: [a.ok ? '' : a.message, b.ok ? '' : b.message].filter(Boolean).join('\n') };
 }
 
-export default function handle(task: EngineTask): ValidationResult[] | LMMessage[][] {
+/** One task: ValidationResult[] for 'validate'; for 'render', the LMMessage[][] as JSON text (strings only). */
+export default function handle(task: EngineTask): ValidationResult[] | string {
   const signature = signatureOf(task.signature);
   if (task.op === 'render') {
     const adapter = adapters[task.adapter];
-    return task.requests.map((request) => adapter.format(signature, request.demos ?? [], request.inputs));
+    const rendered: LMMessage[][] = task.requests.map((request) => adapter.format(signature, task.demoSets[request.demos] ?? [], request.inputs));
+    return JSON.stringify(rendered);
   }
   const compiled = compileSignature(signature);
   return task.examples.map((example) => {

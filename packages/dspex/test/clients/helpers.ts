@@ -21,7 +21,7 @@ export interface RecordedRequest {
 /** What a script step does with a request: a reply, or a function that writes the response itself. */
 export type Step =
   | { status?: number; headers?: Record<string, string>; json?: unknown; text?: string }
-  | ((res: ServerResponse, req: RecordedRequest) => void | Promise<void>);
+  | ((res: ServerResponse, req: RecordedRequest) => unknown);
 
 export class ScriptedServer {
   readonly requests: RecordedRequest[] = [];
@@ -52,7 +52,10 @@ export class ScriptedServer {
   }
 
   private async respond(step: Step, res: ServerResponse, req: RecordedRequest): Promise<void> {
-    if (typeof step === 'function') return step(res, req);
+    if (typeof step === 'function') {
+      await step(res, req);
+      return;
+    }
     const body = step.text ?? (step.json === undefined ? '' : JSON.stringify(step.json));
     res.writeHead(step.status ?? 200, { 'content-type': step.text === undefined ? 'application/json' : 'text/plain', ...(step.headers ?? {}) });
     res.end(body);

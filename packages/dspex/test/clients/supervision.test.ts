@@ -33,7 +33,7 @@ describe('LM supervisor', () => {
     await one.call({ messages: [{ role: 'user', content: 'a' }] });
 
     const before = { one: LM.whereis(rt, 'one')!, two: LM.whereis(rt, 'two')! };
-    const restarted = new Promise<void>((resolve) => rt.telemetry.on('restart', (e: { childId: string }) => e.childId === 'LMClient:one' && resolve()));
+    const restarted = new Promise<void>((resolve) => rt.telemetry.on('restart', (e) => e.childId === 'LMClient:one' && resolve()));
     rt.exit(before.one, 'boom');
     await restarted;
     const after: { one: Pid | undefined; two: Pid | undefined } = { one: LM.whereis(rt, 'one'), two: LM.whereis(rt, 'two') };

@@ -50,6 +50,9 @@ describe('SignatureEngine', () => {
     const results = await engine.validateBatch('q: int -> a: int', [{ q: '1' }, { q: 'x' }], { scope: 'inputs' });
     expect(results).toEqual([{ ok: true, value: { q: 1 } }, expect.objectContaining({ ok: false })]);
     expect(WorkerPool.piscinaOf(rt, engine.pid!)!.threads.length).toBe(2);
+    // Values JSON cannot carry survive the trip (examples and results are structured clones).
+    const exotic = await engine.validateBatch('xs: set[int] -> y: float', [{ xs: new Set([2, 1, 2]), y: 'inf' }, { xs: [3], y: Number.NaN }]);
+    expect(exotic).toEqual([{ ok: true, value: { xs: [2, 1], y: Infinity } }, { ok: true, value: { xs: [3], y: Number.NaN } }]);
     await rt.shutdown();
   });
 

@@ -1,0 +1,14 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { FrameDecoder, encodeFrame, findPython } from '../src/index.js';
+const child = spawn(findPython(), ['/tmp/profwrap.py', '--run-id', `${process.pid}.x`, '--worker-id', 'w'], { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'], env: { ...process.env, PYTHONPATH: process.env.PYPATH ?? '' } });
+const dec = new FrameDecoder(); const waiters = new Map<number, () => void>();
+let ready!: () => void; const readyP = new Promise<void>((r) => (ready = r));
+child.stdio[4]!.on('data', (c: Buffer) => dec.push(c, (m: any) => { if (m.t === 'ready') ready(); else waiters.get(m.id)?.(); }));
+await readyP;
+const out = child.stdio[3] as NodeJS.WritableStream; let id = 0;
+const call = () => new Promise<void>((res) => { const i = ++id; waiters.set(i, () => { waiters.delete(i); res(); }); out.write(encodeFrame({ t: 'call', id: i, cmd: 'ping', args: {}, session: null })); });
+let started = 0; const N = 50000; const t0 = performance.now();
+await Promise.all(Array.from({ length: Number(process.env.LANES ?? 256) }, async () => { while (started < N) { started++; await call(); } }));
+console.log(`throughput ${Math.round(N / (performance.now() - t0) * 1000)}/s`);
+(child.stdio[3] as any).end(); await once(child, 'exit');

@@ -1,0 +1,103 @@
+// Typed errors of the Python bridge. Each has a stable `code` and a message that says what to do; callers
+// match on the class or the code. Python's own exceptions arrive as PythonException with type and traceback.
+
+export abstract class BridgeError extends Error {
+  abstract readonly code: string;
+  /** Whether trying again (on any worker) can succeed. */
+  readonly retryable: boolean = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The Python command raised. `pythonType` is the exception's class name; `traceback` its formatted trace. */
+export class PythonException extends BridgeError {
+  readonly code = 'DSPEX_PYTHON_EXCEPTION';
+  constructor(readonly pythonType: string, readonly pythonMessage: string, readonly traceback: string | undefined, readonly command: string) {
+    super(`${command} raised ${pythonType}: ${pythonMessage}`);
+  }
+}
+
+export type CrashKind = 'killed' | 'oom' | 'segfault' | 'abort' | 'exit' | 'heartbeat' | 'protocol' | 'recycled';
+
+/** The worker process died while the call was in flight (or before it could run). */
+export class WorkerCrashed extends BridgeError {
+  readonly code = 'DSPEX_WORKER_CRASHED';
+  override readonly retryable = true;
+  constructor(readonly kind: CrashKind, readonly detail: string, readonly worker: string) {
+    super(`Python worker ${worker} died (${kind}: ${detail}) before answering; the pool restarts it. Mark the call idempotent to retry it once automatically.`);
+  }
+}
+
+/** The call got no result within its timeout; the work was cancelled in Python. */
+export class CallTimeout extends BridgeError {
+  readonly code = 'DSPEX_CALL_TIMEOUT';
+  constructor(readonly command: string, readonly timeoutMs: number) {
+    super(`${command} got no result within ${timeoutMs} ms; it was cancelled in Python. Raise the call's timeoutMs for slow work.`);
+  }
+}
+
+/** The call waited in the pool's queue longer than the queue timeout without a free worker. */
+export class QueueTimeout extends BridgeError {
+  readonly code = 'DSPEX_QUEUE_TIMEOUT';
+  override readonly retryable = true;
+  constructor(readonly pool: string, readonly waitedMs: number) {
+    super(`no worker of pool ${pool} was free within ${waitedMs} ms; add workers, raise callsPerWorker, or raise queueTimeoutMs.`);
+  }
+}
+
+/** The pool's wait queue is full: the call was refused at once. */
+export class PoolSaturated extends BridgeError {
+  readonly code = 'DSPEX_POOL_SATURATED';
+  override readonly retryable = true;
+  constructor(readonly pool: string, readonly queueLimit: number) {
+    super(`pool ${pool} already has ${queueLimit} calls waiting; shed load, or raise maxQueue.`);
+  }
+}
+
+/** A frame broke the wire contract (malformed, oversized, unencodable). The worker is restarted if it sent it. */
+export class ProtocolError extends BridgeError {
+  readonly code = 'DSPEX_PROTOCOL_ERROR';
+  constructor(readonly kind: string, message: string, cause?: unknown) {
+    super(message, { cause });
+  }
+}
+
+/** The worker a session was pinned to is gone; its Python objects are lost. Call session.rebuild(). */
+export class SessionWorkerLost extends BridgeError {
+  readonly code = 'DSPEX_SESSION_WORKER_LOST';
+  constructor(readonly session: string, readonly worker: string) {
+    super(`the worker ${worker} of session ${session} died and its Python objects went with it; call session.rebuild() and recreate them.`);
+  }
+}
+
+/** strict_fail_fast affinity: the session's worker is busy. */
+export class WorkerBusy extends BridgeError {
+  readonly code = 'DSPEX_WORKER_BUSY';
+  override readonly retryable = true;
+  constructor(readonly session: string) {
+    super(`the worker pinned to session ${session} is busy; retry later, or use affinity 'strict_queue' to wait for it.`);
+  }
+}
+
+/** The caller aborted the call (AbortSignal); the work was cancelled in Python. */
+export class CallCancelled extends BridgeError {
+  readonly code = 'DSPEX_CALL_CANCELLED';
+  constructor(readonly command: string) {
+    super(`${command} was cancelled by its caller.`);
+  }
+}
+
+/** Options or arguments the bridge cannot accept. */
+export class BridgeConfigError extends BridgeError {
+  readonly code = 'DSPEX_BRIDGE_CONFIG';
+}
+
+/** The pool is stopped or shutting down. */
+export class PoolClosed extends BridgeError {
+  readonly code = 'DSPEX_POOL_CLOSED';
+  constructor(readonly pool: string) {
+    super(`pool ${pool} is not running; start it (or the DSPex application) before calling it.`);
+  }
+}

@@ -1,0 +1,137 @@
+// Pool options: what a user may set, the defaults, and the checks that turn a bad option into a
+// BridgeConfigError that names it.
+
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { BridgeConfigError } from './errors.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './wire.js';
+
+export interface PoolOptions {
+  /** Pool name, unique in the runtime (default pools: general, optimizer, neural). */
+  name: string;
+  /** Number of Python workers (default: the number of CPU cores). */
+  size?: number;
+  /** Calls in flight at once per worker (default 16). */
+  callsPerWorker?: number;
+  /** eager (default): workers start with the pool; lazy: each worker slot starts on first demand. */
+  start?: 'eager' | 'lazy';
+  /** Calls that may wait for a worker before new ones are refused with PoolSaturated (default 1000). */
+  maxQueue?: number;
+  /** How long a call may wait for a worker before QueueTimeout (default 5000 ms). */
+  queueTimeoutMs?: number;
+  /** Default time a call may run in Python before CallTimeout (default 30000 ms). */
+  callTimeoutMs?: number;
+  /** Replace a worker after this many calls, this age, or this resident memory of its Python process. */
+  recycle?: { maxRequests?: number; maxAgeMs?: number; maxRssMb?: number };
+  /** Ping interval and how many unanswered pings kill the worker (default 2000 ms, 3). */
+  heartbeat?: { intervalMs?: number; maxMissed?: number };
+  /** Idle sessions are closed (their Python objects freed) after this long (default 30 minutes). */
+  sessionTtlMs?: number;
+  /** How long a worker may take from spawn to its ready frame (default 120000 ms: DSPy imports are slow). */
+  startTimeoutMs?: number;
+  /** Worker restarts tolerated within `maxSeconds` before the pool's worker supervisor gives up. */
+  maxRestarts?: number;
+  maxSeconds?: number;
+  /** Give each worker a GPU through CUDA_VISIBLE_DEVICES: 'auto' uses them when present (default 'none'). */
+  devices?: 'none' | 'auto' | readonly string[];
+  python?: {
+    /** Python executable (default: $DSPEX_PYTHON, else the nearest .venv/bin/python, else python3). */
+    executable?: string;
+    /** Extra command modules to load, by module name. */
+    commands?: readonly string[];
+    /** Glob patterns of class paths `create` may build (default: dspy.*). */
+    allow?: readonly string[];
+    env?: Readonly<Record<string, string>>;
+    cwd?: string;
+    maxFrameBytes?: number;
+  };
+}
+
+export interface ResolvedPoolOptions {
+  name: string;
+  size: number;
+  callsPerWorker: number;
+  start: 'eager' | 'lazy';
+  maxQueue: number;
+  queueTimeoutMs: number;
+  callTimeoutMs: number;
+  recycle: { maxRequests: number; maxAgeMs: number; maxRssMb: number };
+  heartbeatIntervalMs: number;
+  heartbeatMaxMissed: number;
+  sessionTtlMs: number;
+  startTimeoutMs: number;
+  maxRestarts: number;
+  maxSeconds: number;
+  devices: readonly string[];
+  executable: string;
+  commands: readonly string[];
+  allow: readonly string[];
+  env: Readonly<Record<string, string>>;
+  cwd: string | undefined;
+  maxFrameBytes: number;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new BridgeConfigError(`pool option ${name} must be a positive integer, not ${String(value)}.`);
+  return value;
+}
+
+function positiveMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0)) throw new BridgeConfigError(`pool option ${name} must be a positive number of milliseconds (or Infinity), not ${String(value)}.`);
+  return value;
+}
+
+/** The Python to run: $DSPEX_PYTHON, else the nearest .venv/bin/python up from `from`, else python3. */
+export function findPython(from = process.cwd()): string {
+  if (process.env.DSPEX_PYTHON) return process.env.DSPEX_PYTHON;
+  let dir = resolve(from);
+  for (;;) {
+    const candidate = join(dir, '.venv', 'bin', 'python');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return 'python3';
+    dir = parent;
+  }
+}
+
+export function resolvePoolOptions(options: PoolOptions, gpus: readonly string[]): ResolvedPoolOptions {
+  if (options === null || typeof options !== 'object') throw new BridgeConfigError('pool options must be an object with at least a name.');
+  if (typeof options.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(options.name)) {
+    throw new BridgeConfigError(`pool name must be letters, digits, '_', '.' or '-', not ${JSON.stringify(options.name)}.`);
+  }
+  const start = options.start ?? 'eager';
+  if (start !== 'eager' && start !== 'lazy') throw new BridgeConfigError(`pool option start must be eager or lazy, not ${String(start)}.`);
+  const devicesOption = options.devices ?? 'none';
+  const devices = devicesOption === 'none' ? [] : devicesOption === 'auto' ? gpus : [...devicesOption];
+  const python = options.python ?? {};
+  return {
+    name: options.name,
+    size: positiveInt('size', options.size, Math.max(1, availableParallelism())),
+    callsPerWorker: positiveInt('callsPerWorker', options.callsPerWorker, 16),
+    start,
+    maxQueue: positiveInt('maxQueue', options.maxQueue, 1000),
+    queueTimeoutMs: positiveMs('queueTimeoutMs', options.queueTimeoutMs, 5000),
+    callTimeoutMs: positiveMs('callTimeoutMs', options.callTimeoutMs, 30_000),
+    recycle: {
+      maxRequests: positiveMs('recycle.maxRequests', options.recycle?.maxRequests, Infinity),
+      maxAgeMs: positiveMs('recycle.maxAgeMs', options.recycle?.maxAgeMs, Infinity),
+      maxRssMb: positiveMs('recycle.maxRssMb', options.recycle?.maxRssMb, Infinity),
+    },
+    heartbeatIntervalMs: positiveMs('heartbeat.intervalMs', options.heartbeat?.intervalMs, 2000),
+    heartbeatMaxMissed: positiveInt('heartbeat.maxMissed', options.heartbeat?.maxMissed, 3),
+    sessionTtlMs: positiveMs('sessionTtlMs', options.sessionTtlMs, 30 * 60_000),
+    startTimeoutMs: positiveMs('startTimeoutMs', options.startTimeoutMs, 120_000),
+    maxRestarts: positiveInt('maxRestarts', options.maxRestarts, 1000),
+    maxSeconds: positiveMs('maxSeconds', options.maxSeconds, 5),
+    devices,
+    executable: python.executable ?? findPython(python.cwd),
+    commands: python.commands ?? [],
+    allow: python.allow ?? [],
+    env: python.env ?? {},
+    cwd: python.cwd,
+    maxFrameBytes: positiveInt('python.maxFrameBytes', python.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),
+  };
+}

@@ -1,0 +1,351 @@
+// Python pools: the public API. A pool is a supervision subtree (rest_for_one: PoolManager, then a
+// supervisor of worker slots); `PythonPool` is the handle callers use: call, stream, sessions, stats.
+// The default pools (general, optimizer, neural) sit under one Pools supervisor, neural in its own subtree.
+
+import { GenServer, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid, type Runtime, type SupervisorSpec } from '@dspex/runtime';
+import { nanoid } from 'nanoid';
+import { readdirSync } from 'node:fs';
+import { BridgeConfigError, CallCancelled, PoolClosed } from './errors.js';
+import { Job, type Affinity, type CallOptions, type JobSpec } from './job.js';
+import { sweepOrphans } from './orphans.js';
+import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
+import { managerBehavior, type ManagerCall, type ManagerCast, type PoolStats } from './pool_manager.js';
+import { CallStream } from './stream.js';
+import { PoolTelemetry } from './telemetry.js';
+import { workerChildSpec, type NodeTool, type PoolShared } from './worker.js';
+
+export interface StreamOptions extends CallOptions {
+  /** Chunks Python may send ahead of the consumer (default 16). */
+  window?: number;
+}
+
+export interface SessionOptions {
+  /** hint (default): prefer the pinned worker, fall back to any; strict_queue: wait for it; strict_fail_fast: WorkerBusy. */
+  affinity?: Affinity;
+}
+
+const POOLS = new WeakMap<Runtime, Map<string, PythonPool>>();
+
+/** GPUs visible to this machine, as CUDA device indices (from /dev/nvidiaN). */
+export function detectGpus(): string[] {
+  try {
+    return readdirSync('/dev')
+      .filter((name) => /^nvidia\d+$/.test(name))
+      .map((name) => name.slice('nvidia'.length))
+      .sort((a, b) => Number(a) - Number(b));
+  } catch {
+    return [];
+  }
+}
+
+/** The handle of a running (or restarting) pool. Calls find the current manager by name each time. */
+export class PythonPool {
+  readonly telemetry: PoolTelemetry;
+  private readonly managerName: string;
+  /** The manager process calls were last sent to, and the calls it holds that have not settled yet. */
+  private watched: { manager: Pid; jobs: Set<Job> } | null = null;
+  /** Every job of this pool reports here once, when it settles: the manager frees its slot. */
+  private readonly onSettle = (job: Job): void => {
+    job.onSettleExtra?.();
+    this.watched?.jobs.delete(job);
+    GenServer.cast(this.rt, this.managerName, { settled: job } satisfies ManagerCast);
+  };
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly shared: PoolShared,
+  ) {
+    this.telemetry = shared.telemetry;
+    this.managerName = shared.managerName;
+  }
+
+  get name(): string {
+    return this.shared.options.name;
+  }
+
+  get options(): ResolvedPoolOptions {
+    return this.shared.options;
+  }
+
+  /** The pool's supervisor (the root of its subtree), or undefined while it is down. */
+  get supervisor(): Pid | undefined {
+    return this.rt.whereis(supervisorName(this.name));
+  }
+
+  /**
+   * Runs a command in a worker and resolves with its result. Rejects with PythonException,
+   * WorkerCrashed, CallTimeout, QueueTimeout, PoolSaturated, ProtocolError, CallCancelled or PoolClosed.
+   */
+  call<T = unknown>(command: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+    return this.submit<T>(this.jobSpec(command, args, options, null, 'hint', undefined)).promise;
+  }
+
+  /** Runs a streaming command; iterate the chunks, then read `.result` for its return value. */
+  stream<T = unknown>(command: string, args: Record<string, unknown> = {}, options: StreamOptions = {}): CallStream<T> {
+    return this.openStream<T>(command, args, options, null, 'hint');
+  }
+
+  /** A session: calls pinned to one worker, so Python objects created in it stay reachable. */
+  session(id: string = nanoid(), options: SessionOptions = {}): Session {
+    return new Session(this, id, options.affinity ?? 'hint');
+  }
+
+  stats(): Promise<PoolStats> {
+    return this.managerCall<PoolStats>({ stats: true });
+  }
+
+  /** Stops the pool's subtree: workers are shut down and their Python processes killed. */
+  async stop(): Promise<void> {
+    const sup = this.supervisor;
+    if (sup !== undefined) await Supervisor.stop(this.rt, sup, 'shutdown');
+  }
+
+  // --- internals shared with Session ---
+
+  /** @internal */
+  jobSpec(command: string, args: Record<string, unknown>, options: CallOptions, session: string | null, affinity: Affinity, credits: number | undefined): JobSpec {
+    if (typeof command !== 'string' || command.length === 0) throw new BridgeConfigError('a command name must be a non-empty string.');
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new BridgeConfigError(`the arguments of ${command} must be an object of named arguments.`);
+    return {
+      command,
+      args,
+      session,
+      affinity,
+      timeoutMs: options.timeoutMs ?? this.shared.options.callTimeoutMs,
+      idempotent: options.idempotent ?? false,
+      signal: options.signal,
+      credits,
+    };
+  }
+
+  /** @internal */
+  submit<T>(spec: JobSpec): { job: Job | null; promise: Promise<T> } {
+    let job: Job | null = null;
+    const promise = new Promise<T>((resolve, reject) => {
+      if (spec.signal?.aborted === true) {
+        reject(new CallCancelled(spec.command));
+        return;
+      }
+      const manager = this.rt.whereis(this.managerName);
+      if (manager === undefined) {
+        reject(new PoolClosed(this.name));
+        return;
+      }
+      job = new Job(spec, resolve as (value: unknown) => void, reject, this.onSettle);
+      if (process.env.OLDWATCH) {
+        const created = job;
+        const cancelWatch = watchManager(this.rt, manager, () => created.reject(new PoolClosed(this.name)));
+        job.onSettleExtra = cancelWatch;
+      } else this.outstanding(manager).add(job);
+      const created = job;
+      GenServer.cast(this.rt, manager, { submit: created } satisfies ManagerCast);
+    });
+    return { job, promise };
+  }
+
+  /**
+   * The unsettled calls sent to `manager`. One watch per manager process (not one per call): if it dies,
+   * everything it held fails with PoolClosed instead of hanging (the pool restarts it).
+   */
+  private outstanding(manager: Pid): Set<Job> {
+    const watched = this.watched;
+    if (watched !== null && watched.manager === manager) return watched.jobs;
+    const jobs = new Set<Job>();
+    this.watched = { manager, jobs };
+    watchManager(this.rt, manager, () => {
+      if (this.watched?.jobs === jobs) this.watched = null;
+      for (const job of jobs) job.reject(new PoolClosed(this.name));
+    });
+    return jobs;
+  }
+
+  /** @internal */
+  openStream<T>(command: string, args: Record<string, unknown>, options: StreamOptions, session: string | null, affinity: Affinity): CallStream<T> {
+    const window = options.window ?? 16;
+    if (!Number.isInteger(window) || window < 1) throw new BridgeConfigError(`a stream window must be a positive integer, not ${String(window)}.`);
+    const { job, promise } = this.submit<unknown>(this.jobSpec(command, args, options, session, affinity, window));
+    if (job === null) {
+      const failed = new Job(this.jobSpec(command, args, options, session, affinity, window), () => undefined, () => undefined, () => undefined);
+      return new CallStream<T>(failed, window, promise);
+    }
+    return new CallStream<T>(job, window, promise);
+  }
+
+  /** @internal */
+  managerCall<T>(request: ManagerCall): Promise<T> {
+    if (this.rt.whereis(this.managerName) === undefined) return Promise.reject(new PoolClosed(this.name));
+    return GenServer.call<T>(this.rt, this.managerName, request, 30_000);
+  }
+
+  /** @internal */
+  toolsOf(session: string): Map<string, NodeTool> {
+    let tools = this.shared.tools.get(session);
+    if (tools === undefined) {
+      tools = new Map();
+      this.shared.tools.set(session, tools);
+    }
+    return tools;
+  }
+
+  /** @internal */
+  dropTools(session: string): void {
+    this.shared.tools.delete(session);
+  }
+}
+
+function watchManager(rt: Runtime, manager: Pid, onDown: () => void): () => void {
+  const process = rt.resolve(manager);
+  if (process === undefined) return () => undefined;
+  return rt.watch(process, onDown);
+}
+
+/** Calls pinned to one worker. Python objects made in a session live there until it closes or expires. */
+export class Session {
+  constructor(
+    readonly pool: PythonPool,
+    readonly id: string,
+    readonly affinity: Affinity,
+  ) {}
+
+  call<T = unknown>(command: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+    return this.pool.submit<T>(this.pool.jobSpec(command, args, options, this.id, this.affinity, undefined)).promise;
+  }
+
+  stream<T = unknown>(command: string, args: Record<string, unknown> = {}, options: StreamOptions = {}): CallStream<T> {
+    return this.pool.openStream<T>(command, args, options, this.id, this.affinity);
+  }
+
+  /** Lets Python code in this session call `fn` by `name` (e.g. as a dspy.ReAct tool). */
+  registerTool(name: string, fn: NodeTool): void {
+    if (typeof name !== 'string' || name.length === 0 || typeof fn !== 'function') {
+      throw new BridgeConfigError('registerTool takes a non-empty name and a function (args) => result.');
+    }
+    this.pool.toolsOf(this.id).set(name, fn);
+  }
+
+  /**
+   * Registers `fn` and declares it to Python in one step, so Python code of this session (a dspy.ReAct)
+   * can see its name, description and argument schema. Resolves once the worker knows the tool.
+   */
+  async defineTool(name: string, fn: NodeTool, spec: { description?: string; parameters?: Record<string, unknown> } = {}): Promise<void> {
+    this.registerTool(name, fn);
+    await this.call('register_tools', { tools: [{ name, description: spec.description ?? '', parameters: spec.parameters ?? { type: 'object', properties: {} } }] });
+  }
+
+  /** After SessionWorkerLost: pin the session to a live worker again (recreate its objects afterwards). */
+  async rebuild(): Promise<void> {
+    await this.pool.managerCall({ rebuildSession: this.id });
+  }
+
+  /** Frees the session's Python objects and its tools. */
+  async close(): Promise<void> {
+    this.pool.dropTools(this.id);
+    await this.pool.managerCall({ closeSession: this.id });
+  }
+}
+
+const supervisorName = (pool: string): string => `dspex.pool.${pool}`;
+
+/** Builds the shared state of a pool once; restarts of its subtree reuse it (tools survive). */
+function sharedFor(rt: Runtime, options: PoolOptions): { shared: PoolShared; pool: PythonPool } {
+  let pools = POOLS.get(rt);
+  if (pools === undefined) {
+    pools = new Map();
+    POOLS.set(rt, pools);
+  }
+  const existing = pools.get(options.name);
+  if (existing !== undefined) throw new BridgeConfigError(`a pool named ${options.name} already exists in this runtime; pick another name.`);
+  const resolved = resolvePoolOptions(options, detectGpus());
+  const shared: PoolShared = {
+    options: resolved,
+    runId: `${process.pid}.${nanoid(10)}`,
+    managerName: `${supervisorName(resolved.name)}.manager`,
+    tools: new Map(),
+    telemetry: new PoolTelemetry(),
+  };
+  const pool = new PythonPool(rt, shared);
+  pools.set(resolved.name, pool);
+  return { shared, pool };
+}
+
+function poolSupervisorSpec(shared: PoolShared): ChildSpec {
+  const name = supervisorName(shared.options.name);
+  const tree = poolTree(shared, `${name}.workers`, shared.options.start === 'lazy');
+  return Supervisor.childSpec(`pool:${shared.options.name}`, tree, { start: (parent) => Supervisor.startLink(parent, tree, { name }) });
+}
+
+/** The pool's subtree: the manager first, so rest_for_one restarts the workers whenever the manager restarts. */
+function poolTree(shared: PoolShared, workersName: string, lazy: boolean): SupervisorSpec {
+  const { options } = shared;
+  return {
+    strategy: 'rest_for_one',
+    intensity: 3,
+    period: 5,
+    children: [
+      {
+        id: 'manager',
+        start: (parent) => {
+          // Before any worker of this run starts: clear workers that an earlier, crashed runtime left behind.
+          const swept = sweepOrphans(shared.runId);
+          if (swept.length > 0 && shared.telemetry.listenerCount('orphans_swept') > 0) shared.telemetry.emit('orphans_swept', { pool: options.name, pids: swept });
+          return GenServer.startLink(parent, managerBehavior, { options, telemetry: shared.telemetry, workerSupervisor: workersName }, { name: shared.managerName, label: `pool-manager:${options.name}` });
+        },
+      },
+      {
+        id: 'workers',
+        type: 'supervisor',
+        shutdown: 'infinity',
+        start: (parent) =>
+          Supervisor.startLink(
+            parent,
+            { strategy: 'one_for_one', intensity: options.maxRestarts, period: options.maxSeconds, children: Array.from({ length: options.size }, (_, slot) => workerChildSpec(shared, slot, lazy)) },
+            { name: workersName },
+          ),
+      },
+    ],
+  };
+}
+
+export const PythonPools = {
+  /**
+   * Starts a pool as a top-level subtree and returns its handle once its supervisor runs (workers come
+   * up concurrently after that; calls wait in the queue meanwhile). BridgeConfigError for bad options.
+   */
+  async start(caller: Caller, options: PoolOptions): Promise<PythonPool> {
+    const rt = runtimeOf(caller);
+    const { shared, pool } = sharedFor(rt, options);
+    const started = await Supervisor.start(rt, poolTree(shared, `${supervisorName(shared.options.name)}.workers`, shared.options.start === 'lazy'), { name: supervisorName(shared.options.name) });
+    if (!('ok' in started)) {
+      POOLS.get(rt)?.delete(shared.options.name);
+      throw new BridgeConfigError(`pool ${shared.options.name} failed to start: ${JSON.stringify(started)}`);
+    }
+    return pool;
+  },
+
+  /** A child spec for the pool's subtree, to place in your own tree, and the handle to call it with. */
+  childSpec(caller: Caller, options: PoolOptions): { spec: ChildSpec; pool: PythonPool } {
+    const { shared, pool } = sharedFor(runtimeOf(caller), options);
+    return { spec: poolSupervisorSpec(shared), pool };
+  },
+
+  /** The handle of a pool started in this runtime, or undefined. */
+  lookup(caller: Caller, name: string): PythonPool | undefined {
+    return POOLS.get(runtimeOf(caller))?.get(name);
+  },
+
+  /**
+   * The default pools as one subtree: `Pools` (one_for_one) with general and optimizer, and `Neural`, a
+   * supervisor of its own for the GPU pool so a CUDA crash stays inside it.
+   */
+  defaults(caller: Caller, overrides: Partial<Record<'general' | 'optimizer' | 'neural', Partial<PoolOptions>>> = {}): { spec: ChildSpec; pools: Record<'general' | 'optimizer' | 'neural', PythonPool> } {
+    const general = PythonPools.childSpec(caller, { name: 'general', ...overrides.general });
+    const optimizer = PythonPools.childSpec(caller, { name: 'optimizer', size: 1, callTimeoutMs: 30 * 60_000, queueTimeoutMs: 60_000, ...overrides.optimizer });
+    const neural = PythonPools.childSpec(caller, { name: 'neural', size: 1, devices: 'auto', ...overrides.neural });
+    const spec = Supervisor.childSpec('Pools', {
+      strategy: 'one_for_one',
+      children: [general.spec, optimizer.spec, Supervisor.childSpec('Neural', { strategy: 'one_for_one', children: [neural.spec] })],
+    });
+    return { spec, pools: { general: general.pool, optimizer: optimizer.pool, neural: neural.pool } };
+  },
+};
+

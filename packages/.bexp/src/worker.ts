@@ -1,0 +1,391 @@
+// PythonWorker: a GenServer owning one Python process (a runtime Port with two extra pipes for frames).
+// It writes call frames for the jobs the manager sends it, settles them from result frames, pings the
+// worker, answers Python's callbacks to Node tools, and exits with a classified reason when Python dies.
+
+import { GenServer, Exit, Port, isShutdown, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
+import { nanoid } from 'nanoid';
+import { readFile } from 'node:fs/promises';
+import { CallCancelled, CallTimeout, PythonException, type CrashKind } from './errors.js';
+import { Job } from './job.js';
+import type { ResolvedPoolOptions } from './options.js';
+import type { WorkerExit } from './pool_manager.js';
+import type { PoolTelemetry } from './telemetry.js';
+import { FrameDecoder, encodeFrame, type NodeMessage, type WireError, type WorkerMessage } from './wire.js';
+
+/** A tool Python code may call back into (a ReAct tool written in TypeScript). */
+export type NodeTool = (args: Record<string, unknown>) => unknown;
+
+/** What every worker of a pool shares: options, the run id, tools per session, telemetry. */
+export interface PoolShared {
+  options: ResolvedPoolOptions;
+  runId: string;
+  managerName: string;
+  tools: Map<string, Map<string, NodeTool>>;
+  telemetry: PoolTelemetry;
+}
+
+interface State {
+  shared: PoolShared;
+  id: string;
+  slot: number;
+  port: PortHandle;
+  pending: Map<number, Job>;
+  /** close_session calls in flight: call id -> session. */
+  closing: Map<number, string>;
+  nextId: number;
+  ready: boolean;
+  spawnedAt: number;
+  served: number;
+  missed: number;
+  pingSeq: number;
+  draining: boolean;
+  /** Frames are being gathered for one write at the end of this turn (see write). */
+  corked: number;
+  heartbeat: ReturnType<typeof setInterval> | undefined;
+  startTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+class Frames {
+  constructor(readonly messages: WorkerMessage[]) {}
+}
+class Fault {
+  constructor(readonly kind: CrashKind, readonly detail: string) {}
+}
+class HeartbeatTick {}
+/** Sent by the manager when a session expired: free its Python objects. */
+export class CloseSession {
+  constructor(readonly session: string) {}
+}
+
+const exitWith = (kind: CrashKind, detail: string): WorkerExit => ({ worker: { kind, detail } });
+
+/** Maps how the OS process ended to a crash kind: SIGKILL killed, SIGSEGV segfault, SIGABRT abort, 137 oom. */
+export function classifyPortExit(reason: unknown): { kind: CrashKind; detail: string } {
+  if (typeof reason === 'object' && reason !== null) {
+    if ('signal' in reason) {
+      const signal = String((reason as { signal: string }).signal);
+      const kind: CrashKind = signal === 'SIGKILL' ? 'killed' : signal === 'SIGSEGV' || signal === 'SIGBUS' ? 'segfault' : signal === 'SIGABRT' ? 'abort' : 'killed';
+      return { kind, detail: signal };
+    }
+    if ('exitStatus' in reason) {
+      const code = Number((reason as { exitStatus: number }).exitStatus);
+      if (code === 3) return { kind: 'protocol', detail: 'the worker exited on a protocol error (exit code 3)' };
+      if (code === 137) return { kind: 'oom', detail: 'exit code 137 (killed for memory)' };
+      return { kind: 'exit', detail: `exit code ${code}` };
+    }
+  }
+  return { kind: 'exit', detail: reason === 'normal' ? 'exited with code 0' : String(reason) };
+}
+
+/** Resident memory of an OS process in MB, from /proc (Linux); undefined where unavailable. */
+export async function rssMb(osPid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${osPid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
+    return match === null ? undefined : Number(match[1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Queues one frame for Python. Frames written in one turn of the event loop (a scheduler tick runs many calls)
+ * leave in one writev at its end: a syscall per call, and a wake-up of Python per call, cost more than the
+ * call itself.
+ */
+function write(state: State, message: NodeMessage): void {
+  const frame = encodeFrame(message, state.shared.options.maxFrameBytes);
+  const out = state.port.fds[0]!.writable!;
+  if (state.corked === 0) {
+    out.cork();
+    process.nextTick(uncork, state);
+  }
+  out.write(frame);
+  // A long burst goes out in parts, so Python starts on the first calls while Node encodes the rest.
+  if (++state.corked % FLUSH_EVERY === 0) {
+    out.uncork();
+    out.cork();
+  }
+}
+
+const FLUSH_EVERY = Number(process.env.FLUSH_EVERY ?? 32);
+
+function uncork(state: State): void {
+  state.corked = 0;
+  state.port.fds[0]!.writable!.uncork();
+}
+
+const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, never, unknown, never> = {
+  async init({ shared, slot }, self) {
+    const { options } = shared;
+    const id = `${options.name}-${slot}-${nanoid(6)}`;
+    const args = ['-u', '-m', 'dspex_bridge.worker', '--run-id', shared.runId, '--worker-id', id, '--max-frame-bytes', String(options.maxFrameBytes)];
+    if (options.commands.length > 0) args.push('--commands', options.commands.join(','));
+    if (options.allow.length > 0) args.push('--allow', options.allow.join(','));
+    const device = options.devices.length > 0 ? options.devices[slot % options.devices.length] : undefined;
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      ...options.env,
+      DSPEX_BRIDGE_IN_FD: '3',
+      DSPEX_BRIDGE_OUT_FD: '4',
+      PYTHONUNBUFFERED: '1',
+      ...(device === undefined ? {} : { CUDA_VISIBLE_DEVICES: device }),
+    };
+    const port = await Port.openLink(self, {
+      command: options.executable,
+      args,
+      env,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      extraFds: 2,
+      label: `python:${id}`,
+      killTimeoutMs: 1000,
+    });
+    const state: State = {
+      shared, id, slot, port, pending: new Map(), closing: new Map(), nextId: 1, ready: false, spawnedAt: performance.now(),
+      served: 0, missed: 0, pingSeq: 0, draining: false, corked: 0, heartbeat: undefined, startTimer: undefined,
+    };
+    const decoder = new FrameDecoder(options.maxFrameBytes);
+    const rt = self.runtime;
+    const frames = port.fds[1]!.readable!;
+    frames.on('data', (chunk: Buffer) => {
+      const batch: WorkerMessage[] = [];
+      try {
+        decoder.push(chunk, (m) => batch.push(m));
+      } catch (error) {
+        if (batch.length > 0) rt.send(self.pid, new Frames(batch));
+        rt.send(self.pid, new Fault('protocol', (error as Error).message));
+        return;
+      }
+      if (batch.length > 0) rt.send(self.pid, new Frames(batch));
+    });
+    logLines(port.stdout, (line) => rt.logger.info({ pool: options.name, worker: id, stream: 'stdout' }, line));
+    logLines(port.stderr, (line) => rt.logger.warn({ pool: options.name, worker: id, stream: 'stderr' }, line));
+    state.startTimer = setTimeout(() => self.send(self.pid, new Fault('exit', `no ready frame within ${options.startTimeoutMs} ms`)), options.startTimeoutMs);
+    return { ok: state };
+  },
+
+  handleInfo(message, state, self): NoReplyResult<State> {
+    if (message instanceof Frames) {
+      for (const frame of message.messages) {
+        const stop = onFrame(frame, state, self);
+        if (stop !== undefined) return { stop, state };
+      }
+    } else if (message instanceof Job) {
+      runJob(message, state);
+    } else if (message instanceof HeartbeatTick) {
+      return heartbeat(state, self);
+    } else if (message instanceof CloseSession) {
+      closeSession(message.session, state);
+    } else if (message instanceof Fault) {
+      return { stop: exitWith(message.kind, message.detail), state };
+    } else if (message instanceof Exit && message.from === state.port.pid) {
+      return { stop: exitWith(...Object.values(classifyPortExit(message.reason)) as [CrashKind, string]), state };
+    }
+    return { noreply: true, state };
+  },
+
+  async terminate(reason, state, self) {
+    if (state === undefined) return;
+    clearInterval(state.heartbeat);
+    clearTimeout(state.startTimer);
+    // Close the port with our reason (SIGTERM then SIGKILL for a shutdown, SIGKILL otherwise) and wait for the
+    // Python process to be gone: a stopped pool, or a worker_exit event, leaves no Python process behind.
+    self.runtime.exit(state.port.pid, reason, self.pid);
+    await state.port.exited;
+    const { telemetry, options } = state.shared;
+    if (telemetry.listenerCount('worker_exit') === 0) return;
+    const exit =
+      typeof reason === 'object' && reason !== null && 'worker' in reason
+        ? (reason as WorkerExit).worker
+        : { kind: state.draining && isShutdown(reason) ? ('recycled' as const) : ('shutdown' as const), detail: String(reason) };
+    telemetry.emit('worker_exit', { pool: options.name, worker: state.id, ...exit });
+  },
+};
+
+function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): WorkerExit | undefined {
+  switch (frame.t) {
+    case 'ready': {
+      clearTimeout(state.startTimer);
+      state.ready = true;
+      const { options, telemetry } = state.shared;
+      state.heartbeat = setInterval(() => self.send(self.pid, new HeartbeatTick()), options.heartbeatIntervalMs);
+      state.heartbeat.unref();
+      if (telemetry.listenerCount('worker_start') > 0) {
+        telemetry.emit('worker_start', { pool: options.name, worker: state.id, osPid: state.port.osPid, coldStartMs: performance.now() - state.spawnedAt });
+      }
+      GenServer.cast(self, state.shared.managerName, { workerUp: { pid: self.pid, id: state.id, osPid: state.port.osPid } });
+      return undefined;
+    }
+    case 'result':
+    case 'error': {
+      const job = state.pending.get(frame.id);
+      if (job === undefined) {
+        closedSession(frame, state);
+        return undefined; // otherwise cancelled or timed out: its late answer is dropped
+      }
+      state.pending.delete(frame.id);
+      state.served++;
+      if (frame.t === 'result') job.resolve(frame.value);
+      else job.reject(pythonError(frame.error, job.spec.command));
+      const telemetry = state.shared.telemetry;
+      if (telemetry.listenerCount('call_done') > 0) {
+        telemetry.emit('call_done', { pool: state.shared.options.name, worker: state.id, command: job.spec.command, durationMs: performance.now() - job.createdAt, ok: frame.t === 'result' });
+      }
+      if (!state.draining && state.served >= state.shared.options.recycle.maxRequests) askToRecycle(state, self, 'requests');
+      return undefined;
+    }
+    case 'chunk':
+      state.pending.get(frame.id)?.onChunk?.(frame.value);
+      return undefined;
+    case 'pong':
+      state.missed = 0;
+      return undefined;
+    case 'callback':
+      answerCallback(frame, state);
+      return undefined;
+    case 'fatal':
+      return exitWith('protocol', `${frame.error.type}: ${frame.error.message}`);
+    default:
+      return exitWith('protocol', `unknown frame type ${JSON.stringify((frame as { t: unknown }).t)}`);
+  }
+}
+
+function pythonError(error: WireError, command: string): Error {
+  if (error.type === 'Cancelled') return new CallCancelled(command);
+  return new PythonException(error.type, error.message, error.traceback, command);
+}
+
+function runJob(job: Job, state: State): void {
+  if (job.settled) return;
+  clearTimeout(job.callTimer); // a retried call gets its full timeout again on this worker
+  const id = state.nextId++;
+  const { spec } = job;
+  const message: NodeMessage = { t: 'call', id, cmd: spec.command, args: spec.args, session: spec.session };
+  if (spec.credits !== undefined) message.credits = spec.credits;
+  try {
+    write(state, message);
+  } catch (error) {
+    job.reject(error as Error); // unencodable or oversized arguments: this call fails, the worker is fine
+    return;
+  }
+  state.pending.set(id, job);
+  const cancel = (): void => {
+    if (!state.pending.delete(id)) return;
+    try {
+      write(state, { t: 'cancel', id });
+    } catch {
+      // The pipe is gone: the worker is dying and its exit is handled elsewhere.
+    }
+  };
+  job.cancelInWorker = cancel;
+  if (spec.credits !== undefined) job.grantCredits = (n) => state.pending.has(id) && write(state, { t: 'credit', id, n });
+  if (Number.isFinite(spec.timeoutMs)) {
+    job.callTimer = setTimeout(() => {
+      cancel();
+      job.reject(new CallTimeout(spec.command, spec.timeoutMs));
+    }, spec.timeoutMs);
+  }
+}
+
+function heartbeat(state: State, self: ProcessContext): NoReplyResult<State> {
+  const { options, telemetry } = state.shared;
+  if (state.missed >= options.heartbeatMaxMissed) {
+    return { stop: exitWith('heartbeat', `${state.missed} pings unanswered`), state };
+  }
+  if (state.missed > 0 && telemetry.listenerCount('heartbeat_miss') > 0) telemetry.emit('heartbeat_miss', { pool: options.name, worker: state.id, missed: state.missed });
+  state.missed++;
+  write(state, { t: 'ping', seq: ++state.pingSeq });
+  if (!state.draining) {
+    if (performance.now() - state.spawnedAt >= options.recycle.maxAgeMs) askToRecycle(state, self, 'age');
+    else if (Number.isFinite(options.recycle.maxRssMb)) {
+      void rssMb(state.port.osPid).then((mb) => {
+        if (mb !== undefined && mb >= options.recycle.maxRssMb && !state.draining) askToRecycle(state, self, 'rss');
+      });
+    }
+  }
+  return { noreply: true, state };
+}
+
+function askToRecycle(state: State, self: ProcessContext, why: 'requests' | 'age' | 'rss'): void {
+  state.draining = true;
+  const { telemetry, options } = state.shared;
+  if (telemetry.listenerCount('worker_recycle') > 0) telemetry.emit('worker_recycle', { pool: options.name, worker: state.id, why });
+  GenServer.cast(self, state.shared.managerName, { draining: self.pid });
+}
+
+function answerCallback(frame: Extract<WorkerMessage, { t: 'callback' }>, state: State): void {
+  const tool = state.shared.tools.get(frame.session)?.get(frame.name);
+  const reply = (message: NodeMessage): void => {
+    try {
+      write(state, message);
+    } catch (error) {
+      write(state, { t: 'callback_error', id: frame.id, error: { type: 'Unencodable', message: (error as Error).message } });
+    }
+  };
+  if (tool === undefined) {
+    reply({ t: 'callback_error', id: frame.id, error: { type: 'UnknownTool', message: `no tool ${frame.name} is registered for session ${frame.session}` } });
+    return;
+  }
+  Promise.resolve()
+    .then(() => tool(frame.args ?? {}))
+    .then(
+      (value) => reply({ t: 'callback_result', id: frame.id, value }),
+      (error: unknown) => reply({ t: 'callback_error', id: frame.id, error: { type: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) } }),
+    );
+}
+
+function closeSession(session: string, state: State): void {
+  const id = state.nextId++;
+  try {
+    write(state, { t: 'call', id, cmd: 'close_session', args: {}, session });
+    state.closing.set(id, session);
+  } catch {
+    // Nothing to free if the pipe is gone.
+  }
+}
+
+/** The answer to a close_session we sent: the session's Python objects are freed now (or could not be). */
+function closedSession(frame: Extract<WorkerMessage, { t: 'result' | 'error' }>, state: State): void {
+  const session = state.closing.get(frame.id);
+  if (session === undefined) return;
+  state.closing.delete(frame.id);
+  const { telemetry, options } = state.shared;
+  if (frame.t === 'error') {
+    // Reported, not thrown: the objects go with the worker at the latest.
+    if (telemetry.listenerCount('session_close_failed') > 0) telemetry.emit('session_close_failed', { pool: options.name, worker: state.id, session, error: frame.error });
+    return;
+  }
+  const objects = Number((frame.value as { objects?: unknown } | null)?.objects ?? 0);
+  if (telemetry.listenerCount('session_closed') > 0) telemetry.emit('session_closed', { pool: options.name, worker: state.id, session, objects });
+}
+
+function logLines(stream: NodeJS.ReadableStream, log: (line: string) => void): void {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.length > 0) log(line);
+  });
+  stream.on('end', () => rest.length > 0 && log(rest));
+}
+
+/** The child spec of worker slot `slot`: permanent, started lazily when the pool is lazy. */
+export function workerChildSpec(shared: PoolShared, slot: number, lazy: boolean): ChildSpec {
+  let demanded = !lazy;
+  return {
+    id: `worker-${slot}`,
+    restart: 'permanent',
+    shutdown: 5000,
+    start: (parent) => {
+      // A lazy slot is 'ignore'd at boot (kept, not running); the manager starts it on first demand.
+      if (!demanded) {
+        demanded = true;
+        return { ignore: true };
+      }
+      return GenServer.startLink(parent, behavior, { shared, slot }, { trapExit: true, label: `python-worker:${shared.options.name}:${slot}` });
+    },
+  };
+}
+
+export type { Pid };

@@ -1,0 +1,12 @@
+import { Runtime } from '@dspex/runtime';
+import pino from 'pino';
+import { LocalLM, measureTokensPerSecond } from './src/local_lm/index.js';
+const rt = new Runtime({ logger: pino({ level: 'warn' }) });
+const threads = process.argv[2] ? Number(process.argv[2]) : undefined;
+const local = await LocalLM.start(rt, threads ? { threads } : {});
+console.log('load ms', local.info.loadMs, 'gpu', local.info.gpu);
+await measureTokensPerSecond(local.lm, 'Hello', 8);
+const out = [];
+for (let i = 0; i < 5; i++) out.push(await measureTokensPerSecond(local.lm, 'Write a short story about a dragon who learns to fly.', 64));
+console.log(threads ?? 'default', out.map((r) => `${r.tokensPerSecond.toFixed(1)} (${r.completionTokens})`).join(' '));
+await local.stop(); await rt.shutdown();

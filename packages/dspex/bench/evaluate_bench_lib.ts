@@ -1,0 +1,70 @@
+// Helpers of the evaluate benchmark: child processes that announce themselves with a JSON line (the server,
+// the DSPy script), the bare-transport peer (the same fetch the LM client uses, no dspex above it: the
+// practical ceiling of this client on this machine), the server's counters, and medians.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { FakeOpenAIStats } from './openai_server.js';
+
+export interface JsonProcess<T> {
+  child: ChildProcess;
+  /** The first JSON line it prints. */
+  first: Promise<T>;
+  /** The last JSON line, once it exited with code 0. */
+  last: Promise<T>;
+}
+
+export function startJsonProcess<T>(command: string, args: string[], cwd: string): JsonProcess<T> {
+  const child = spawn(command, args, { cwd, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  let resolveFirst!: (value: T) => void;
+  let latest: string | undefined;
+  const first = new Promise<T>((resolve) => (resolveFirst = resolve));
+  lines.on('line', (line) => {
+    if (!line.trim().startsWith('{')) return;
+    if (latest === undefined) resolveFirst(JSON.parse(line) as T);
+    latest = line;
+  });
+  const last = new Promise<T>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 && latest !== undefined ? resolve(JSON.parse(latest) as T) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+  });
+  return { child, first: Promise.race([first, last]), last };
+}
+
+/** A chat request shaped like the one Predict('question -> answer') sends through ChatAdapter. */
+function chatBody(i: number): string {
+  const system =
+    'Your input fields are:\n1. `question` (str):\nYour output fields are:\n1. `answer` (str):\nAll interactions will be structured in the following way, ' +
+    'with the appropriate values filled in.\n\n[[ ## question ## ]]\n{question}\n\n[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]\n' +
+    'In adhering to this structure, your objective is: \n        Given the fields `question`, produce the fields `answer`.';
+  const user = `[[ ## question ## ]]\nWhat is ${i} + 1?\n\nRespond with the corresponding output fields, starting with the field \`[[ ## answer ## ]]\`, and then ending with the marker for \`[[ ## completed ## ]]\`.`;
+  return JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: system }, { role: 'user', content: user }], temperature: 0 });
+}
+
+/** `n` chat completions, `concurrency` at a time, with bare fetch: requests per second. */
+export async function transportRun(url: string, concurrency: number, n: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        const response = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody(i) });
+        JSON.parse(await response.text());
+      }
+    }),
+  );
+  return (n * 1000) / (performance.now() - started);
+}
+
+/** The server's counters since the last call (and resets them). */
+export async function serverStats(url: string): Promise<FakeOpenAIStats> {
+  const response = await fetch(`${url.replace(/\/v1$/, '')}/stats?reset=1`);
+  return (await response.json()) as FakeOpenAIStats;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

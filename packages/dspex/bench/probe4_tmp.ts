@@ -1,0 +1,12 @@
+import { createServer } from 'node:http';
+let conns = 0, maxActive = 0, active = 0;
+const server = createServer((req, res) => { active++; maxActive = Math.max(maxActive, active); req.resume(); req.on('end', () => setTimeout(() => { active--; res.end('{}'); }, 100)); });
+server.on('connection', () => conns++);
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', 1024, r));
+const port = (server.address() as any).port;
+const t0 = performance.now();
+await Promise.all(Array.from({ length: 512 }, () => fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}' }).then((r) => r.text())));
+console.log('connections', conns, 'max concurrent at server', maxActive, 'ms', (performance.now() - t0).toFixed(0));
+const d = (globalThis as any)[Symbol.for('undici.globalDispatcher.1')];
+console.log(d?.constructor?.name, d && Object.getOwnPropertySymbols(d).map(String).slice(0, 30));
+server.close();

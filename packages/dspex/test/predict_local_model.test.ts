@@ -1,0 +1,102 @@
+// Predict, ChainOfThought and ReAct against the embedded SmolLM2-135M model (LocalLM), through JSONAdapter's
+// JSON-schema path so decoding is grammar-constrained. The model is tiny: these tests check the pipeline (a
+// prediction with the signature's fields, or a typed AdapterParseError), not the quality of its answers.
+
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Runtime } from '@dspex/runtime';
+import type { LM, LMRequest } from '../src/clients/base_lm.js';
+import { findLocalModel, LocalLM, type LocalLMStarted } from '../src/local_lm/index.js';
+import { JSONAdapter } from '../src/adapters/json_adapter.js';
+import { AdapterParseError } from '../src/adapters/errors.js';
+import { withSettings } from '../src/primitives/settings.js';
+import type { Module } from '../src/primitives/module.js';
+import { Prediction } from '../src/primitives/prediction.js';
+import { Predict } from '../src/predict/predict.js';
+import { ChainOfThought } from '../src/predict/chain_of_thought.js';
+import { ReAct } from '../src/predict/react.js';
+import { Tool } from '../src/predict/tool.js';
+import { servicesRequired } from './support/dspy_reference.js';
+
+function modelMissing(): string | null {
+  try {
+    findLocalModel();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+const missing = modelMissing();
+const skip = missing !== null && !servicesRequired();
+if (skip) console.warn(`skipping the embedded-model tests: ${missing}`);
+
+// CPU decoding of a few hundred prompt tokens on a small shared machine takes tens of seconds per call.
+const CALL_CONFIG = { temperature: 0, max_tokens: 96 };
+
+let runtime: Runtime;
+let local: LocalLMStarted | undefined;
+const requests: LMRequest[] = [];
+/** The local LM, recording each request so a test can check that the schema path was taken. */
+let lm: LM;
+
+beforeAll(async () => {
+  if (skip) return;
+  if (missing !== null) throw new Error(`The embedded model is required here (CI or DSPEX_REQUIRE_SERVICES is set): ${missing}`);
+  runtime = new Runtime({ logger: pino({ level: 'silent' }) });
+  local = await LocalLM.start(runtime, { gpu: false, contextSize: 4096, sequences: 1 });
+  const handle = local.lm;
+  lm = { model: handle.model, defaults: handle.defaults, call: (request) => (requests.push(request), handle.call(request)) };
+}, 180_000);
+
+afterAll(async () => {
+  await local?.stop();
+  await runtime?.shutdown();
+}, 60_000);
+
+/** Runs the module under JSONAdapter; resolves to its Prediction or to the AdapterParseError it rejected with. */
+async function outcome(module: Module, inputs: Record<string, unknown>, maxIters?: number): Promise<Prediction | AdapterParseError> {
+  requests.length = 0;
+  try {
+    return await withSettings({ adapter: new JSONAdapter() }, () => module.call(inputs, { lm, config: CALL_CONFIG, ...(maxIters === undefined ? {} : { maxIters }) }));
+  } catch (error) {
+    if (error instanceof AdapterParseError) return error;
+    throw error;
+  }
+}
+
+function expectFields(result: Prediction | AdapterParseError, fields: string[]): void {
+  if (result instanceof AdapterParseError) {
+    expect(result.code).toBe('DSPEX_ADAPTER_PARSE');
+    expect(result.adapterName).toBe('JSONAdapter');
+    return;
+  }
+  expect(result).toBeInstanceOf(Prediction);
+  expect(result.keys()).toEqual(fields);
+}
+
+describe.skipIf(skip)('native modules on the embedded SmolLM2 model', { timeout: 600_000 }, () => {
+  test('Predict: a typed prediction through the JSON-schema grammar', async () => {
+    const result = await outcome(new Predict('question -> answer'), { question: 'What is the capital of France?' });
+    expectFields(result, ['answer']);
+    if (result instanceof Prediction) expect(typeof result.answer).toBe('string');
+    expect(requests[0]!.responseFormat?.schema).toMatchObject({ type: 'object', required: ['answer'] });
+    expect(requests[0]!.messages[0]!.role).toBe('system');
+  });
+
+  test('ChainOfThought: reasoning and answer', async () => {
+    const result = await outcome(new ChainOfThought('question -> answer'), { question: 'Is ice cold? Answer yes or no.' });
+    expectFields(result, ['reasoning', 'answer']);
+    expect(requests[0]!.responseFormat?.schema).toMatchObject({ required: ['reasoning', 'answer'] });
+  });
+
+  test('ReAct: one agent step, then the extract', async () => {
+    const add = new Tool(({ a, b }: { a: number; b: number }) => a + b, { name: 'add', desc: 'Add two integers.', args: { a: { type: 'integer' }, b: { type: 'integer' } } });
+    const result = await outcome(new ReAct('question -> answer', [add]), { question: 'What is 2 + 3?' }, 1);
+    expectFields(result, ['trajectory', 'reasoning', 'answer']);
+    if (result instanceof Prediction) {
+      expect(Object.keys(result.get<object>('trajectory'))).toEqual(['thought_0', 'tool_name_0', 'tool_args_0', 'observation_0']);
+      expect(requests).toHaveLength(2);
+    }
+  });
+});
