@@ -16,7 +16,7 @@ import { evaluate } from '../src/evaluate/index.js';
 import { Example } from '../src/primitives/example.js';
 import type { Prediction } from '../src/primitives/prediction.js';
 import { Predict } from '../src/predict/predict.js';
-import { median, serverStats, startJsonProcess, transportRun } from './evaluate_bench_lib.js';
+import { median, serverStats, startJsonProcess, timed, transportRun, type RunFigures } from './evaluate_bench_lib.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 /** Each figure and its transport peer are measured in alternating rounds (the machine is shared); medians are reported. */
@@ -43,38 +43,46 @@ function exact_match(example: Example, prediction: Prediction): boolean {
   return String(example.get('answer')) === String(prediction.get('answer'));
 }
 
-/** One evaluation of Predict('question -> answer') through the LM client: examples per second. */
-async function dspexRun(rt: Runtime, lm: LMHandle, concurrency: number, examples: number): Promise<number> {
+/** One evaluation of Predict('question -> answer') through the LM client. */
+async function dspexRun(rt: Runtime, lm: LMHandle, concurrency: number, examples: number): Promise<void> {
   const program = new Predict('question -> answer');
   program.lm = lm;
   const result = await evaluate(program, devset(examples, concurrency), exact_match, { runtime: rt, concurrency, maxErrors: 1 });
   if (result.score !== 100) throw new Error(`dspex scored ${result.score} at concurrency ${concurrency}; the server or the parsing is off`);
-  return result.stats.examplesPerSecond;
 }
 
 interface Measured {
-  dspex: number;
-  transport: number;
+  dspex: RunFigures;
+  transport: RunFigures;
+  /** The server's CPU per request during the dspex runs (µs). */
+  serverCpuUs: number;
   /** Most requests the server held at once during the dspex runs. */
   serverInFlight: number;
 }
 
+const medianOf = (runs: RunFigures[]): RunFigures => ({ perSecond: median(runs.map((r) => r.perSecond)), cpuUsPerItem: median(runs.map((r) => r.cpuUsPerItem)) });
+
 async function measure(rt: Runtime, lm: LMHandle, url: string): Promise<Record<number, Measured>> {
   const out: Record<number, Measured> = {};
   for (const { concurrency, examples } of RUNS) {
-    const dspex: number[] = [];
-    const transport: number[] = [];
+    const dspex: RunFigures[] = [];
+    const transport: RunFigures[] = [];
+    const serverCpu: number[] = [];
     let serverInFlight = 0;
     for (let r = 0; r < ROUNDS; r++) {
       await serverStats(url);
-      dspex.push(await dspexRun(rt, lm, concurrency, examples));
-      serverInFlight = Math.max(serverInFlight, (await serverStats(url)).maxInFlight);
-      transport.push(await transportRun(url, concurrency, examples));
+      dspex.push(await timed(examples, () => dspexRun(rt, lm, concurrency, examples)));
+      const stats = await serverStats(url);
+      serverInFlight = Math.max(serverInFlight, stats.maxInFlight);
+      serverCpu.push(stats.cpuUs / Math.max(1, stats.requests));
+      transport.push(await timed(examples, () => transportRun(url, concurrency, examples)));
     }
-    out[concurrency] = { dspex: median(dspex), transport: median(transport), serverInFlight };
+    const m: Measured = { dspex: medianOf(dspex), transport: medianOf(transport), serverCpuUs: median(serverCpu), serverInFlight };
+    out[concurrency] = m;
     progress(
-      `c${concurrency}: ${examples} examples x ${ROUNDS}: dspex ${round(out[concurrency].dspex)} ex/s, bare transport ${round(out[concurrency].transport)} req/s, ` +
-        `limit ${limit(concurrency)} (server saw ${serverInFlight} in flight)`,
+      `c${concurrency}: ${examples} examples x ${ROUNDS}: dspex ${round(m.dspex.perSecond)} ex/s (${round(m.dspex.cpuUsPerItem, 0)} µs CPU/ex), ` +
+        `bare transport ${round(m.transport.perSecond)} req/s (${round(m.transport.cpuUsPerItem, 0)} µs CPU/req), server ${round(m.serverCpuUs, 0)} µs CPU/req, ` +
+        `limit ${limit(concurrency)}, server saw ${serverInFlight} in flight`,
     );
   }
   return out;
@@ -91,6 +99,7 @@ async function main(): Promise<void> {
     progress('warm-up');
     await dspexRun(rt, lm, 64, 640);
     await transportRun(url, 64, 640);
+    await serverStats(url);
     const measured = await measure(rt, lm, url);
 
     progress(`dspy.Evaluate, threads ${DSPY_THREADS.join(', ')}: ${DSPY_EXAMPLES} examples each`);
@@ -99,7 +108,9 @@ async function main(): Promise<void> {
     const dspy = await python.last;
     for (const t of DSPY_THREADS) progress(`dspy t${t}: ${round(dspy[String(t)]!.ex_per_s)} ex/s`);
 
-    const dspex = (c: number): number => measured[c]!.dspex;
+    const dspex = (c: number): number => measured[c]!.dspex.perSecond;
+    const transport = (c: number): number => measured[c]!.transport.perSecond;
+    const c256 = measured[256]!;
     const result = {
       dspex_eval_ex_per_s_c8: round(dspex(8)),
       dspex_eval_ex_per_s_c64: round(dspex(64)),
@@ -111,13 +122,16 @@ async function main(): Promise<void> {
       limit_ex_per_s_c256: limit(256),
       router_overhead_us: null,
       router_overhead_note: 'no Router in src/ yet (the Orchestrator is not built); the lead wires this figure when it exists',
-      transport_req_per_s_c8: round(measured[8]!.transport),
-      transport_req_per_s_c64: round(measured[64]!.transport),
-      transport_req_per_s_c256: round(measured[256]!.transport),
-      dspex_pct_of_transport_c8: round((100 * dspex(8)) / measured[8]!.transport),
-      dspex_pct_of_transport_c64: round((100 * dspex(64)) / measured[64]!.transport),
-      dspex_pct_of_transport_c256: round((100 * dspex(256)) / measured[256]!.transport),
-      server_max_in_flight_c256: measured[256]!.serverInFlight,
+      transport_req_per_s_c8: round(transport(8)),
+      transport_req_per_s_c64: round(transport(64)),
+      transport_req_per_s_c256: round(transport(256)),
+      dspex_pct_of_transport_c8: round((100 * dspex(8)) / transport(8)),
+      dspex_pct_of_transport_c64: round((100 * dspex(64)) / transport(64)),
+      dspex_pct_of_transport_c256: round((100 * dspex(256)) / transport(256)),
+      cpu_us_per_example_c256: { dspex_client: round(c256.dspex.cpuUsPerItem, 0), bare_transport_client: round(c256.transport.cpuUsPerItem, 0), server: round(c256.serverCpuUs, 0) },
+      /** CPU cores client + server need to run at the c256 limit, at the CPU cost measured per example. */
+      cores_needed_at_limit_c256: round((limit(256) * (c256.dspex.cpuUsPerItem + c256.serverCpuUs)) / 1e6, 2),
+      server_max_in_flight_c256: c256.serverInFlight,
       examples: Object.fromEntries(RUNS.map(({ concurrency, examples }) => [`c${concurrency}`, examples])),
       rounds: ROUNDS,
       latency_ms: LATENCY_MS,

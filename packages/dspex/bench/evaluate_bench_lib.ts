@@ -42,10 +42,25 @@ function chatBody(i: number): string {
   return JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: system }, { role: 'user', content: user }], temperature: 0 });
 }
 
-/** `n` chat completions, `concurrency` at a time, with bare fetch: requests per second. */
-export async function transportRun(url: string, concurrency: number, n: number): Promise<number> {
-  let next = 0;
+/** A run's throughput and the CPU this process spent per item (user + system, µs). */
+export interface RunFigures {
+  perSecond: number;
+  cpuUsPerItem: number;
+}
+
+/** Times `run` (which handles `n` items) in wall time and in this process's CPU time. */
+export async function timed(n: number, run: () => Promise<unknown>): Promise<RunFigures> {
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
+  await run();
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { perSecond: (n * 1000) / elapsed, cpuUsPerItem: (cpu.user + cpu.system) / n };
+}
+
+/** `n` chat completions, `concurrency` at a time, with bare fetch. */
+export async function transportRun(url: string, concurrency: number, n: number): Promise<void> {
+  let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let i = next++; i < n; i = next++) {
@@ -54,7 +69,6 @@ export async function transportRun(url: string, concurrency: number, n: number):
       }
     }),
   );
-  return (n * 1000) / (performance.now() - started);
 }
 
 /** The server's counters since the last call (and resets them). */

@@ -25,6 +25,8 @@ export interface FakeOpenAIStats {
   maxInFlight: number;
   /** TCP connections accepted. */
   connections: number;
+  /** CPU time the server process used (user + system, µs). */
+  cpuUs: number;
 }
 
 export interface FakeOpenAI {
@@ -65,11 +67,16 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const latencyMs = options.latencyMs ?? 0;
   const answer = options.answer ?? defaultAnswer;
   let received = 0;
-  let counters: FakeOpenAIStats = { requests: 0, maxInFlight: 0, connections: 0 };
+  let counters = { requests: 0, maxInFlight: 0, connections: 0 };
+  let cpuSince = process.cpuUsage();
   let inFlight = 0;
   const stats = (reset = false): FakeOpenAIStats => {
-    const current = { ...counters };
-    if (reset) counters = { requests: 0, maxInFlight: inFlight, connections: 0 };
+    const cpu = process.cpuUsage(cpuSince);
+    const current = { ...counters, cpuUs: cpu.user + cpu.system };
+    if (reset) {
+      counters = { requests: 0, maxInFlight: inFlight, connections: 0 };
+      cpuSince = process.cpuUsage();
+    }
     return current;
   };
   const respond = (request: IncomingMessage, response: ServerResponse, raw: string): void => {

@@ -342,11 +342,11 @@ CASES: list[dict] = [
     },
     {
         "id": "no_inputs",
-        "signature": "-> joke",
-        "demos": [{"joke": "Why did the chicken cross the road?"}],
+        "signature": "-> joke, rating: int",
+        "demos": [{"joke": "Why did the chicken cross the road?", "rating": 3}, {"joke": "An incomplete demo, dropped: no inputs"}],
         "inputs": {},
-        "chat_completions": [chat(("joke", "A pun."))],
-        "json_completions": ['{"joke": "A pun."}'],
+        "chat_completions": [chat(("joke", "A pun."), ("rating", "4"))],
+        "json_completions": ['{"joke": "A pun.", "rating": 4}'],
     },
     {
         "id": "instructions_indentation",
@@ -409,6 +409,16 @@ CASES: list[dict] = [
         ],
         "inputs": {"question": "q", "context": "c  "},
         "chat_completions": [chat(("answer", "a"))],
+    },
+    {
+        "id": "rendering_edge_values",
+        "signature": "weights: list[float], grid: dict[str, list[float]], flags: list[bool], blob: Any, text, maybe: Optional[float], when: str -> out: list[float], note",
+        "demos": [
+            {"weights": [1, 0.5, 1e-07, 3e21], "grid": {"a": [2, 2.5]}, "flags": [True, False], "blob": {"q": 'say "hi" \\ \u00e9 \U0001F600\t\u0001'}, "text": "émoji 😀 \"quoted\" \\ back", "maybe": 2, "when": 5, "out": [1, 2.25], "note": None},
+        ],
+        "inputs": {"weights": [0.1, 2], "grid": {}, "flags": [], "blob": [None, True, 1.5, "x"], "text": 42, "maybe": None, "when": False},
+        "chat_completions": [chat(("out", "[1, 2.5]"), ("note", "ok"))],
+        "json_completions": ['{"out": [1, 2.5], "note": "ok"}'],
     },
     {
         "id": "parse_rules",

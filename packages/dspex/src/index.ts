@@ -14,3 +14,17 @@ export { JSONAdapter, type JSONAdapterOptions } from './adapters/json_adapter.js
 export { AdapterParseError } from './adapters/errors.js';
 export { neutraliseMarkers } from './adapters/format.js';
 export { repairJson } from './utils/json_repair.js';
+export { Example, type Fields } from './primitives/example.js';
+export { Prediction, Completions } from './primitives/prediction.js';
+export { Module, isParameter, type Parameter, type CallOptions, type Inputs as ModuleInputs } from './primitives/module.js';
+export { configure, withSettings, currentSettings, resetSettings, settings, type Settings, type TraceEntry } from './primitives/settings.js';
+export { ModuleError, NoLMConfiguredError, ExampleInputsNotSetError, MissingFieldError, CompletionsShapeError, StateMismatchError, StatePathError, ToolArgumentError, TrajectoryOverflowError } from './primitives/errors.js';
+export { MODULE_WARNING_TYPE, type ModuleWarningCode } from './primitives/warnings.js';
+export { Predict, applyTemperatureRule, type PredictCallOptions, type PredictState } from './predict/predict.js';
+export { ChainOfThought, type ChainOfThoughtOptions } from './predict/chain_of_thought.js';
+export { ReAct, isContextWindowExceeded, type ReActOptions, type Trajectory } from './predict/react.js';
+export { Tool, type ToolOptions, type ToolFromSchemaOptions, type ToolFunction, type ToolArgs } from './predict/tool.js';
+export type { JsonSchemaObject } from './predict/json_schema_check.js';
+export { DEPENDENCY_VERSIONS, stateToJson, readProgramState, type ProgramState, type LoadOptions } from './utils/saving.js';
+export * from './clients/index.js';
+export * from './local_lm/index.js';

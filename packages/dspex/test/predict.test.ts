@@ -9,28 +9,12 @@ import { Signature } from '../src/signatures/signature.js';
 import { Example } from '../src/primitives/example.js';
 import { configure, resetSettings, withSettings, type TraceEntry } from '../src/primitives/settings.js';
 import { NoLMConfiguredError } from '../src/primitives/errors.js';
-import { MODULE_WARNING_TYPE } from '../src/primitives/warnings.js';
 import { Predict, applyTemperatureRule } from '../src/predict/predict.js';
 import { ChainOfThought } from '../src/predict/chain_of_thought.js';
 import { ScriptedLM } from './support/scripted_lm.js';
+import { moduleWarnings } from './support/warnings.js';
 
 afterEach(() => resetSettings());
-
-/** Collects DSPex warnings emitted while `fn` runs (process warnings arrive on the next tick). */
-async function warningsDuring(fn: () => Promise<unknown>): Promise<Array<{ code: string; message: string }>> {
-  const seen: Array<{ code: string; message: string }> = [];
-  const listener = (warning: Error & { code?: string }): void => {
-    if (warning.name === MODULE_WARNING_TYPE) seen.push({ code: warning.code ?? '', message: warning.message });
-  };
-  process.on('warning', listener);
-  try {
-    await fn();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('warning', listener);
-  }
-  return seen;
-}
 
 describe('Predict', () => {
   test('sends exactly the messages the adapter formats and parses the reply into a Prediction', async () => {
@@ -143,7 +127,9 @@ describe('Predict', () => {
   test('input defaults fill in; extra and missing inputs warn with DSPy wording', async () => {
     const lm = new ScriptedLM(() => ({ answer: 'x' }));
     const signature = Signature.parse('question, context -> answer');
-    const warnings = await warningsDuring(() => new Predict(signature).call({ question: 'q', stray: 1 }, { lm }));
+    const warned = moduleWarnings(['DSPEX_INPUT_EXTRA_FIELDS', 'DSPEX_INPUT_MISSING_FIELDS']);
+    await new Predict(signature).call({ question: 'q', stray: 1 }, { lm });
+    const warnings = await warned;
     expect(warnings.map((w) => w.code).sort()).toEqual(['DSPEX_INPUT_EXTRA_FIELDS', 'DSPEX_INPUT_MISSING_FIELDS']);
     expect(warnings.find((w) => w.code === 'DSPEX_INPUT_MISSING_FIELDS')!.message).toBe(
       'Not all input fields were provided to module. Present: ["question"]. Missing: ["context"].',

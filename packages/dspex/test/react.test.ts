@@ -9,7 +9,8 @@ import { ToolArgumentError, TrajectoryOverflowError } from '../src/primitives/er
 import { JSONAdapter } from '../src/adapters/json_adapter.js';
 import { ReAct } from '../src/predict/react.js';
 import { Tool } from '../src/predict/tool.js';
-import { ScriptedLM, type ScriptedAnswer } from './support/scripted_lm.js';
+import { ScriptedLM } from './support/scripted_lm.js';
+import { moduleWarnings } from './support/warnings.js';
 import { dspy, dspyUnavailable, servicesRequired } from './support/dspy_reference.js';
 
 afterEach(() => resetSettings());
@@ -25,7 +26,7 @@ const add = new Tool(async ({ a, b }: { a: number; b: number }) => a + b, {
   args: { a: { type: 'integer' }, b: { type: 'integer' } },
 });
 
-const step = (thought: string, tool: string, args: Record<string, unknown>): ScriptedAnswer => ({ next_thought: thought, next_tool_name: tool, next_tool_args: args });
+const step = (thought: string, tool: string, args: Record<string, unknown>): Record<string, unknown> => ({ next_thought: thought, next_tool_name: tool, next_tool_args: args });
 
 describe('Tool', () => {
   test('renders as DSPy prints a tool in ReAct instructions', () => {
@@ -126,8 +127,9 @@ describe('ReAct', () => {
       if (user.includes('thought_3')) step3Seen = true;
       return step3Seen ? step('stop', 'finish', {}) : step('more', 'add', { a: 1, b: 2 });
     });
-    const failingLm = { model: lm.model, defaults: lm.defaults, call: (request: Parameters<ScriptedLM['call']>[0]) => lm.call(request) };
-    const prediction = await new ReAct('question -> answer', [add]).call({ question: 'q' }, { lm: failingLm });
+    const truncated = moduleWarnings(['DSPEX_REACT_TRAJECTORY_TRUNCATED'], 3);
+    const prediction = await new ReAct('question -> answer', [add]).call({ question: 'q' }, { lm });
+    expect(await truncated).toHaveLength(3);
     // Call 0 was dropped at step 3, call 1 at step 4, call 2 before the extract: three calls at most fit.
     const trajectory = prediction.get<Record<string, unknown>>('trajectory');
     expect(Object.keys(trajectory)).toEqual(['thought_3', 'tool_name_3', 'tool_args_3', 'observation_3', 'thought_4', 'tool_name_4', 'tool_args_4', 'observation_4']);
@@ -179,7 +181,7 @@ describeDspy('ReAct against real DSPy 3.4.1', () => {
       { reasoning: 'Sunny and five.', answer: 'Sunny; 5' },
     ];
     const reference = await dspy({ action: 'run', adapter, program: { kind: 'ReAct', signature: 'question -> answer', tools: ['get_weather', 'add'] }, inputs: { question: 'Weather in Paris and 2+3?' }, answers });
-    const lm = new ScriptedLM(answers as ScriptedAnswer[], { format: adapter });
+    const lm = new ScriptedLM(answers, { format: adapter });
     const react = new ReAct('question -> answer', [getWeather, add]);
     const run = (): Promise<unknown> => react.call({ question: 'Weather in Paris and 2+3?' }, { lm });
     const prediction = (await (adapter === 'json' ? withSettings({ adapter: new JSONAdapter() }, run) : run())) as { toDict(): unknown };

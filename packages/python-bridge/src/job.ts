@@ -43,6 +43,9 @@ export class Job {
   /** The per-call timeout while it runs in a worker. */
   callTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   readonly createdAt = performance.now();
+  /** Its place in the JobSet of the worker running it (manager side), and in its pool's outstanding jobs. */
+  inflightIndex = -1;
+  outstandingIndex = -1;
 
   constructor(
     readonly spec: JobSpec,

@@ -7,6 +7,7 @@ import { nanoid } from 'nanoid';
 import { readdirSync } from 'node:fs';
 import { BridgeConfigError, CallCancelled, PoolClosed } from './errors.js';
 import { Job, type Affinity, type CallOptions, type JobSpec } from './job.js';
+import { JobSet } from './job_table.js';
 import { sweepOrphans } from './orphans.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { managerBehavior, type ManagerCall, type ManagerCast, type PoolStats } from './pool_manager.js';
@@ -42,6 +43,13 @@ export function detectGpus(): string[] {
 export class PythonPool {
   readonly telemetry: PoolTelemetry;
   private readonly managerName: string;
+  /** The manager process calls were last sent to, and those of its calls not settled yet. */
+  private watched: { manager: Pid; jobs: JobSet } | null = null;
+  /** Every job of the pool reports here once, when it settles, whatever the outcome: its slot is freed. */
+  private readonly onSettle = (job: Job): void => {
+    this.watched?.jobs.delete(job);
+    GenServer.cast(this.rt, this.managerName, { settled: job } satisfies ManagerCast);
+  };
 
   constructor(
     private readonly rt: Runtime,
@@ -123,17 +131,28 @@ export class PythonPool {
         reject(new PoolClosed(this.name));
         return;
       }
-      const onSettle = (settled: Job): void => {
-        cancelWatch();
-        GenServer.cast(this.rt, this.managerName, { settled } satisfies ManagerCast);
-      };
-      job = new Job(spec, resolve as (value: unknown) => void, reject, onSettle);
-      const created = job;
-      // If the manager dies, everything it held fails instead of hanging (the pool restarts it).
-      const cancelWatch = this.rt.resolve(manager) === undefined ? () => undefined : watchManager(this.rt, manager, () => created.reject(new PoolClosed(this.name)));
-      GenServer.cast(this.rt, manager, { submit: created } satisfies ManagerCast);
+      job = new Job(spec, resolve as (value: unknown) => void, reject, this.onSettle);
+      this.outstanding(manager)?.add(job);
+      GenServer.cast(this.rt, manager, { submit: job } satisfies ManagerCast);
     });
     return { job, promise };
+  }
+
+  /**
+   * The unsettled calls sent to `manager`, watched once per manager process rather than once per call: if it
+   * dies, everything it held fails with PoolClosed instead of hanging (the pool restarts it).
+   */
+  private outstanding(manager: Pid): JobSet | undefined {
+    if (this.watched?.manager === manager) return this.watched.jobs;
+    const process = this.rt.resolve(manager);
+    if (process === undefined) return undefined;
+    const jobs = new JobSet('outstandingIndex');
+    this.watched = { manager, jobs };
+    this.rt.watch(process, () => {
+      if (this.watched?.jobs === jobs) this.watched = null;
+      for (const job of jobs) job.reject(new PoolClosed(this.name));
+    });
+    return jobs;
   }
 
   /** @internal */
@@ -168,12 +187,6 @@ export class PythonPool {
   dropTools(session: string): void {
     this.shared.tools.delete(session);
   }
-}
-
-function watchManager(rt: Runtime, manager: Pid, onDown: () => void): () => void {
-  const process = rt.resolve(manager);
-  if (process === undefined) return () => undefined;
-  return rt.watch(process, onDown);
 }
 
 /** Calls pinned to one worker. Python objects made in a session live there until it closes or expires. */

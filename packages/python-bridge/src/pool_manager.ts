@@ -5,6 +5,7 @@
 import { Down, Supervisor, isShutdown, type GenServerBehavior, type NoReplyResult, type Pid, type ProcessContext } from '@dspex/runtime';
 import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionWorkerLost, WorkerBusy, WorkerCrashed, type CrashKind } from './errors.js';
 import { Job } from './job.js';
+import { JobSet } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolTelemetry } from './telemetry.js';
 import { CloseSession } from './worker.js';
@@ -22,7 +23,7 @@ interface WorkerEntry {
   pid: Pid;
   id: string;
   osPid: number;
-  inflight: Set<Job>;
+  inflight: JobSet;
   draining: boolean;
   /** Sessions pinned to it: new sessions go to the least loaded worker, then the one with fewest sessions. */
   sessions: number;
@@ -240,7 +241,7 @@ function settled(job: Job, state: State, self: ProcessContext): void {
 function workerUp(up: { pid: Pid; id: string; osPid: number }, state: State, self: ProcessContext): void {
   if (state.workers.has(up.pid) || !self.runtime.isAlive(up.pid)) return;
   self.monitor(up.pid);
-  state.workers.set(up.pid, { pid: up.pid, id: up.id, osPid: up.osPid, inflight: new Set(), draining: false, sessions: 0 });
+  state.workers.set(up.pid, { pid: up.pid, id: up.id, osPid: up.osPid, inflight: new JobSet('inflightIndex'), draining: false, sessions: 0 });
   drainQueue(state, self);
 }
 

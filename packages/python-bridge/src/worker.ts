@@ -7,6 +7,7 @@ import { nanoid } from 'nanoid';
 import { readFile } from 'node:fs/promises';
 import { CallCancelled, CallTimeout, PythonException, type CrashKind } from './errors.js';
 import { Job } from './job.js';
+import { CallTable } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { WorkerExit } from './pool_manager.js';
 import type { PoolTelemetry } from './telemetry.js';
@@ -29,7 +30,7 @@ interface State {
   id: string;
   slot: number;
   port: PortHandle;
-  pending: Map<number, Job>;
+  pending: CallTable<Job>;
   /** close_session calls in flight: call id -> session. */
   closing: Map<number, string>;
   nextId: number;
@@ -141,7 +142,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
       killTimeoutMs: 1000,
     });
     const state: State = {
-      shared, id, slot, port, pending: new Map(), closing: new Map(), nextId: 1, ready: false, spawnedAt: performance.now(),
+      shared, id, slot, port, pending: new CallTable<Job>(), closing: new Map(), nextId: 1, ready: false, spawnedAt: performance.now(),
       served: 0, missed: 0, pingSeq: 0, draining: false, corked: 0, heartbeat: undefined, startTimer: undefined,
     };
     const decoder = new FrameDecoder(options.maxFrameBytes);

@@ -24,17 +24,16 @@ export function has(record: Readonly<Record<string, unknown>>, key: string): boo
   return Object.hasOwn(record, key) && record[key] !== undefined;
 }
 
-/** 'all': every field present and not None (DSPy's complete demo); 'some': at least one key present; 'none'. */
-function presence(fields: readonly { readonly name: string }[], demo: Demo): 'all' | 'some' | 'none' {
-  let present = 0;
-  let complete = true;
-  for (const field of fields) {
-    if (has(demo, field.name)) {
-      present++;
-      if (demo[field.name] === null) complete = false;
-    } else complete = false;
-  }
-  return complete ? 'all' : present > 0 ? 'some' : 'none';
+/** DSPy's complete demo: every field present and not None (true for no fields, like Python's all()). */
+function allPresent(fields: readonly { readonly name: string }[], demo: Demo): boolean {
+  for (const field of fields) if (!has(demo, field.name) || demo[field.name] === null) return false;
+  return true;
+}
+
+/** At least one of the fields is present (false for no fields, like Python's any()). */
+function anyPresent(fields: readonly { readonly name: string }[], demo: Demo): boolean {
+  for (const field of fields) if (has(demo, field.name)) return true;
+  return false;
 }
 
 export abstract class Adapter {
@@ -75,8 +74,8 @@ export abstract class Adapter {
     const incomplete: Demo[] = [];
     const { inputFields, outputFields } = compiled.signature;
     for (const demo of demos) {
-      if (presence(inputFields, demo) === 'all' && presence(outputFields, demo) === 'all') complete.push(demo);
-      else if (presence(inputFields, demo) !== 'none' && presence(outputFields, demo) !== 'none') incomplete.push(demo);
+      if (allPresent(inputFields, demo) && allPresent(outputFields, demo)) complete.push(demo);
+      else if (anyPresent(inputFields, demo) && anyPresent(outputFields, demo)) incomplete.push(demo);
     }
     for (const demo of incomplete) {
       messages.push({ role: 'user', content: this.formatUserMessageContent(compiled, demo, INCOMPLETE_DEMO_PREFIX) });

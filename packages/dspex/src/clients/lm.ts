@@ -54,7 +54,11 @@ class Handle implements LMHandle {
 
   async *stream(request: LMRequest): AsyncIterable<LMStreamChunk> {
     const channel = new ChunkChannel();
-    const finished = this.ask<ClientReply<LMResponse>>({ op: 'stream', request, sink: channel }).then(
+    // A consumer that stops iterating early aborts the request instead of leaving it to run to the end.
+    const stop = new AbortController();
+    const signal = request.signal === undefined ? stop.signal : AbortSignal.any([request.signal, stop.signal]);
+    let settled = false;
+    const finished = this.ask<ClientReply<LMResponse>>({ op: 'stream', request: { ...request, signal }, sink: channel }).then(
       (reply) => {
         if ('error' in reply) {
           channel.fail(reply.error);
@@ -70,8 +74,13 @@ class Handle implements LMHandle {
         return undefined;
       },
     );
-    yield* channel;
-    await finished;
+    try {
+      yield* channel;
+      await finished;
+      settled = true;
+    } finally {
+      if (!settled) stop.abort();
+    }
   }
 
   usage(): Promise<LMUsageTotals> {

@@ -186,7 +186,8 @@ export async function evaluate(program: Program, devset: readonly Example[], met
   telemetry.emit('eval_done', { evaluation, score, total, failed: failures.length, elapsedMs, examplesPerSecond });
 
   const metricName = metricNameOf(metric, options.metricName);
-  if (options.displayTable !== undefined && options.displayTable !== false) output.write(renderTable(resultRecords(rows, metricName), metricName, options.displayTable));
+  // Python's `if display_table:`: true or a positive row count (0 shows nothing).
+  if (options.displayTable === true || (typeof options.displayTable === 'number' && options.displayTable > 0)) output.write(renderTable(resultRecords(rows, metricName), metricName, options.displayTable));
   if (options.saveAsJson !== undefined) await saveResults(options.saveAsJson, resultRecords(rows, metricName), 'json');
   if (options.saveAsCsv !== undefined) await saveResults(options.saveAsCsv, resultRecords(rows, metricName), 'csv');
   failures.sort((a, b) => a.index - b.index);

@@ -65,6 +65,10 @@ function abortError(signal: AbortSignal, index: number): Error {
   return signal.reason instanceof Error && 'code' in signal.reason ? signal.reason : new ExampleCancelled(index, signal.reason);
 }
 
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
 function inputsOf(example: Example): Record<string, unknown> {
   return Object.fromEntries(example.inputs().items());
 }
@@ -86,7 +90,9 @@ export async function runExample(index: number, example: Example, ctx: ExampleCo
         ctx.onRetry(index, error);
       }
     }
-    const score = scoreOf(await untilAborted(Promise.resolve(ctx.metric(example, prediction)), signal, index));
+    const value = ctx.metric(example, prediction);
+    // Most metrics are synchronous: only a promise needs watching for an abort.
+    const score = scoreOf(isPromiseLike(value) ? await untilAborted(Promise.resolve(value), signal, index) : value);
     return { index, ok: true, prediction, score, attempts, durationMs: ctx.now() - started };
   } catch (raw) {
     return { index, ok: false, error: asError(raw), attempts: Math.max(attempts, 1), durationMs: ctx.now() - started };

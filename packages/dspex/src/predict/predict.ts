@@ -80,6 +80,11 @@ export class Predict extends Module implements Parameter {
     return this.config;
   }
 
+  /** Runs the predictor; `options` may also carry a signature for this call only. */
+  override call(inputs: Inputs = {}, options?: PredictCallOptions): Promise<Prediction> {
+    return super.call(inputs, options);
+  }
+
   override async forward(inputs: Inputs, options: PredictCallOptions = {}): Promise<Prediction> {
     const { lm, config, signature, demos, kwargs } = this.preprocess(inputs, options);
     const adapter = (currentSettings().adapter as Adapter | null) ?? new ChatAdapter();

@@ -130,7 +130,7 @@ export class ReAct extends Module {
       if (toolName === 'finish') break;
     }
     const extract = await this.callWithTruncation(this.extract, trajectory, inputs, passed);
-    return new Prediction({ trajectory, ...extract.toDict() });
+    return new Prediction({ trajectory, ...Object.fromEntries(extract.items()) });
   }
 
   /** Calls `module`; on a context-window overflow drops the oldest tool call and tries again, three times at most. */

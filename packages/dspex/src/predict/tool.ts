@@ -8,7 +8,11 @@ import { ToolArgumentError } from '../primitives/errors.js';
 import { schemaViolation, type JsonSchemaObject } from './json_schema_check.js';
 
 export type ToolArgs = Record<string, unknown>;
-export type ToolFunction<A extends ToolArgs = ToolArgs, R = unknown> = (args: A) => R | Promise<R>;
+/**
+ * The function behind a tool. Declared as a method type so that a Tool of specific arguments (`Tool<{ city:
+ * string }>`) is still a Tool a ReAct agent can hold: arguments are validated against the schema at run time.
+ */
+export type ToolFunction<A extends ToolArgs = ToolArgs, R = unknown> = { run(args: A): R | Promise<R> }['run'];
 
 export interface ToolOptions {
   /** Defaults to the function's name. */

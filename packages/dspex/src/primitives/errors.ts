@@ -75,11 +75,3 @@ export class TrajectoryOverflowError extends ModuleError {
     super(message, options);
   }
 }
-
-/** forward() is not implemented by a Module subclass. */
-export class ForwardNotImplementedError extends ModuleError {
-  readonly code = 'DSPEX_FORWARD_NOT_IMPLEMENTED';
-  constructor(className: string) {
-    super(`${className} has no forward(); subclasses of Module implement forward(inputs, options) and are called with call().`);
-  }
-}

@@ -152,6 +152,11 @@ export abstract class Module {
     return copy;
   }
 
+  /** One line per predictor, "name = Predict(signature)" (DSPy's Module.__repr__). */
+  toString(): string {
+    return this.namedPredictors().map(([name, predictor]) => `${name} = ${predictor.toString()}`).join('\n');
+  }
+
   /** {name: predictor state} for every parameter (DSPy's dump_state). */
   dumpState(): Record<string, unknown> {
     return Object.fromEntries(this.namedParameters().map(([name, param]) => [name, param.dumpState()]));

@@ -38,6 +38,12 @@ function isIdentPart(code: number, text: string, i: number): boolean {
   return NON_ASCII_PART.test(String.fromCodePoint(text.codePointAt(i)!));
 }
 
+/** 2 for a surrogate pair (an astral character), else 1. */
+function codeUnits(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+}
+
 const BARE_LIST = t.list(t.any, true);
 const BARE_DICT = t.dict(t.any, t.any, true);
 const BARE_TUPLE = t.tuple([t.any], true, true);
@@ -82,10 +88,19 @@ class Scanner {
   identifier(): string {
     const text = this.text;
     const start = this.pos;
-    if (start >= this.end || !isIdentStart(text.charCodeAt(start), text, start)) return '';
-    this.pos += text.codePointAt(start)! > 0xffff ? 2 : 1;
-    while (this.pos < this.end && isIdentPart(text.charCodeAt(this.pos), text, this.pos)) this.pos += text.codePointAt(this.pos)! > 0xffff ? 2 : 1;
-    return text.slice(start, this.pos);
+    const end = this.end;
+    if (start >= end || !isIdentStart(text.charCodeAt(start), text, start)) return '';
+    let pos = start + codeUnits(text, start);
+    while (pos < end) {
+      const c = text.charCodeAt(pos);
+      if (c < 0x80) {
+        if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f) pos++;
+        else break;
+      } else if (isIdentPart(c, text, pos)) pos += codeUnits(text, pos);
+      else break;
+    }
+    this.pos = pos;
+    return text.slice(start, pos);
   }
 
   fields(start: number, end: number, seen: string[]): ParsedField[] {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LM, SseParser, type LMStreamChunk, type SseEvent } from '../../src/clients/index.js';
-import { ScriptedServer, quietRuntime, sse, sseBytes } from './helpers.js';
+import { ScriptedServer, nextEvent, quietRuntime, sse, sseBytes, telemetryBus } from './helpers.js';
 
 function parseSplit(bytes: Buffer, cuts: number[]): SseEvent[] {
   const parser = new SseParser();
@@ -119,5 +119,24 @@ describe('OpenAI streaming', () => {
     expect(cut.map((c) => c.delta)).toEqual(['par']);
     expect(error).toMatchObject({ code: 'DSPEX_LM_NETWORK' });
     await expect(collect(lm.stream({ messages: [{ role: 'user', content: 'b' }] }))).rejects.toMatchObject({ code: 'DSPEX_LM_BAD_RESPONSE' });
+  });
+
+  it('a consumer that stops iterating aborts the request (the server sees the connection close)', async () => {
+    let closed!: Promise<void>;
+    server.script((res) => {
+      closed = new Promise((resolve) => res.on('close', () => resolve()));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk({ content: 'first' })); // and never ends
+    });
+    const telemetry = telemetryBus();
+    const lm = await LM.start(rt, { name: 'early', model: 'openai/m', apiBase: server.url, retries: 0, cache: { memory: false }, telemetry });
+    const failed = nextEvent(telemetry, 'lm_error');
+    for await (const c of lm.stream({ messages: [{ role: 'user', content: 'a' }] })) {
+      expect(c.delta).toBe('first');
+      break;
+    }
+    await closed;
+    expect((await failed).code).toBe('DSPEX_LM_ABORTED');
+    expect(await lm.usage()).toMatchObject({ calls: 1, failures: 1 });
   });
 });

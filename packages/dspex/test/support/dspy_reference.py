@@ -58,7 +58,12 @@ def main():
     action = request["action"]
     program = build(request["program"])
     if request.get("state") is not None:
-        program.load_state(request["state"])
+        # Through program.load(path), as a user loads a file: it checks metadata.dependency_versions too.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "state.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(request["state"], f, ensure_ascii=False)
+            program.load(path)
     if request.get("demos") is not None:
         for name, demos in request["demos"].items():
             dict(program.named_predictors())[name].demos = [dspy.Example(**demo) for demo in demos]

@@ -1,0 +1,57 @@
+// The optimizer contract (DSPy's Teleprompter): compile(student, { trainset, teacher?, valset? }) resolves to an
+// optimized copy of the student, never the student itself. Metrics are DSPy's metric(example, pred, trace): a
+// number or bool, or { score, feedback } for GEPA; `trace` is set while bootstrapping, null when evaluating.
+
+import type { Module } from '../primitives/module.js';
+import type { Example } from '../primitives/example.js';
+import type { Prediction } from '../primitives/prediction.js';
+import type { TraceEntry } from '../primitives/settings.js';
+import { MetricValueError } from './errors.js';
+
+/** GEPA's feedback metric value (DSPy's dspy.Prediction(score=..., feedback=...)). */
+export interface ScoreWithFeedback {
+  score: number;
+  feedback?: string;
+}
+
+export type MetricResult = number | boolean | ScoreWithFeedback;
+
+/**
+ * DSPy's metric(example, prediction, trace=None, pred_name=None). `trace` is the program's trace while an
+ * optimizer bootstraps (an empty list when Python bootstraps: its trace stays in Python), null otherwise.
+ */
+export type TelepromptMetric = (
+  example: Example,
+  prediction: Prediction,
+  trace?: readonly TraceEntry[] | null,
+  predName?: string | null,
+) => MetricResult | Promise<MetricResult>;
+
+export interface CompileOptions {
+  trainset: readonly Example[];
+  /** The program whose traces become demos (BootstrapFewShot); a copy of the student by default. */
+  teacher?: Module;
+  valset?: readonly Example[];
+}
+
+export interface Teleprompter {
+  compile<P extends Module>(student: P, options: CompileOptions): Promise<P>;
+}
+
+/** The metric value as a number (a bool counts 1 or 0; { score } its score). */
+export function metricScore(value: unknown): number {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number' && !Number.isNaN(value)) return value;
+  if (value !== null && typeof value === 'object' && typeof (value as { score?: unknown }).score === 'number') return (value as ScoreWithFeedback).score;
+  throw new MetricValueError(value);
+}
+
+/**
+ * DSPy's acceptance of a bootstrapped example: `metric_val >= metric_threshold` when a threshold is set (a
+ * falsy threshold such as 0 counts as unset, as in Python), else the value's truthiness.
+ */
+export function metricAccepts(value: MetricResult, threshold: number | null | undefined): boolean {
+  if (threshold) return metricScore(value) >= threshold;
+  if (typeof value === 'object') return true; // a Prediction with fields is truthy in Python
+  return Boolean(value);
+}
