@@ -200,8 +200,9 @@ describe('Evaluate', () => {
     const program = qaProgram(lm);
     expect((await evaluator.call(program)).score).toBe(75);
     expect(lm.maxInFlight).toBeLessThanOrEqual(2);
-    const half = await evaluator.call(program, { metric: () => 0.5, devset: mathDevset(3) });
+    const half = await evaluator.call(program, { metric: async () => 0.5, devset: mathDevset(3) }); // an async metric
     expect(half.score).toBe(50);
+    expect(half.results).toHaveLength(3);
     await expect(new Evaluate({ devset: mathDevset(1), runtime: rt }).call(program)).rejects.toMatchObject({ code: 'DSPEX_EVAL_CONFIG' });
   });
 });

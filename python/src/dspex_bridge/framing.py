@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from typing import Any, Callable
 
 import msgpack
@@ -30,13 +31,24 @@ class ProtocolError(Exception):
         self.kind = kind
 
 
+_packers = threading.local()
+
+
 def pack(message: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     """MessagePack bytes of one message (no length prefix). Floats are float64, ints the smallest encoding."""
-    packed: bytes = msgpack.packb(message, use_bin_type=True, default=default)
+    # One Packer per thread and `default` hook: msgpack.packb builds a new Packer for every message, which
+    # costs more than packing a small reply.
+    packers: dict[Any, msgpack.Packer] | None = getattr(_packers, "by_default", None)
+    if packers is None:
+        packers = _packers.by_default = {}
+    packer = packers.get(default)
+    if packer is None:
+        packer = packers[default] = msgpack.Packer(use_bin_type=True, default=default)
+    packed: bytes = packer.pack(message)
     return packed
 
 
-def unpack(payload: bytes | memoryview) -> Any:
+def unpack(payload: bytes | bytearray) -> Any:
     """Decodes one frame payload; anything but exactly one valid MessagePack value is a ProtocolError."""
     if not payload:
         raise ProtocolError(UNDECODABLE, "empty frame payload")
@@ -132,23 +144,27 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[dict[Any, Any]]:
         buffer = self._buffer
-        buffer += data
+        if buffer:
+            buffer += data
+            source: bytes | bytearray = buffer
+        else:
+            source = data  # the usual case: parse the chunk itself, keep only an incomplete tail
         messages: list[dict[Any, Any]] = []
         offset = 0
-        end = len(buffer)
+        end = len(source)
         while end - offset >= HEADER.size:
-            (length,) = HEADER.unpack_from(buffer, offset)
+            (length,) = HEADER.unpack_from(source, offset)
             if length > self.max_frame_bytes:
                 raise ProtocolError(FRAME_TOO_LARGE, f"frame of {length} bytes exceeds max {self.max_frame_bytes}")
             start = offset + HEADER.size
             if end - start < length:
                 break
-            # A view, not a copy: msgpack decodes from the buffer directly (a 1 MiB frame is not copied twice).
-            with memoryview(buffer)[start : start + length] as payload:
-                messages.append(validate_message(unpack(payload)))
             offset = start + length
-        if offset:
+            messages.append(validate_message(unpack(source[start:offset])))
+        if source is buffer:
             del buffer[:offset]
+        elif offset < end:
+            buffer += source[offset:]
         return messages
 
 

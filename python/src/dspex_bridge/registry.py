@@ -29,8 +29,9 @@ class Command:
 
     def bind(self, args: dict[Any, Any]) -> dict[str, Any]:
         """Checks the call's args against the function's parameters; BadArguments names what is wrong."""
-        if any(not isinstance(key, str) for key in args):
-            raise BadArguments(f"command {self.name!r}: argument names must be strings")
+        for key in args:  # a loop, not any(genexpr): this runs for every call
+            if not isinstance(key, str):
+                raise BadArguments(f"command {self.name!r}: argument names must be strings")
         if self.takes_any:
             return args
         try:

@@ -87,7 +87,7 @@ export class Predict extends Module implements Parameter {
 
   override async forward(inputs: Inputs, options: PredictCallOptions = {}): Promise<Prediction> {
     const { lm, config, signature, demos, kwargs } = this.preprocess(inputs, options);
-    const adapter = (currentSettings().adapter as Adapter | null) ?? new ChatAdapter();
+    const adapter = currentSettings().adapter ?? defaultAdapter();
     const completions = await adapter.call(lm, config, signature, demos.map(demoRecord), kwargs, options.signal ? { signal: options.signal } : {});
     return this.postprocess(completions, signature, kwargs);
   }
@@ -165,6 +165,13 @@ export class Predict extends Module implements Parameter {
 }
 
 brandParameter(Predict.prototype);
+
+let sharedChatAdapter: ChatAdapter | undefined;
+
+/** DSPy's `settings.adapter or ChatAdapter()`: one stateless ChatAdapter serves every call. */
+export function defaultAdapter(): Adapter {
+  return (sharedChatAdapter ??= new ChatAdapter());
+}
 
 function asList(value: unknown, name: string): unknown[] {
   if (Array.isArray(value)) return [...value];

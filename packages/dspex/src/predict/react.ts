@@ -2,8 +2,6 @@
 // next_thought / next_tool_name / next_tool_args from DSPy 3.4's exact instructions; tools run and their
 // observations join the trajectory; a ChainOfThought named `extract` reads the final outputs from it.
 
-import { ChatAdapter } from '../adapters/chat_adapter.js';
-import type { Adapter } from '../adapters/base.js';
 import { compileSignature } from '../signatures/compiler.js';
 import { InputField, OutputField } from '../signatures/field.js';
 import { ensureSignature, Signature } from '../signatures/signature.js';
@@ -14,7 +12,7 @@ import { currentSettings } from '../primitives/settings.js';
 import { TrajectoryOverflowError } from '../primitives/errors.js';
 import { warn } from '../primitives/warnings.js';
 import { ChainOfThought } from './chain_of_thought.js';
-import { Predict } from './predict.js';
+import { Predict, defaultAdapter } from './predict.js';
 import { Tool, type ToolArgs, type ToolFunction } from './tool.js';
 
 export type Trajectory = Record<string, unknown>;
@@ -98,7 +96,7 @@ export class ReAct extends Module {
 
   /** The trajectory as the adapter renders input fields (DSPy's _format_trajectory). */
   formatTrajectory(trajectory: Trajectory): string {
-    const adapter = (currentSettings().adapter as Adapter | null) ?? new ChatAdapter();
+    const adapter = currentSettings().adapter ?? defaultAdapter();
     const fields = Object.fromEntries([...Object.keys(trajectory).map((key) => [key, InputField()] as const), ['x', OutputField()] as const]);
     return adapter.formatUserMessageContent(compileSignature(Signature.fromFields(fields)), trajectory);
   }

@@ -4,6 +4,7 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LM } from '../clients/base_lm.js';
+import type { Adapter } from '../adapters/base.js';
 
 /** One entry of a trace: the predictor that ran, its inputs, and its prediction (DSPy's (predictor, inputs, pred)). */
 export interface TraceEntry<P = unknown, R = unknown> {
@@ -16,7 +17,7 @@ export interface Settings {
   /** The LM Predict uses when neither the call nor the module names one. */
   lm: LM | null;
   /** The adapter Predict formats and parses with; null means ChatAdapter (with its JSONAdapter fallback). */
-  adapter: unknown;
+  adapter: Adapter | null;
   /**
    * Where Predict records (predictor, inputs, prediction) after each call; null records nothing. DSPy's global
    * default is an always-on list; here it is opt-in (a long-lived server would otherwise keep 10,000 entries of
