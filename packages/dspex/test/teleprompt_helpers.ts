@@ -41,8 +41,12 @@ export interface ReferenceResponse {
 export function dspyOptimize(request: ReferenceRequest): Promise<ReferenceResponse> {
   return new Promise((resolve, reject) => {
     const child = execFile(PYTHON, [SCRIPT], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, PYTHONIOENCODING: 'utf-8' } }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`teleprompt_reference.py failed (${error.message}):\n${stderr}`));
-      else resolve(JSON.parse(stdout) as ReferenceResponse);
+      if (error) return reject(new Error(`teleprompt_reference.py failed (${error.message}):\n${stderr}`));
+      try {
+        resolve(JSON.parse(stdout) as ReferenceResponse);
+      } catch (parseError) {
+        reject(new Error(`teleprompt_reference.py answered no JSON (${String(parseError)}):\n${stdout}\n${stderr}`));
+      }
     });
     child.stdin!.end(JSON.stringify(request));
   });
@@ -124,5 +128,7 @@ export class KeyedLM implements LM {
 
 /** Each predictor's demos as saved JSON (what DSPy's dump_state writes), keyed like DSPy's named_predictors. */
 export function demosOf(program: Module): Record<string, unknown[]> {
-  return Object.fromEntries(Object.entries(program.dumpState()).map(([name, state]) => [name, (state as { demos: unknown[] }).demos]));
+  const state = program.dumpState();
+  if ('demos' in state) return { self: state['demos'] as unknown[] }; // a bare Predict dumps its own state
+  return Object.fromEntries(Object.entries(state).map(([name, state]) => [name, (state as { demos: unknown[] }).demos]));
 }

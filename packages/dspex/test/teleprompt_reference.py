@@ -4,6 +4,7 @@ Compiles the same program on the same trainset with DummyLM answering by questio
 the last message), and answers with the demos DSPy put on every predictor (dump_state), or DSPy's error.
 """
 
+import contextlib
 import json
 import logging
 import sys
@@ -63,8 +64,12 @@ def main():
             except Exception as error:  # noqa: BLE001 - the test compares DSPy's failure
                 return {"error": type(error).__name__, "message": str(error)}
     state = compiled.dump_state()
+    if "demos" in state:  # a bare Predict dumps its own state, not a {name: state} map
+        state = {"self": state}
     return {"demos": {name: entry["demos"] for name, entry in state.items()}, "compiled": bool(getattr(compiled, "_compiled", False))}
 
 
 if __name__ == "__main__":
-    json.dump(main(), sys.stdout, ensure_ascii=False)
+    with contextlib.redirect_stdout(sys.stderr):  # DSPy prints its bootstrap summary; stdout carries the answer
+        answer = main()
+    json.dump(answer, sys.stdout, ensure_ascii=False)
