@@ -1,13 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { packageConfig } from '../vitest.shared.js';
 
 // Chaos tests start real Python workers and kill them: generous timeouts, one file at a time (the machine
 // has two cores and the tests measure that nothing hangs, not how fast it goes).
-export default defineConfig({
-  resolve: { conditions: ['development'] },
-  test: {
-    include: ['chaos/**/*.test.ts'],
-    testTimeout: 90_000,
-    hookTimeout: 30_000,
-    fileParallelism: false,
-  },
+export default packageConfig({
+  test: { include: ['chaos/**/*.test.ts'], testTimeout: 90_000, hookTimeout: 30_000, fileParallelism: false },
 });

@@ -28,3 +28,4 @@ export type { JsonSchemaObject } from './predict/json_schema_check.js';
 export { DEPENDENCY_VERSIONS, stateToJson, readProgramState, type ProgramState, type LoadOptions } from './utils/saving.js';
 export * from './clients/index.js';
 export * from './local_lm/index.js';
+export { DSPex, LOCAL_LM_CLIENT, type DSPexOptions, type DSPexApp } from './application.js';

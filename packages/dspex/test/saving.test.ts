@@ -181,7 +181,9 @@ describeDspy('save/load against real DSPy 3.4.1', () => {
     await program.save(path);
     const text = await readFile(path, 'utf8');
     expect((await dspy({ action: 'save', program: spec, state: JSON.parse(text) })).json).toBe(text);
-    const reference = await dspy({ action: 'format', adapter: 'chat', program: spec, state: JSON.parse(text), inputs: inputsFor(spec) });
-    expect(await nativeMessages(program, spec, 'chat')).toEqual(reference.messages);
+    for (const adapter of ['chat', 'json'] as const) {
+      const reference = await dspy({ action: 'format', adapter, program: spec, state: JSON.parse(text), inputs: inputsFor(spec) });
+      expect(await nativeMessages(program, spec, adapter)).toEqual(reference.messages);
+    }
   });
 });
