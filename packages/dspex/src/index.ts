@@ -29,3 +29,4 @@ export { DEPENDENCY_VERSIONS, stateToJson, readProgramState, type ProgramState, 
 export * from './clients/index.js';
 export * from './local_lm/index.js';
 export { DSPex, LOCAL_LM_CLIENT, type DSPexOptions, type DSPexApp } from './application.js';
+export * from './evaluate/index.js';

@@ -169,6 +169,7 @@ async function main(): Promise<void> {
     shellRates.push(await shell.run(CALLS_PER_ROUND));
     oneRates.push(await throughput(CALLS_PER_ROUND, IN_FLIGHT, noop(one)));
     twoRates.push(await throughput(CALLS_PER_ROUND, IN_FLIGHT, noop(two)));
+    progress(`  round ${r + 1}: python-shell ${Math.round(shellRates[r]!)}/s, bridge 1w ${Math.round(oneRates[r]!)}/s, 2w ${Math.round(twoRates[r]!)}/s`);
   }
   const [shellPerSecond, perSecond1w, perSecond2w] = [median(shellRates), median(oneRates), median(twoRates)];
   progress(`  medians: python-shell ${Math.round(shellPerSecond)}/s, bridge 1w ${Math.round(perSecond1w)}/s, 2w ${Math.round(perSecond2w)}/s`);

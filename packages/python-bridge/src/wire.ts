@@ -141,39 +141,57 @@ function checkStrings(payload: Buffer): void {
  * frame; a length prefix over the limit is a ProtocolError before any of that frame is buffered.
  */
 export class FrameDecoder {
-  private buffer: Buffer = Buffer.alloc(0);
+  /** The bytes of an incomplete frame, as they arrived: joined once the frame is complete, not per chunk. */
+  private chunks: Buffer[] = [];
+  private held = 0;
+  /** Header and payload bytes of the incomplete frame, once its header is in (0 before). */
+  private needed = 0;
 
   constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
 
   /** Bytes of an incomplete frame held back. */
   get pending(): number {
-    return this.buffer.length;
+    return this.held;
   }
 
   push(chunk: Buffer, onMessage: (message: WorkerMessage) => void): void {
-    let buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    let buffer = chunk;
+    if (this.held > 0) {
+      this.chunks.push(chunk);
+      this.held += chunk.length;
+      // A large frame arrives in many chunks: copying what we hold at each one would be quadratic.
+      if (this.needed > 0 && this.held < this.needed) return;
+      buffer = Buffer.concat(this.chunks, this.held);
+      this.chunks = [];
+      this.held = 0;
+      this.needed = 0;
+    }
     let offset = 0;
     while (buffer.length - offset >= HEADER_BYTES) {
       const length = buffer.readUInt32BE(offset);
-      if (length > this.maxFrameBytes) {
-        this.buffer = Buffer.alloc(0);
-        throw new ProtocolError('FrameTooLarge', `the worker sent a frame of ${length} bytes, over the limit of ${this.maxFrameBytes}.`);
+      if (length > this.maxFrameBytes) throw new ProtocolError('FrameTooLarge', `the worker sent a frame of ${length} bytes, over the limit of ${this.maxFrameBytes}.`);
+      if (buffer.length - offset - HEADER_BYTES < length) {
+        this.needed = HEADER_BYTES + length;
+        break;
       }
-      if (buffer.length - offset - HEADER_BYTES < length) break;
       const start = offset + HEADER_BYTES;
       offset = start + length;
       onMessage(decodePayload(buffer.subarray(start, offset)));
     }
-    buffer = buffer.subarray(offset);
-    // Copy the tail so a large chunk is not retained for a few trailing bytes.
-    this.buffer = buffer.length === 0 ? Buffer.alloc(0) : Buffer.from(buffer);
+    if (offset < buffer.length) {
+      // Copy the tail so a large chunk is not retained for a few trailing bytes.
+      this.chunks.push(Buffer.from(buffer.subarray(offset)));
+      this.held = buffer.length - offset;
+    }
   }
 
   /** The stream ended: leftover bytes mean a frame was cut off. */
   end(): void {
-    if (this.buffer.length > 0) {
-      const cut = this.buffer.length;
-      this.buffer = Buffer.alloc(0);
+    if (this.held > 0) {
+      const cut = this.held;
+      this.chunks = [];
+      this.held = 0;
+      this.needed = 0;
       throw new ProtocolError('Truncated', `the worker's stream ended inside a frame (${cut} bytes left over).`);
     }
   }

@@ -299,8 +299,12 @@ class Server:
             return
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
             self._finish_error(ctx, exc)
-            return
-        self._finish_result(ctx, value)
+        else:
+            self._finish_result(ctx, value)
+        finally:
+            # ctx -> task -> its contextvars.Context -> ctx is a reference cycle: left alone, each call's objects
+            # wait for the cyclic GC (about 6 us a call) instead of being freed as soon as the call ends.
+            ctx.task = None
 
     # -- running commands ------------------------------------------------------------------------------------
     def _run_sync(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> Any:

@@ -8,7 +8,7 @@ import type { Signature } from '../signatures/signature.js';
 import { pySplitlines, pyStrip, dedent } from '../utils/py_text.js';
 import { Adapter, applyOutputDefaults, has, missingOutputs, type AdapterCallOptions, type Demo, type Inputs, type Outputs } from './base.js';
 import { AdapterParseError } from './errors.js';
-import { fieldDescriptions, formatFieldValue, neutraliseMarkers } from './format.js';
+import { fieldDescriptions, formatFieldValue, headerNames, neutraliseMarkers } from './format.js';
 
 export interface ChatAdapterOptions {
   /** Retry through JSONAdapter when a reply cannot be parsed (DSPy's use_json_adapter_fallback; default true). */
@@ -79,7 +79,7 @@ export class ChatAdapter extends Adapter {
     const parts = [prefix];
     for (const field of compiled.inputs) {
       if (!has(inputs, field.spec.name)) continue;
-      parts.push(`[[ ## ${field.spec.name} ## ]]\n${neutraliseMarkers(formatFieldValue(field, inputs[field.spec.name], compiled.signature.registry))}`);
+      parts.push(`[[ ## ${field.spec.name} ## ]]\n${neutraliseMarkers(formatFieldValue(field, inputs[field.spec.name], compiled.signature.registry), headerNames(compiled))}`);
     }
     if (mainRequest) parts.push(this.outputRequirements(compiled));
     parts.push(suffix);
@@ -109,7 +109,7 @@ export class ChatAdapter extends Adapter {
     const registry = compiled.signature.registry;
     const parts = values.map(([field, value]) => {
       const rendered = formatFieldValue(field, value, registry);
-      return `[[ ## ${field.spec.name} ## ]]\n${neutralise ? neutraliseMarkers(rendered) : rendered}`;
+      return `[[ ## ${field.spec.name} ## ]]\n${neutralise ? neutraliseMarkers(rendered, headerNames(compiled)) : rendered}`;
     });
     return pyStrip(parts.join('\n\n'));
   }

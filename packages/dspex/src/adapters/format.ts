@@ -73,14 +73,27 @@ export function formatFieldValue(field: CompiledField, value: unknown, registry:
 }
 
 /**
- * Neutralises `[[ ## name ## ]]` markers inside a rendered value by escaping their brackets
- * (`\[\[ ## name ## \]\]`): the text still reads the same to the LM, but neither the LM's echo of it nor our
- * parser (nor DSPy's) can take it for a field header. Values without markers are returned unchanged, so normal
- * prompts stay byte-identical to DSPy's.
+ * Neutralises the `[[ ## name ## ]]` markers inside a rendered value that could pass for a header of this
+ * signature (a field of it, or `completed`) by escaping their brackets (`\[\[ ## name ## \]\]`): the text still
+ * reads the same to the LM, but neither the LM's echo of it nor our parser (nor DSPy's) can take it for a field
+ * header. Other markers (a ReAct trajectory's `thought_0`, say) and values without markers are left as they
+ * are, so prompts stay byte-identical to DSPy's unless a value tries to forge one of our headers.
  */
-export function neutraliseMarkers(text: string): string {
+export function neutraliseMarkers(text: string, headers: ReadonlySet<string>): string {
   if (!text.includes('[[ ## ')) return text;
-  return text.replace(/\[\[ ## ([\p{L}\p{N}_]+) ## \]\]/gu, '\\[\\[ ## $1 ## \\]\\]');
+  return text.replace(/\[\[ ## ([\p{L}\p{N}_]+) ## \]\]/gu, (marker, name: string) => (headers.has(name) ? `\\[\\[ ## ${name} ## \\]\\]` : marker));
+}
+
+const headerSets = new WeakMap<CompiledSignature, ReadonlySet<string>>();
+
+/** The names a marker could forge a header of in `compiled`'s prompts: its fields and `completed`. */
+export function headerNames(compiled: CompiledSignature): ReadonlySet<string> {
+  let names = headerSets.get(compiled);
+  if (names === undefined) {
+    names = new Set([...compiled.inputs, ...compiled.outputs].map((f) => f.spec.name).concat('completed'));
+    headerSets.set(compiled, names);
+  }
+  return names;
 }
 
 /** DSPy's get_field_description_string: "1. `question` (str): desc", one line per field. */

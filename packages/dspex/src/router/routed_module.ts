@@ -1,0 +1,119 @@
+// One module as the router sees it: its native side (a Module, when DSPex has it) and its Python side (the same
+// program rebuilt in a pool session from its DSPy JSON, or any DSPy class by name), with the latency and error
+// rate measured on each. Calling it asks the router where to go; it is a Program, so evaluate() can measure it.
+
+import type { PythonPool } from '@dspex/python-bridge';
+import { nanoid } from 'nanoid';
+import { setupPythonProgram, type Program, type ProgramCallOptions, type PythonSession } from '../evaluate/index.js';
+import type { Module } from '../primitives/module.js';
+import type { Prediction } from '../primitives/prediction.js';
+import { ChainOfThought } from '../predict/chain_of_thought.js';
+import { Predict } from '../predict/predict.js';
+import { pythonTwin, stateForPython, type PythonClassSpec } from '../teleprompt/python_twin.js';
+import { SideStats, type SideStatsOptions } from './side_stats.js';
+import type { RouteSide } from './telemetry.js';
+
+/** DSPy classes DSPex also runs natively, built from the same constructor arguments (a signature string). */
+const NATIVE_CLASSES: Readonly<Record<string, (args: readonly unknown[], kwargs: Record<string, unknown>) => Module>> = {
+  'dspy.Predict': (args, kwargs) => new Predict(String(args[0]), kwargs),
+  'dspy.ChainOfThought': (args) => new ChainOfThought(String(args[0])),
+};
+
+/** What the router needs from itself to set up and call a module (kept small so modules stay plain objects). */
+export interface RouteHost {
+  route(module: RoutedModule, inputs: Record<string, unknown>, options: ProgramCallOptions): Promise<Prediction>;
+  readonly pool: PythonPool | undefined;
+  readonly pythonLm: Record<string, unknown> | undefined;
+  readonly statsOptions: SideStatsOptions;
+}
+
+export interface ModuleSpec {
+  /** Name in route events. Default: the class name, made unique. */
+  name?: string;
+  /** The native side. */
+  native?: Module;
+  /**
+   * The Python side: a Program already running in Python, a DSPy class to build (with the native side's state
+   * loaded into it when there is one), or false for none. Default: the native side's twin, when a pool is set.
+   */
+  python?: Program | PythonClassSpec | false;
+}
+
+let counter = 0;
+
+export class RoutedModule implements Program {
+  readonly name: string;
+  readonly native: Module | undefined;
+  readonly stats: Readonly<Record<RouteSide, SideStats>>;
+  /** Whether a Python side exists (decided at registration; set up on its first call). */
+  readonly hasPython: boolean;
+  private readonly pythonClass: PythonClassSpec | undefined;
+  private pythonProgram: Program | Promise<Program> | undefined;
+
+  constructor(
+    private readonly host: RouteHost,
+    spec: ModuleSpec,
+  ) {
+    this.native = spec.native;
+    const python = spec.python;
+    if (python !== undefined && python !== false && typeof (python as Program).call === 'function') {
+      this.pythonProgram = python as Program;
+    } else if (python !== false && host.pool !== undefined) {
+      this.pythonClass = python === undefined ? twinOf(spec.native) : (python as PythonClassSpec);
+    }
+    this.hasPython = this.pythonProgram !== undefined || this.pythonClass !== undefined;
+    this.name = spec.name ?? `${spec.native?.constructor.name ?? this.pythonClass?.class ?? 'module'}#${++counter}`;
+    this.stats = { native: new SideStats(host.statsOptions), python: new SideStats(host.statsOptions) };
+  }
+
+  /** A DSPy class by name: native too when DSPex implements it, else Python only. */
+  static fromClass(host: RouteHost, spec: PythonClassSpec & { name?: string }): RoutedModule {
+    const build = NATIVE_CLASSES[spec.class];
+    const native = build?.(spec.args ?? [], spec.kwargs ?? {});
+    return new RoutedModule(host, { name: spec.name ?? `${spec.class}#${++counter}`, ...(native === undefined ? {} : { native }), python: { class: spec.class, ...(spec.args ? { args: spec.args } : {}), ...(spec.kwargs ? { kwargs: spec.kwargs } : {}) } });
+  }
+
+  call(inputs: Record<string, unknown>, options: ProgramCallOptions = {}): Promise<Prediction> {
+    return this.host.route(this, inputs, options);
+  }
+
+  /** Runs the module on `side` (no routing). */
+  async run(side: RouteSide, inputs: Record<string, unknown>, options: ProgramCallOptions): Promise<Prediction> {
+    if (side === 'native') return this.native!.call(inputs, options.signal === undefined ? {} : { signal: options.signal });
+    const program = await this.python();
+    return program.call(inputs, options);
+  }
+
+  /** Rebuilds the Python side from the native side's current state at its next call (after an optimization). */
+  resyncPython(): void {
+    if (this.pythonClass !== undefined) this.pythonProgram = undefined;
+  }
+
+  private python(): Program | Promise<Program> {
+    if (this.pythonProgram !== undefined) return this.pythonProgram;
+    const pool = this.host.pool!;
+    const session = pool.session(`router-${nanoid(8)}`, { affinity: 'strict_queue' });
+    const setup = async (s: PythonSession): Promise<string> => {
+      if (this.host.pythonLm !== undefined) await s.call('configure_lm', this.host.pythonLm);
+      const spec = this.pythonClass!;
+      if (this.native === undefined) return (await s.call<{ handle: string }>('create', { ...spec })).handle;
+      return (await s.call<{ handle: string }>('load', { ...spec, state: stateForPython(await this.native.save()) })).handle;
+    };
+    const pending = setupPythonProgram(session, setup);
+    this.pythonProgram = pending;
+    pending.then(
+      (program) => void (this.pythonProgram === pending && (this.pythonProgram = program)),
+      () => void (this.pythonProgram === pending && (this.pythonProgram = undefined)), // the next call tries again
+    );
+    return pending;
+  }
+}
+
+function twinOf(native: Module | undefined): PythonClassSpec | undefined {
+  if (native === undefined) return undefined;
+  try {
+    return pythonTwin(native);
+  } catch {
+    return undefined; // no DSPy twin (a ReAct with TypeScript tools, a custom module): native only
+  }
+}

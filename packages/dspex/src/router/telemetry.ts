@@ -1,0 +1,39 @@
+// The router's telemetry: an eventemitter3 bus with one `route` event per decision (the side, why, how long the
+// call took and how it ended), for the Orchestrator's learner and for tests to wait on.
+
+import { EventEmitter } from 'eventemitter3';
+
+export type RouteSide = 'native' | 'python';
+
+export type RouteReason =
+  | 'only_native' /** the module exists only natively (e.g. a ReAct with TypeScript tools) */
+  | 'only_python' /** a DSPy module with no native implementation */
+  | 'preferred' /** both healthy: the router's preferred side */
+  | 'native_circuit_open' /** the LM client's circuit breaker is open */
+  | 'python_pool_down' /** no live Python worker */
+  | 'python_saturated' /** the pool's wait queue is (nearly) full */
+  | 'native_error_rate' /** the native side's recent error rate is over the limit */
+  | 'python_error_rate'
+  | 'lower_latency' /** the preferred side is much slower than the other lately */
+  | 'fallback'; /** the first side failed with a retryable error */
+
+export interface RouteEvent {
+  module: string;
+  side: RouteSide;
+  reason: RouteReason;
+  /** How long the call on this side took (ms). */
+  latencyMs: number;
+  ok: boolean;
+  /** The error's code when the call failed. */
+  code?: string;
+  /** For a fallback: the side that failed first. */
+  fallbackFrom?: RouteSide;
+}
+
+export interface RouterTelemetryEvents {
+  route: [event: RouteEvent];
+  /** A background health refresh failed (the pool's stats could not be read). */
+  health_error: [event: { message: string }];
+}
+
+export class RouterTelemetry extends EventEmitter<RouterTelemetryEvents> {}
