@@ -113,3 +113,27 @@ def test_encoding_refuses_frames_over_the_limit() -> None:
 def test_integral_floats_stay_float64_in_python() -> None:
     # A JS encoder sends 2.0 as the int 2; Python's float 2.0 is float64. The vectors avoid integral floats.
     assert encode_frame({"x": 2.0}) != encode_frame({"x": 2})
+
+
+def test_frame_decoder_gives_every_message_however_the_stream_is_split() -> None:
+    # The worker's event loop feeds whatever one read returned: a byte, many frames, a frame and a half.
+    from dspex_bridge.framing import FrameDecoder
+
+    messages = [v["message"] for v in VECTORS["vectors"]] + [{"t": "result", "id": 7, "value": b"x" * 300_000}]
+    stream = b"".join(encode_frame(m) for m in messages)
+    for size in (1, 3, 4, 5, 97, 65536, len(stream)):
+        decoder = FrameDecoder()
+        out: list[Any] = []
+        for at in range(0, len(stream), size):
+            out += decoder.feed(stream[at : at + size])
+        assert out == messages, f"split every {size} bytes"
+        assert decoder.pending == 0
+
+
+def test_frame_decoder_refuses_an_oversized_prefix_before_its_payload_arrives() -> None:
+    from dspex_bridge.framing import FrameDecoder
+
+    decoder = FrameDecoder(max_frame_bytes=16)
+    with pytest.raises(ProtocolError) as raised:
+        decoder.feed((17).to_bytes(4, "big"))
+    assert raised.value.kind == "FrameTooLarge"

@@ -3,7 +3,11 @@
 // settles with its result or a typed error within its timeouts (none hangs, none vanishes), idempotent calls
 // survive a crash by running again elsewhere, and the pool heals back to full size.
 
-import { PythonPools, ProtocolError, QueueTimeout, WorkerCrashed, type BridgeError, type PythonPool } from '@dspex/python-bridge';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PythonPools, ProtocolError, QueueTimeout, WorkerCrashed, findPython, type BridgeError, type PythonPool } from '@dspex/python-bridge';
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chaosSeed, fullStrength, seededRandom, silentRuntime } from './helpers.js';
@@ -11,9 +15,9 @@ import { chaosSeed, fullStrength, seededRandom, silentRuntime } from './helpers.
 const SIZE = 2;
 /** Calls in flight at once: enough to keep both workers' slots (16 each) full, so kills hit running calls. */
 const CONCURRENCY = 32;
-/** The load runs while the chaos lasts, and at least this many calls, at most MAX_CALLS. */
+/** The load runs while the chaos lasts, and at least this many calls; MAX_CALLS only bounds a runaway loop. */
 const MIN_CALLS = 3000;
-const MAX_CALLS = 100_000;
+const MAX_CALLS = 5_000_000;
 const KILLS = 20;
 /** The chaos timer's period, and how many ticks it may take to land its kills. */
 const TICK_MS = 250;
@@ -28,10 +32,17 @@ const TYPED = [WorkerCrashed, ProtocolError, QueueTimeout] as const;
 
 type Outcome = { kind: 'ok' } | { kind: 'wrong-result'; got: unknown } | { kind: 'typed'; code: string } | { kind: 'untyped'; error: unknown } | { kind: 'hung' };
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The Python test commands (hold, wait_record, ...) of the bridge's own suite. */
+const FIXTURES = join(ROOT, 'python/tests/fixtures');
+
 let rt: Runtime | undefined;
+let scratch: string | undefined;
 afterEach(async () => {
   await rt?.shutdown(10_000);
   rt = undefined;
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
 });
 
 /** Settles with the call's outcome; a watchdog timer turns a call that never settles into 'hung'. */
@@ -89,38 +100,36 @@ describe('pool under SIGKILL chaos', () => {
 
     // The load: CONCURRENCY lanes, each making one call after another; every other call is idempotent.
     let submitted = 0;
-    const outcomes: { idempotent: Outcome[]; plain: Outcome[] } = { idempotent: [], plain: [] };
+    const tally = { settled: 0, ok: 0, typed: 0, hung: 0, wrongResults: 0, untyped: [] as string[], idempotentFailed: [] as string[], typedCodes: new Set<string>() };
     const lane = async (): Promise<void> => {
       while (submitted < MAX_CALLS && (submitted < MIN_CALLS || !chaosOver)) {
         const i = submitted++;
         const idempotent = i % 2 === 0;
-        (idempotent ? outcomes.idempotent : outcomes.plain).push(await observe(pool, i, idempotent));
+        const outcome = await observe(pool, i, idempotent);
+        tally.settled++;
+        if (outcome.kind === 'ok') tally.ok++;
+        else if (outcome.kind === 'typed') {
+          tally.typed++;
+          tally.typedCodes.add(outcome.code);
+        } else if (outcome.kind === 'hung') tally.hung++;
+        else if (outcome.kind === 'wrong-result') tally.wrongResults++;
+        else tally.untyped.push(String(outcome.error));
+        if (idempotent && outcome.kind !== 'ok') tally.idempotentFailed.push(outcome.kind === 'typed' ? outcome.code : outcome.kind);
       }
     };
     await Promise.all([chaosDone, ...Array.from({ length: CONCURRENCY }, lane)]);
     expect(chaosFailure, why).toBeUndefined();
 
-    const all = [...outcomes.idempotent, ...outcomes.plain];
-    const count = (kind: Outcome['kind'], list = all): number => list.filter((o) => o.kind === kind).length;
-    const summary = {
-      submitted,
-      ok: count('ok'),
-      typed: count('typed'),
-      untyped: all.filter((o) => o.kind === 'untyped').map((o) => String((o as { error: unknown }).error)).slice(0, 5),
-      hung: count('hung'),
-      wrongResults: count('wrong-result'),
-      idempotentFailed: outcomes.idempotent.filter((o) => o.kind !== 'ok').slice(0, 5),
-      typedCodes: [...new Set(all.flatMap((o) => (o.kind === 'typed' ? [o.code] : [])))],
-      kills: killed.length,
-      ticks,
-    };
+    const summary = { submitted, ...tally, untyped: tally.untyped.slice(0, 5), idempotentFailed: tally.idempotentFailed.slice(0, 5), typedCodes: [...tally.typedCodes], kills: killed.length, ticks };
     const context = `${why}: ${JSON.stringify(summary)}`;
+    if (process.env.DSPEX_CHAOS_VERBOSE !== undefined) process.stderr.write(`${context}\n`);
 
-    // The chaos did happen, and it hit calls that were running.
+    // The chaos did happen, under load from start to end, and it hit calls that were running.
     expect(killed.length, context).toBe(KILLS);
+    expect(submitted, context).toBeLessThan(MAX_CALLS);
     expect(summary.typed, context).toBeGreaterThan(0);
     // Nothing vanished, nothing hung, nothing got someone else's answer.
-    expect(all.length, context).toBe(submitted);
+    expect(summary.settled, context).toBe(submitted);
     expect(summary.ok + summary.typed, context).toBe(submitted);
     expect(summary.hung, context).toBe(0);
     expect(summary.untyped, context).toEqual([]);
@@ -133,5 +142,30 @@ describe('pool under SIGKILL chaos', () => {
     expect(exits.filter((kind) => kind === 'killed').length, context).toBe(KILLS);
     const answers = await Promise.all(Array.from({ length: 2 * SIZE }, (_, i) => pool.call<{ i: number }>('ping', { i })));
     expect(answers.map((a) => a.i)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('gives a call retried after a crash QueueTimeout when no worker comes back, instead of a hang', { timeout: 20_000 }, async () => {
+    // A Python that starts once: every later start of the worker hangs before its ready frame.
+    scratch = mkdtempSync(join(tmpdir(), 'dspex-chaos-'));
+    const pythonOnce = join(scratch, 'python-once');
+    writeFileSync(pythonOnce, `#!/bin/sh\nif [ -e '${scratch}/started' ]; then exec sleep 600; fi\n: > '${scratch}/started'\nexec '${findPython(ROOT)}' "$@"\n`, { mode: 0o755 });
+    rt = silentRuntime();
+    const pool = await PythonPools.start(rt, {
+      name: 'retry-timeout',
+      size: 1,
+      queueTimeoutMs: 500,
+      python: { executable: pythonOnce, commands: ['bridge_node_fixtures'], env: { PYTHONPATH: FIXTURES } },
+    });
+    const [osPid] = await fullStrength(pool, 1);
+    const held = pool.call('hold', { tag: 'retried' }, { idempotent: true }).then(
+      () => new Error('the held call answered, but its worker was killed under it'),
+      (error: unknown) => error,
+    );
+    await pool.call('wait_record', { tag: 'started:retried' });
+
+    process.kill(osPid!, 'SIGKILL');
+
+    // The call is retried, waits for a worker that never comes, and gets the queue's timeout.
+    expect(await held).toBeInstanceOf(QueueTimeout);
   });
 });

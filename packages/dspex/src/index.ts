@@ -30,3 +30,5 @@ export * from './clients/index.js';
 export * from './local_lm/index.js';
 export { DSPex, LOCAL_LM_CLIENT, type DSPexOptions, type DSPexApp } from './application.js';
 export * from './evaluate/index.js';
+export * from './teleprompt/index.js';
+export * from './router/index.js';

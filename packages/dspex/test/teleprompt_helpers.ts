@@ -100,6 +100,8 @@ export class KeyedLM implements LM {
   readonly model = 'dummy';
   readonly defaults: LMConfig = { temperature: 0, max_tokens: 1000 };
   readonly configs: LMConfig[] = [];
+  /** Every request's messages, joined. */
+  readonly prompts: string[] = [];
   inFlight = 0;
   maxInFlight = 0;
   calls = 0;
@@ -112,6 +114,7 @@ export class KeyedLM implements LM {
   async call(request: LMRequest): Promise<LMResponse> {
     this.calls++;
     this.configs.push({ ...(request.config ?? {}) });
+    this.prompts.push(request.messages.map((m) => m.content).join('\n'));
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {

@@ -22,9 +22,9 @@ const IN_FLIGHT = 256;
  * The machine is shared, and its load changes from second to second: each figure and its peer are measured
  * in alternating rounds, so that both see the same conditions, and a ratio compares like with like.
  */
-const ROUNDS = 6;
-const RTT_PER_ROUND = n(1000);
-const CALLS_PER_ROUND = n(20_000);
+const ROUNDS = 10;
+const RTT_PER_ROUND = n(600);
+const CALLS_PER_ROUND = n(12_000);
 
 const progress = (message: string): void => void process.stderr.write(`[bench:bridge] ${message}\n`);
 
@@ -113,10 +113,11 @@ async function pythonShell(): Promise<{ run: (count: number) => Promise<number>;
 
 // --- the bridge ---
 
+/** Starts a pool and resolves once all its workers are ready (the next worker_start, until stats agree). */
 async function startPool(rt: Runtime, options: PoolOptions): Promise<PythonPool> {
   const pool = await PythonPools.start(rt, options);
   for (;;) {
-    const started = once(pool.telemetry as never, 'worker_start');
+    const started = new Promise<void>((resolve) => pool.telemetry.once('worker_start', () => resolve()));
     if ((await pool.stats()).workers === (options.size ?? 1)) return pool;
     await started;
   }

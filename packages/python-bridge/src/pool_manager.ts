@@ -147,12 +147,16 @@ function submit(job: Job, state: State, self: ProcessContext): void {
   }
   state.queue.push(job);
   if (state.telemetry.listenerCount('queue') > 0) state.telemetry.emit('queue', { pool: options.name, queued: state.queue.length });
-  if (Number.isFinite(options.queueTimeoutMs)) {
-    job.queueTimer = setTimeout(() => job.reject(new QueueTimeout(options.name, options.queueTimeoutMs)), options.queueTimeoutMs);
-  }
+  armQueueTimeout(job, options);
   // The jobs ahead may all wait for one session's busy worker while another worker is free: run what can run.
   if (state.queue.length > 1 && leastLoaded(state) !== undefined) drainQueue(state, self);
   startIdleSlot(state, self);
+}
+
+/** Starts the clock of a job that waits for a worker: QueueTimeout if none takes it within queueTimeoutMs. */
+function armQueueTimeout(job: Job, options: ResolvedPoolOptions): void {
+  if (!Number.isFinite(options.queueTimeoutMs)) return;
+  job.queueTimer = setTimeout(() => job.reject(new QueueTimeout(options.name, options.queueTimeoutMs)), options.queueTimeoutMs);
 }
 
 /** Sends the job to a worker if one may take it now; false when it must wait (or was refused). */
@@ -270,6 +274,8 @@ function workerDown(pid: Pid, reason: unknown, state: State, self: ProcessContex
     else if (crash.kind === 'protocol') job.reject(new ProtocolError('WorkerProtocol', `worker ${worker.id} broke the wire protocol (${crash.detail}); the pool restarts it.`));
     else job.reject(new WorkerCrashed(crash.kind, crash.detail, worker.id));
   }
+  // A retried call waits for a worker like any other: if none comes back in time, QueueTimeout, not a hang.
+  for (const job of retry) armQueueTimeout(job, state.options);
   state.queue = [...retry, ...state.queue];
   drainQueue(state, self);
 }

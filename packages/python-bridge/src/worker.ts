@@ -40,7 +40,7 @@ interface State {
   missed: number;
   pingSeq: number;
   draining: boolean;
-  /** Frames are being gathered for one write at the end of this turn (see write). */
+  /** Frames gathered since the last write to Python; 0 when nothing waits (see write). */
   corked: number;
   heartbeat: ReturnType<typeof setInterval> | undefined;
   startTimer: ReturnType<typeof setTimeout> | undefined;
@@ -89,6 +89,9 @@ export async function rssMb(osPid: number): Promise<number | undefined> {
   }
 }
 
+/** Frames of one burst that go out together; a longer burst is written in parts (see write). */
+const FLUSH_EVERY = 32;
+
 /**
  * Queues one frame for Python. Frames written in one turn of the event loop (a scheduler tick runs many calls)
  * leave in one writev at its end: a syscall per call, and a wake-up of Python per call, cost more than the
@@ -108,8 +111,6 @@ function write(state: State, message: NodeMessage): void {
     out.cork();
   }
 }
-
-const FLUSH_EVERY = Number(process.env.FLUSH_EVERY ?? 32);
 
 function uncork(state: State): void {
   state.corked = 0;
