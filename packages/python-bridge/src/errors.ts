@@ -1,14 +1,11 @@
 // Typed errors of the Python bridge. Each has a stable `code` and a message that says what to do; callers
 // match on the class or the code. Python's own exceptions arrive as PythonException with type and traceback.
 
-export abstract class BridgeError extends Error {
-  abstract readonly code: string;
+import { DSPexError } from '@dspex/runtime';
+
+export abstract class BridgeError extends DSPexError {
   /** Whether trying again (on any worker) can succeed. */
   readonly retryable: boolean = false;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** The Python command raised. `pythonType` is the exception's class name; `traceback` its formatted trace. */

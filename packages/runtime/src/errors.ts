@@ -1,13 +1,20 @@
 // Typed errors of the runtime. Every error has a stable `code`, a message that says what to do, and the
 // cause attached where there is one. Callers match on `code` or on the class, never on message text.
 
-export abstract class RuntimeError extends Error {
+/**
+ * The base of every DSPex error, in every package: a stable `code` to match on, a message that says what to
+ * do, and the cause attached. `error instanceof DSPexError` tells DSPex's errors from everything else.
+ */
+export abstract class DSPexError extends Error {
   abstract readonly code: string;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
 }
+
+/** Errors of the runtime itself. */
+export abstract class RuntimeError extends DSPexError {}
 
 /** The destination of a call, stop or checked send does not exist (dead pid or unregistered name). */
 export class NoProcError extends RuntimeError {

@@ -7,7 +7,7 @@
 //   terminate(reason, state, self)         -> ignored; called on stop, on a crash, and on the parent's exit when trapping
 // Any callback may be async; the server still handles one message at a time.
 
-import { BadArgumentError, CallExitError, CallTimeoutError, CallingSelfError, NoProcError, formatReason } from './errors.js';
+import { BadArgumentError, CallExitError, DSPexError, CallTimeoutError, CallingSelfError, NoProcError, formatReason } from './errors.js';
 import { Process, type Dest, type Pid, type ProcessContext } from './process.js';
 import { Exit, type ExitReason } from './reasons.js';
 import { Runtime, asProcess, describeDest } from './runtime.js';
@@ -92,11 +92,10 @@ class ServerTimeout {
   constructor(readonly generation: number) {}
 }
 
-export class BadReturnError extends Error {
+export class BadReturnError extends DSPexError {
   readonly code = 'DSPEX_BAD_RETURN';
   constructor(callback: string, value: unknown) {
     super(`${callback} returned ${formatReason(value)}, which is not a valid result; see the GenServer contract.`);
-    this.name = 'BadReturnError';
   }
 }
 

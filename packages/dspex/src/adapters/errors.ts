@@ -1,9 +1,10 @@
 // AdapterParseError: the LM's reply could not be turned into the signature's outputs. The message has DSPy's
 // shape (adapter, the response, the fields expected and the fields found) so logs read the same on both sides.
 
+import { DSPexError } from '@dspex/runtime';
 import type { Signature } from '../signatures/signature.js';
 
-export class AdapterParseError extends Error {
+export class AdapterParseError extends DSPexError {
   readonly code = 'DSPEX_ADAPTER_PARSE';
   readonly adapterName: string;
   readonly signature: Signature;
@@ -26,7 +27,6 @@ export class AdapterParseError extends Error {
       `Expected to find output fields in the LM response: [${signature.outputFields.map((f) => f.name).join(', ')}] \n\n`;
     if (parsedResult !== undefined) message += `Actual output fields parsed from the LM response: [${Object.keys(parsedResult).join(', ')}] \n\n`;
     super(message, options);
-    this.name = 'AdapterParseError';
     this.adapterName = adapterName;
     this.signature = signature;
     this.lmResponse = lmResponse;

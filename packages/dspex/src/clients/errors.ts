@@ -2,6 +2,8 @@
 // cause that has been through the same redaction as the message: an API key never appears in an error.
 // The Redactor lives here too, since every error is built through it.
 
+import { DSPexError } from '@dspex/runtime';
+
 export type LMErrorCode =
   | 'DSPEX_LM_CONFIG'
   | 'DSPEX_LM_AUTH'
@@ -13,14 +15,10 @@ export type LMErrorCode =
   | 'DSPEX_LM_NETWORK'
   | 'DSPEX_LM_BAD_RESPONSE';
 
-export abstract class LMError extends Error {
-  abstract readonly code: LMErrorCode;
+export abstract class LMError extends DSPexError {
+  abstract override readonly code: LMErrorCode;
   /** Whether the client retries this failure (429, 5xx, network, timeout). */
   readonly retryable: boolean = false;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** A client is misconfigured (unknown provider, missing base URL); fix the options passed to LM.start. */

@@ -2,6 +2,7 @@
 // error that carries what was measured so far; one example's failure is recorded, not thrown, and its own
 // error (an LM error, a bridge error, a metric's throw) passes through untouched as that record's cause.
 
+import { DSPexError } from '@dspex/runtime';
 import type { EvaluationRow, ExampleFailure } from './types.js';
 
 export type EvaluateErrorCode =
@@ -13,12 +14,8 @@ export type EvaluateErrorCode =
   | 'DSPEX_EVAL_EXAMPLE_CANCELLED'
   | 'DSPEX_EVAL_TASK_EXIT';
 
-export abstract class EvaluateError extends Error {
-  abstract readonly code: EvaluateErrorCode;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class EvaluateError extends DSPexError {
+  abstract override readonly code: EvaluateErrorCode;
 }
 
 /** Options Evaluate cannot accept (a bad concurrency, a metric that is not a function, ...). */

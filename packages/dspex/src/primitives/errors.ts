@@ -1,13 +1,9 @@
 // Typed errors of the module layer (Example, Module, Predict, ReAct, Tool, save/load). Each has a stable
 // `code` and a message that says what to do; adapters and LM clients raise their own errors, which pass through.
 
-export abstract class ModuleError extends Error {
-  abstract readonly code: string;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { DSPexError } from '@dspex/runtime';
+
+export abstract class ModuleError extends DSPexError {}
 
 /** Predict found no LM: none passed per call, none on the module, none in settings. DSPy's "No LM is loaded". */
 export class NoLMConfiguredError extends ModuleError {

@@ -1,13 +1,9 @@
 // Typed errors of the router. Each has a stable `code`; the errors of the sides themselves (LM, bridge) pass
 // through unchanged when there is nothing to fall back to, and are attached when both sides failed.
 
-export abstract class RouterError extends Error {
-  abstract readonly code: string;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { DSPexError } from '@dspex/runtime';
+
+export abstract class RouterError extends DSPexError {}
 
 /** A module was registered with no side that can run it, or with bad router options. */
 export class RouterConfigError extends RouterError {

@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GenServer, isPid, WorkerPool, type Caller, type ChildSpec, type Dest, type Pid } from '@dspex/runtime';
+import { GenServer, isPid, WorkerPool, type Caller, type ChildSpec, type Dest, type Pid, DSPexError } from '@dspex/runtime';
 import type { LMMessage } from '../clients/base_lm.js';
 import type { ValidationResult } from './compiler.js';
 import { ensureSignature, type Signature } from './signature.js';
@@ -45,11 +45,10 @@ export function engineWorkerFilename(): string {
 }
 
 /** The engine's worker pool could not start (its worker file is missing, or a name is taken). */
-export class SignatureEngineStartError extends Error {
+export class SignatureEngineStartError extends DSPexError {
   readonly code = 'DSPEX_SIGNATURE_ENGINE_START';
   constructor(readonly reason: unknown) {
     super(`the signature engine's worker pool did not start: ${reason instanceof Error ? reason.message : JSON.stringify(reason) ?? String(reason)}`, { cause: reason });
-    this.name = 'SignatureEngineStartError';
   }
 }
 

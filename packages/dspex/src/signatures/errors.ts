@@ -1,6 +1,8 @@
 // Errors of the signature engine. Each has a stable `code`; a syntax error also carries the position and a
 // rendering of the signature with a caret under the offending character, so the message says what to fix.
 
+import { DSPexError } from '@dspex/runtime';
+
 export type SignatureErrorCode =
   /** Not exactly one `->` in a string signature. */
   | 'DSPEX_SIGNATURE_ARROW'
@@ -19,7 +21,7 @@ export type SignatureErrorCode =
   /** A custom type registered twice with different schemas. */
   | 'DSPEX_SIGNATURE_TYPE_CONFLICT';
 
-export class SignatureError extends Error {
+export class SignatureError extends DSPexError {
   readonly code: SignatureErrorCode;
   /** Offset in `source` (UTF-16 units) where the problem is; -1 when it is not about a position. */
   readonly position: number;
@@ -27,7 +29,6 @@ export class SignatureError extends Error {
 
   constructor(code: SignatureErrorCode, problem: string, source = '', position = -1, options?: { cause?: unknown }) {
     super(position >= 0 ? `${problem} (at position ${position})\n${caretView(source, position)}` : problem, options);
-    this.name = 'SignatureError';
     this.code = code;
     this.position = position;
     this.source = source;
@@ -46,14 +47,13 @@ export function caretView(source: string, position: number): string {
 }
 
 /** A value that does not fit its field's type (the message mirrors pydantic's wording). */
-export class ValueParseError extends Error {
+export class ValueParseError extends DSPexError {
   readonly code = 'DSPEX_VALUE_PARSE';
   constructor(
     message: string,
     readonly issues: readonly ValidationIssue[] = [],
   ) {
     super(message);
-    this.name = 'ValueParseError';
   }
 }
 

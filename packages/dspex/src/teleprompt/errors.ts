@@ -1,13 +1,9 @@
 // Typed errors of the optimizers (teleprompters). Each has a stable `code` and a message that says what to do;
 // DSPy raises AssertionError or ValueError for most of these, and re-raises the example's own error at max_errors.
 
-export abstract class TelepromptError extends Error {
-  abstract readonly code: string;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { DSPexError } from '@dspex/runtime';
+
+export abstract class TelepromptError extends DSPexError {}
 
 /** Bad optimizer settings (a negative demo count, a non-function metric, an empty optimizer name). */
 export class TelepromptConfigError extends TelepromptError {
