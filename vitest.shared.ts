@@ -1,9 +1,9 @@
 // The vitest settings every package shares: resolve workspace packages to their TypeScript sources (the
 // `development` export condition) and wait up to 20 s for a test or hook. Each package's vitest.config.ts
 // is this, plus what is its own.
-import { defineConfig, mergeConfig, type UserConfig } from 'vitest/config';
+import { defineConfig, mergeConfig, type ViteUserConfig } from 'vitest/config';
 
-export function packageConfig(overrides: UserConfig = {}): UserConfig {
+export function packageConfig(overrides: ViteUserConfig = {}): ViteUserConfig {
   return mergeConfig(
     defineConfig({
       resolve: { conditions: ['development'] },

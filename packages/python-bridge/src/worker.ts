@@ -160,6 +160,14 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
       }
       if (batch.length > 0) rt.send(self.pid, new Frames(batch));
     });
+    // A frame cut off by the end of the stream is a protocol error, not just a crash.
+    frames.on('end', () => {
+      try {
+        decoder.end();
+      } catch (error) {
+        rt.send(self.pid, new Fault('protocol', (error as Error).message));
+      }
+    });
     logLines(port.stdout, (line) => rt.logger.info({ pool: options.name, worker: id, stream: 'stdout' }, line));
     logLines(port.stderr, (line) => rt.logger.warn({ pool: options.name, worker: id, stream: 'stderr' }, line));
     state.startTimer = setTimeout(() => self.send(self.pid, new Fault('exit', `no ready frame within ${options.startTimeoutMs} ms`)), options.startTimeoutMs);
