@@ -1,8 +1,8 @@
 // Benchmark of Evaluate: a native Predict through the OpenAI-compatible LMClient against a loopback server in
 // its own process (fixed 100 ms latency, ChatAdapter answers), at concurrency 8, 64 and 256, next to real
 // dspy.Evaluate (threads 8 and 64) on the same server in the same run, the theoretical limit (concurrency /
-// latency) and the bare transport (fetch, no dspex) as the practical ceiling. Progress goes to stderr; the
-// last stdout line is one JSON object.
+// latency) and the bare transport (the client's own node:http transport, no dspex) as the practical ceiling.
+// Progress goes to stderr; the last stdout line is one JSON object.
 //
 //   npm run bench:evaluate        (BENCH_SCALE=0.2 for a quick run, BENCH_ROUNDS=1 for one round)
 

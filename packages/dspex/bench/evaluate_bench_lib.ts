@@ -1,9 +1,10 @@
 // Helpers of the evaluate benchmark: child processes that announce themselves with a JSON line (the server,
-// the DSPy script), the bare-transport peer (the same fetch the LM client uses, no dspex above it: the
-// practical ceiling of this client on this machine), the server's counters, and medians.
+// the DSPy script), the bare-transport peer (the same keep-alive node:http transport the LM client uses, no
+// dspex above it: the practical ceiling of this client on this machine), the server's counters, and medians.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { Exchange } from '../src/clients/transport.js';
 import type { FakeOpenAIStats } from './openai_server.js';
 
 export interface JsonProcess<T> {
@@ -58,14 +59,16 @@ export async function timed(n: number, run: () => Promise<unknown>): Promise<Run
   return { perSecond: (n * 1000) / elapsed, cpuUsPerItem: (cpu.user + cpu.system) / n };
 }
 
-/** `n` chat completions, `concurrency` at a time, with bare fetch. */
+/** `n` chat completions, `concurrency` at a time, on the LM client's transport with nothing above it. */
 export async function transportRun(url: string, concurrency: number, n: number): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let i = next++; i < n; i = next++) {
-        const response = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chatBody(i) });
-        JSON.parse(await response.text());
+        const exchange = new Exchange(`${url}/chat/completions`, { 'content-type': 'application/json' }, chatBody(i));
+        await exchange.head;
+        JSON.parse(await exchange.text());
+        exchange.release();
       }
     }),
   );

@@ -128,8 +128,10 @@ export class Redactor {
   error(error: unknown): Error {
     if (error instanceof LMError) return error;
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const causeCode = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
-    const safe = new Error(this.text(message + (typeof causeCode === 'string' ? ` (${causeCode})` : '')));
+    // The errno (ECONNRESET, ...) is on the error itself for node:http and on its cause for fetch.
+    const shaped = error as { code?: unknown; cause?: { code?: unknown } } | null;
+    const code = typeof shaped?.code === 'string' ? shaped.code : shaped?.cause?.code;
+    const safe = new Error(this.text(message + (typeof code === 'string' && !message.includes(code) ? ` (${code})` : '')));
     safe.name = 'RedactedError';
     return safe;
   }

@@ -1,9 +1,12 @@
-// One HTTP attempt for the LM clients: POST JSON with Node's fetch (undici), a per-attempt timeout on the
-// client's clock, the caller's AbortSignal, and the mapping of every failure to a typed, redacted LMError.
-// Retry-After (seconds or HTTP date, and OpenAI's retry-after-ms) is parsed here for the retry loop.
+// One HTTP attempt for the LM clients: POST JSON over the keep-alive transport (transport.ts), a per-attempt
+// timeout on the client's clock, the caller's AbortSignal, and the mapping of every failure to a typed,
+// redacted LMError. Retry-After (seconds or HTTP date, and OpenAI's retry-after-ms) is parsed here for the retry loop.
 
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { sleep, type Clock } from './clock.js';
 import { LMAborted, LMAuthError, LMBadResponse, LMError, LMHttpError, LMNetworkError, LMRateLimited, LMTimeout, type Redactor } from './errors.js';
+import { sseEvents, type SseEvent } from './sse.js';
+import { Exchange } from './transport.js';
 
 export interface HttpAttempt {
   provider: string;
@@ -16,12 +19,30 @@ export interface HttpAttempt {
   signal?: AbortSignal;
 }
 
+// Node's http sends no User-Agent of its own; some gateways refuse a request without one (fetch sent `node`).
+const USER_AGENT = 'dspex';
+
+/** A 2xx response whose body is still to be read, once, as JSON or as SSE events. */
+export interface HttpReply {
+  /** The body parsed as JSON (LMBadResponse when it is not); the attempt is over once it settles. */
+  json(): Promise<unknown>;
+  /** The body as server-sent events. The caller calls close() when it stops reading, early or not. */
+  events(): AsyncGenerator<SseEvent>;
+  /** Clears the timeout and the abort listener, and drops the connection if the body was not read to its end. */
+  close(): void;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** Retry-After in ms from now: `retry-after-ms`, then `retry-after` as seconds or an HTTP date. */
-export function parseRetryAfter(headers: Headers, now: number): number | undefined {
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const value = headers.get('retry-after');
-  if (value === null || value.trim() === '') return undefined;
+export function parseRetryAfter(headers: IncomingHttpHeaders, now: number): number | undefined {
+  const ms = header(headers, 'retry-after-ms');
+  if (ms !== undefined && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = header(headers, 'retry-after');
+  if (value === undefined || value.trim() === '') return undefined;
   if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.max(0, Math.round(Number(value) * 1000));
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
@@ -38,70 +59,100 @@ export function errorForStatus(provider: string, status: number, bodyText: strin
 }
 
 /**
- * Sends the request and returns the 2xx Response with its body unread (for streaming) or throws a typed
- * error. The returned `done()` must be called once the body is consumed, to clear the timeout.
+ * Sends the request and returns the 2xx reply with its body unread, or throws a typed error: LMTimeout,
+ * LMAborted, LMNetworkError (connection or body read failed), or the status's error (errorForStatus).
  */
-export async function post(attempt: HttpAttempt): Promise<{ response: Response; signal: AbortSignal; done: () => void }> {
-  const { provider, clock, redactor } = attempt;
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = clock.setTimeout(() => {
-    timedOut = true;
-    controller.abort(new LMTimeout(provider, attempt.timeoutMs));
-  }, attempt.timeoutMs);
-  const onAbort = (): void => controller.abort(new LMAborted(provider, attempt.signal?.reason));
-  if (attempt.signal?.aborted) onAbort();
-  attempt.signal?.addEventListener('abort', onAbort, { once: true });
-  const done = (): void => {
-    clock.clearTimeout(timer);
-    attempt.signal?.removeEventListener('abort', onAbort);
-  };
-  const failed = (error: unknown): LMError => {
-    done();
-    if (timedOut) return new LMTimeout(provider, attempt.timeoutMs);
-    if (controller.signal.aborted && controller.signal.reason instanceof LMError) return controller.signal.reason;
-    if (error instanceof LMError) return error;
-    const safe = redactor.error(error);
-    return new LMNetworkError(provider, safe.message, safe);
-  };
-  let response: Response;
+export async function post(attempt: HttpAttempt): Promise<HttpReply> {
+  if (attempt.signal?.aborted) throw new LMAborted(attempt.provider, attempt.signal.reason);
+  let exchange: Exchange;
   try {
-    response = await fetch(attempt.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...attempt.headers },
-      body: JSON.stringify(attempt.body),
-      signal: controller.signal,
-    });
+    exchange = new Exchange(attempt.url, { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'user-agent': USER_AGENT, ...attempt.headers }, JSON.stringify(attempt.body));
   } catch (error) {
-    throw failed(error);
+    const safe = attempt.redactor.error(error);
+    throw new LMNetworkError(attempt.provider, safe.message, safe);
   }
-  if (response.ok) return { response, signal: controller.signal, done };
-  let text = '';
-  try {
-    text = await response.text();
-  } catch (error) {
-    throw failed(error);
-  }
-  done();
-  throw errorForStatus(provider, response.status, text, parseRetryAfter(response.headers, clock.now()), redactor);
+  const reply = new Reply(attempt, exchange);
+  await reply.started();
+  return reply;
 }
 
-/** Reads a 2xx body as JSON; malformed text is an LMBadResponse carrying a redacted excerpt. */
-export async function readJson(provider: string, response: Response, redactor: Redactor, done: () => void, signal: AbortSignal): Promise<unknown> {
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (error) {
-    done();
-    if (signal.aborted && signal.reason instanceof LMError) throw signal.reason;
-    const safe = redactor.error(error);
-    throw new LMNetworkError(provider, `reading the body failed: ${safe.message}`, safe);
+/** One attempt from its request to the end of its body; a class, not closures, since every attempt makes one. */
+class Reply implements HttpReply {
+  private open = true;
+  private readonly timer: unknown;
+
+  constructor(
+    private readonly attempt: HttpAttempt,
+    private readonly exchange: Exchange,
+  ) {
+    this.timer = attempt.clock.setTimeout(() => exchange.end(new LMTimeout(attempt.provider, attempt.timeoutMs)), attempt.timeoutMs);
+    attempt.signal?.addEventListener('abort', this, { once: true });
   }
-  done();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new LMBadResponse(provider, 'the body is not valid JSON', redactor.text(text));
+
+  /** The caller's AbortSignal fired. */
+  handleEvent(): void {
+    this.exchange.end(new LMAborted(this.attempt.provider, this.attempt.signal?.reason));
+  }
+
+  /** Waits for the response head; a status outside 2xx is read and thrown as its typed error. */
+  async started(): Promise<void> {
+    let response: IncomingMessage;
+    try {
+      response = await this.exchange.head;
+    } catch (error) {
+      throw this.failed(error, '');
+    }
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status <= 299) return;
+    const text = await this.body('reading the error body failed: ');
+    const { provider, clock, redactor } = this.attempt;
+    throw errorForStatus(provider, status, text, parseRetryAfter(response.headers, clock.now()), redactor);
+  }
+
+  async json(): Promise<unknown> {
+    const text = await this.body('reading the body failed: ');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new LMBadResponse(this.attempt.provider, 'the body is not valid JSON', this.attempt.redactor.text(text));
+    }
+  }
+
+  async *events(): AsyncGenerator<SseEvent> {
+    try {
+      yield* sseEvents(this.exchange.chunks());
+    } catch (error) {
+      throw this.failed(error, 'reading the stream failed: ');
+    }
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.attempt.clock.clearTimeout(this.timer);
+    this.attempt.signal?.removeEventListener('abort', this);
+    this.exchange.release();
+  }
+
+  /** The whole body as text; the attempt is over once it is read. */
+  private async body(doing: string): Promise<string> {
+    let text: string;
+    try {
+      text = await this.exchange.text();
+    } catch (error) {
+      throw this.failed(error, doing);
+    }
+    this.close();
+    return text;
+  }
+
+  /** What a failure becomes: the reason the exchange was ended with (timeout, abort), or a redacted network error. */
+  private failed(error: unknown, doing: string): LMError {
+    this.close();
+    const reason = this.exchange.endedBy ?? error;
+    if (reason instanceof LMError) return reason;
+    const safe = this.attempt.redactor.error(reason);
+    return new LMNetworkError(this.attempt.provider, `${doing}${safe.message}`, safe);
   }
 }
 

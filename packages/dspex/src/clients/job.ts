@@ -9,10 +9,9 @@ import type { DiskCache } from './cache.js';
 import type { ChunkSink } from './channel.js';
 import { sleep } from './clock.js';
 import { LMAborted, LMBadResponse, LMError, LMHttpError, LMNetworkError, LMTimeout, type Redactor } from './errors.js';
-import { post, readJson, retryDelay } from './http.js';
+import { post, retryDelay } from './http.js';
 import type { ClientConfig } from './options.js';
 import type { ParsedResponse } from './providers/types.js';
-import { readSse } from './sse.js';
 import type { LMTelemetry } from './telemetry.js';
 
 /** What the server answers an `admit` call with. */
@@ -35,6 +34,8 @@ export interface JobContext {
   disk: DiskCache | undefined;
   /** Aborted when the client process exits. */
   serverSignal: AbortSignal;
+  /** The controllers of the calls in flight, which the client aborts when it exits (one listener for all). */
+  live: Set<AbortController>;
 }
 
 /** Settings for the wire: defaults, then the call's config, without the client-side keys. */
@@ -45,8 +46,29 @@ export function mergeSettings(defaults: LMConfig, config: LMConfig | undefined):
 }
 
 function estimateTokens(request: LMRequest, settings: LMConfig): number {
-  const chars = request.messages.reduce((sum, m) => sum + m.content.length, 0);
+  let chars = 0;
+  for (const message of request.messages) chars += message.content.length;
   return Math.ceil(chars / 4) + (settings.max_tokens ?? 256) * (settings.n ?? 1);
+}
+
+/** How a call goes out: one request, or n for a provider without `n`; the wire settings and token estimate of each. */
+export interface CallPlan {
+  requests: number;
+  /** Defaults merged with the call's config, without `cache` and `rollout_id` (and with n: 1 when split). */
+  settings: LMConfig;
+  /** The rate limiter's token estimate for one request. */
+  estimate: number;
+}
+
+export function planCall(config: ClientConfig, request: LMRequest): CallPlan {
+  const settings = mergeSettings(config.defaults, request.config);
+  delete settings.rollout_id;
+  const n = settings.n ?? 1;
+  if (n > 1 && !config.provider.nativeN) {
+    const one = { ...settings, n: 1 };
+    return { requests: n, settings: one, estimate: estimateTokens(request, one) };
+  }
+  return { requests: 1, settings, estimate: estimateTokens(request, settings) };
 }
 
 /** Failures that say the provider is unwell open the breaker; a refused request or an abort says nothing. */
@@ -72,19 +94,18 @@ function asLMError(error: unknown, ctx: JobContext, signal: AbortSignal): LMErro
   return new LMNetworkError(ctx.config.provider.name, safe.message, safe);
 }
 
-async function admit(ctx: JobContext, tokens: number): Promise<number> {
-  const admission = await GenServer.call<Admission>(ctx.rt, ctx.server, { op: 'admit', tokens }, Infinity);
-  if ('error' in admission) throw admission.error;
-  return admission.ok.waitMs;
-}
-
-/** One request/response exchange with retries. Streams to `sink` when given; no retry once a chunk went out. */
-async function exchange(ctx: JobContext, request: LMRequest, settings: LMConfig, signal: AbortSignal, sink: ChunkSink | undefined): Promise<ParsedResponse> {
+/**
+ * One request/response exchange with retries. Streams to `sink` when given; no retry once a chunk went out.
+ * `admitted` is the first attempt's admission when the server gave it with the call; later attempts ask.
+ */
+async function exchange(ctx: JobContext, request: LMRequest, plan: CallPlan, signal: AbortSignal, sink: ChunkSink | undefined, admitted: Admission | undefined): Promise<ParsedResponse> {
   const { config, redactor } = ctx;
   const { provider, clock } = config;
-  const estimate = estimateTokens(request, settings);
+  const { settings, estimate } = plan;
   for (let attempt = 0; ; attempt++) {
-    const waitMs = await admit(ctx, estimate);
+    const admission = attempt === 0 && admitted !== undefined ? admitted : await GenServer.call<Admission>(ctx.rt, ctx.server, { op: 'admit', tokens: estimate }, Infinity);
+    if ('error' in admission) throw admission.error;
+    const { waitMs } = admission.ok;
     if (waitMs > 0) ctx.telemetry.emit('lm_rate_limited', { client: config.name, waitMs });
     await sleep(clock, waitMs, signal).catch((reason: unknown) => {
       throw asLMError(reason, ctx, signal);
@@ -93,16 +114,15 @@ async function exchange(ctx: JobContext, request: LMRequest, settings: LMConfig,
     try {
       const apiBase = typeof config.apiBase === 'string' ? config.apiBase : await config.apiBase(ctx.rt);
       const wire = provider.build({ model: config.wireModel, request, settings, apiBase, apiKey: config.apiKey, stream: sink !== undefined });
-      ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
-      const http = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
+      if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
+      const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
       let parsed: ParsedResponse;
       if (sink === undefined) {
-        parsed = provider.parse(await readJson(provider.name, http.response, redactor, http.done, http.signal), request);
+        parsed = provider.parse(await reply.json(), request);
       } else {
         const decoder = provider.decoder(request);
         try {
-          if (http.response.body === null) throw new LMBadResponse(provider.name, 'the stream has no body', '');
-          for await (const event of readSse(http.response.body, http.signal)) {
+          for await (const event of reply.events()) {
             for (const chunk of decoder.push(event)) {
               delivered = true;
               sink.push(chunk);
@@ -111,7 +131,7 @@ async function exchange(ctx: JobContext, request: LMRequest, settings: LMConfig,
           }
           if (!decoder.finished) throw new LMNetworkError(provider.name, 'the stream ended before its end marker');
         } finally {
-          http.done();
+          reply.close();
         }
         parsed = decoder.result();
       }
@@ -137,11 +157,23 @@ function replay(response: LMResponse, sink: ChunkSink | undefined): void {
   response.outputs.forEach((o, index) => o.text !== '' && sink?.push({ delta: o.text, index, done: false }));
 }
 
-/** Runs a call to completion. `key` is the cache key, or undefined when this call must not use the cache. */
-export async function runCall(ctx: JobContext, request: LMRequest, key: string | undefined, sink?: ChunkSink): Promise<LMResponse> {
+/**
+ * Runs a call to completion. `key` is the cache key, or undefined when this call must not use the cache;
+ * `admitted` is the first request's admission when the server could give it with the call.
+ */
+export async function runCall(ctx: JobContext, request: LMRequest, key: string | undefined, plan: CallPlan, admitted: Admission | undefined, sink?: ChunkSink): Promise<LMResponse> {
   const { config } = ctx;
   const started = performance.now();
-  const signal = request.signal === undefined ? ctx.serverSignal : AbortSignal.any([request.signal, ctx.serverSignal]);
+  // The call's own signal, aborted by the caller's or by the client's exit (through ctx.live): cheaper than
+  // AbortSignal.any (a WeakRef per call) or than one listener per call on the client's signal.
+  const controller = new AbortController();
+  const { signal } = controller;
+  const caller = request.signal;
+  const onCallerAbort = (): void => controller.abort(caller?.reason);
+  if (caller?.aborted === true) onCallerAbort();
+  else caller?.addEventListener('abort', onCallerAbort, { once: true });
+  if (ctx.serverSignal.aborted) controller.abort(ctx.serverSignal.reason);
+  ctx.live.add(controller);
   try {
     if (key !== undefined && ctx.disk !== undefined) {
       const stored = await ctx.disk.get(key, (e) => ctx.telemetry.emit('lm_cache_error', { client: config.name, message: e.message })).catch((e: Error) => {
@@ -155,24 +187,20 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
         return hit;
       }
     }
-    const settings = mergeSettings(config.defaults, request.config);
-    const n = settings.n ?? 1;
-    const rolloutFree: LMConfig = { ...settings };
-    delete rolloutFree.rollout_id;
     const parts: ParsedResponse[] = [];
-    if (n <= 1 || config.provider.nativeN) {
-      parts.push(await exchange(ctx, request, rolloutFree, signal, sink));
+    if (plan.requests === 1) {
+      parts.push(await exchange(ctx, request, plan, signal, sink, admitted));
     } else {
       // The provider has no `n`: ask n times, and renumber streamed chunks so each output keeps its index.
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < plan.requests; i++) {
         const indexed: ChunkSink | undefined = sink === undefined ? undefined : { push: (c) => sink.push({ ...c, index: i }) };
-        parts.push(await exchange(ctx, request, { ...rolloutFree, n: 1 }, signal, indexed));
+        parts.push(await exchange(ctx, request, plan, signal, indexed, i === 0 ? admitted : undefined));
       }
     }
     const outputs: LMOutput[] = parts.flatMap((p) => p.outputs);
     const usage = parts.reduce<LMUsage>((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens, totalTokens: u.totalTokens + p.usage.totalTokens }), { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
     const response: LMResponse = { outputs, usage, model: config.model, cached: false };
-    ctx.telemetry.emit('lm_response', { client: config.name, model: config.model, usage, ms: performance.now() - started });
+    if (ctx.telemetry.listenerCount('lm_response') > 0) ctx.telemetry.emit('lm_response', { client: config.name, model: config.model, usage, ms: performance.now() - started });
     if (key !== undefined) {
       // A copy: the caller owns `response` and may change it before the server stores the cast.
       GenServer.cast(ctx.rt, ctx.server, { op: 'store', key, response: structuredClone(response) } satisfies JobReport);
@@ -184,5 +212,8 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
     ctx.telemetry.emit('lm_error', { client: config.name, code: error.code, message: error.message });
     ctx.logger.debug({ code: error.code }, error.message);
     throw error;
+  } finally {
+    ctx.live.delete(controller);
+    caller?.removeEventListener('abort', onCallerAbort);
   }
 }

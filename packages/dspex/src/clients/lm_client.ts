@@ -9,7 +9,7 @@ import { DiskCache, LruCache, cacheKey } from './cache.js';
 import type { ChunkSink } from './channel.js';
 import { CircuitBreaker, type BreakerState } from './circuit_breaker.js';
 import { CircuitOpen, type LMError, Redactor } from './errors.js';
-import { mergeSettings, runCall, type Admission, type JobContext, type JobReport } from './job.js';
+import { mergeSettings, planCall, runCall, type Admission, type CallPlan, type JobContext, type JobReport } from './job.js';
 import type { ClientConfig } from './options.js';
 import { RateLimiter } from './rate_limiter.js';
 import type { LMTelemetry } from './telemetry.js';
@@ -76,10 +76,14 @@ function cachedCopy(response: LMResponse): LMResponse {
 }
 
 function startJob(state: State, from: From<unknown>, request: LMRequest, key: string | undefined, sink?: ChunkSink): void {
+  const plan: CallPlan = planCall(state.config, request);
+  // The first request is admitted now, sparing the job a round trip through this mailbox, unless the job
+  // reads the disk cache first (a hit makes no request, so it must not take a request's place).
+  const admitted = key !== undefined && state.job.disk !== undefined ? undefined : admit(state, plan.estimate);
   // Started from a microtask, outside the server's slice: the job's own calls to the server (admit) must not
   // look like calls from the server to itself.
   Promise.resolve()
-    .then(() => runCall(state.job, request, key, sink))
+    .then(() => runCall(state.job, request, key, plan, admitted, sink))
     .then(
     (response) => GenServer.reply(from, { ok: response } satisfies ClientReply<LMResponse>),
     (error: LMError) => GenServer.reply(from, { error } satisfies ClientReply<LMResponse>),
@@ -110,7 +114,9 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
       telemetry,
       disk: config.diskCache === undefined ? undefined : new DiskCache(config.diskCache),
       serverSignal: self.signal,
+      live: new Set(),
     };
+    self.signal.addEventListener('abort', () => job.live.forEach((call) => call.abort(self.signal.reason)), { once: true });
     const totals: LMUsageTotals = { calls: 0, requests: 0, retries: 0, cacheHits: 0, failures: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
     const memory = config.memoryCache > 0 ? new LruCache<LMResponse>(config.memoryCache) : undefined;
     return { ok: { config, breaker, limiter: new RateLimiter(config.rateLimit, config.clock), memory, job, totals } };

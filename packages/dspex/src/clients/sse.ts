@@ -71,20 +71,28 @@ export class SseParser {
   }
 }
 
-/** Reads a fetch body as SSE events. */
-export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<SseEvent> {
+/** Parses a body's bytes, as they arrive, into SSE events. */
+export async function* sseEvents(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder('utf-8');
   const parser = new SseParser();
+  for await (const chunk of chunks) yield* parser.push(decoder.decode(chunk, { stream: true }));
+  // A final event without its blank line still counts when the stream ends cleanly (servers often omit it).
+  yield* parser.push(decoder.decode() + '\n\n');
+}
+
+/** Reads a fetch body as SSE events; an aborted `signal` stops it before the next read. */
+export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<SseEvent> {
   const reader = body.getReader();
-  try {
+  async function* chunks(): AsyncGenerator<Uint8Array> {
     for (;;) {
       if (signal?.aborted) throw signal.reason;
       const { done, value } = await reader.read();
-      if (done) break;
-      yield* parser.push(decoder.decode(value, { stream: true }));
+      if (done) return;
+      yield value;
     }
-    // A final event without its blank line still counts when the stream ends cleanly (servers often omit it).
-    yield* parser.push(decoder.decode() + '\n\n');
+  }
+  try {
+    yield* sseEvents(chunks());
   } finally {
     reader.releaseLock();
     void body.cancel().catch(() => undefined);
