@@ -5,7 +5,7 @@
 import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../base_lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
-import { Shape, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { Shape, streamEventJson, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 
 const NAME = 'anthropic';
 const VERSION = '2023-06-01';
@@ -83,13 +83,7 @@ function decoder(request: LMRequest): StreamDecoder {
       return finished;
     },
     push(event: SseEvent): LMStreamChunk[] {
-      let json: unknown;
-      try {
-        json = JSON.parse(event.data);
-      } catch {
-        throw new LMBadResponse(NAME, `stream event ${event.event} is not valid JSON`, event.data);
-      }
-      const shape: Shape = new Shape(NAME, json);
+      const { shape, json } = streamEventJson(NAME, event, `stream event ${event.event}`);
       const root = shape.object(json, 'the stream event');
       const index = typeof root.index === 'number' ? root.index : 0;
       switch (root.type) {

@@ -5,7 +5,7 @@
 import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../base_lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
-import { Shape, ZERO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { Shape, streamEventJson, ZERO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 
 const NAME = 'gemini';
 /** JSON Schema keywords Gemini's responseSchema rejects. */
@@ -123,13 +123,7 @@ function decoder(_request: LMRequest): StreamDecoder {
       return finished;
     },
     push(event: SseEvent): LMStreamChunk[] {
-      let json: unknown;
-      try {
-        json = JSON.parse(event.data);
-      } catch {
-        throw new LMBadResponse(NAME, 'a stream event is not valid JSON', event.data);
-      }
-      const shape: Shape = new Shape(NAME, json);
+      const { shape, json } = streamEventJson(NAME, event);
       const root = shape.object(json, 'the stream chunk');
       if (root.error !== undefined) throw new LMHttpError(NAME, 500, JSON.stringify(root.error));
       total = usage(shape, root) ?? total;

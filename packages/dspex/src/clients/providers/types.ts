@@ -99,3 +99,14 @@ export function usageOf(prompt: number, completion: number, total?: number): LMU
 }
 
 export type { ToolCall };
+
+/** A stream event's JSON body and a Shape to read it with; a body that is not JSON is an LMBadResponse. */
+export function streamEventJson(provider: string, event: SseEvent, what = 'a stream event'): { shape: Shape; json: unknown } {
+  let json: unknown;
+  try {
+    json = JSON.parse(event.data);
+  } catch {
+    throw new LMBadResponse(provider, `${what} is not valid JSON`, event.data);
+  }
+  return { shape: new Shape(provider, json), json };
+}
