@@ -13,7 +13,8 @@ export type LMErrorCode =
   | 'DSPEX_LM_TIMEOUT'
   | 'DSPEX_LM_ABORTED'
   | 'DSPEX_LM_NETWORK'
-  | 'DSPEX_LM_BAD_RESPONSE';
+  | 'DSPEX_LM_BAD_RESPONSE'
+  | 'DSPEX_LM_CONTEXT_WINDOW_EXCEEDED';
 
 export abstract class LMError extends DSPexError {
   abstract override readonly code: LMErrorCode;
@@ -43,6 +44,25 @@ export class LMHttpError extends LMError {
     super(`${provider}: HTTP ${status}: ${body.slice(0, 300) || '(empty body)'} - ${hint}`);
     this.retryable = status >= 500 || status === 408 || status === 409;
   }
+}
+
+/**
+ * The prompt does not fit the model's context window (an HTTP 400 or 413 that says so, as OpenAI, Anthropic,
+ * Gemini and llama.cpp servers word it). Not retried: shorten the prompt. ReAct ends its trajectory on it.
+ */
+export class LMContextWindowExceeded extends LMError {
+  readonly code = 'DSPEX_LM_CONTEXT_WINDOW_EXCEEDED';
+  constructor(readonly provider: string, readonly status: number, readonly body: string) {
+    super(`${provider}: the prompt does not fit the model's context window (HTTP ${status}): ${body.slice(0, 300)} - send fewer demos or shorter inputs, or use a model with a longer context.`);
+  }
+}
+
+/** Provider wordings of a context overflow. */
+const CONTEXT_OVERFLOW = /context[_ ]length|context window|maximum context|too many tokens|prompt is too long|exceeds the context|input token count/i;
+
+/** True when a 400/413 body says the prompt is longer than the model's context. */
+export function isContextOverflowBody(status: number, body: string): boolean {
+  return (status === 400 || status === 413) && CONTEXT_OVERFLOW.test(body);
 }
 
 /** HTTP 429 after the last retry, or a Retry-After longer than the client is willing to wait. */

@@ -4,7 +4,7 @@
 
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { sleep, type Clock } from './clock.js';
-import { LMAborted, LMAuthError, LMBadResponse, LMError, LMHttpError, LMNetworkError, LMRateLimited, LMTimeout, type Redactor } from './errors.js';
+import { LMAborted, LMAuthError, LMBadResponse, LMContextWindowExceeded, LMError, LMHttpError, LMNetworkError, LMRateLimited, LMTimeout, isContextOverflowBody, type Redactor } from './errors.js';
 import { sseEvents, type SseEvent } from './sse.js';
 import { Exchange } from './transport.js';
 
@@ -55,6 +55,7 @@ export function errorForStatus(provider: string, status: number, bodyText: strin
     return new LMAuthError(provider, status, `${body.slice(0, 200) || 'no detail'} - check the API key in the environment (apiKeyEnv).`);
   }
   if (status === 429) return new LMRateLimited(provider, retryAfterMs, body);
+  if (isContextOverflowBody(status, body)) return new LMContextWindowExceeded(provider, status, body);
   return new LMHttpError(provider, status, body, retryAfterMs);
 }
 

@@ -4,7 +4,7 @@ export { LM, lmSupervisorSpec, type LMHandle, type LMStartOptions } from './lm.j
 export type { LMOptions, ApiBase } from './options.js';
 export { DEFAULT_DISK_CACHE_DIR } from './options.js';
 export type { LMUsageTotals } from './lm_client.js';
-export { LMError, LMConfigError, LMAuthError, LMHttpError, LMRateLimited, CircuitOpen, LMTimeout, LMAborted, LMNetworkError, LMBadResponse, Redactor, type LMErrorCode } from './errors.js';
+export { LMError, LMConfigError, LMAuthError, LMHttpError, LMContextWindowExceeded, LMRateLimited, CircuitOpen, LMTimeout, LMAborted, LMNetworkError, LMBadResponse, Redactor, type LMErrorCode } from './errors.js';
 export { systemClock, type Clock } from './clock.js';
 export { cacheKey, sortedJson, IGNORED_CACHE_KEYS } from './cache.js';
 export type { BreakerOptions, BreakerState } from './circuit_breaker.js';

@@ -3,7 +3,8 @@
 
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LM, LMAuthError, LMBadResponse, LMConfigError, LMHttpError, type LMHandle } from '../../src/clients/index.js';
+import { LM, LMAuthError, LMBadResponse, LMConfigError, LMContextWindowExceeded, LMHttpError, type LMHandle } from '../../src/clients/index.js';
+import { isContextWindowExceeded } from '../../src/predict/react.js';
 import { ScriptedServer, openaiReply, quietRuntime, telemetryBus } from './helpers.js';
 
 let rt: Runtime;
@@ -117,6 +118,17 @@ describe('OpenAI-compatible chat completions', () => {
     expect(auth).toBeInstanceOf(LMAuthError);
     expect((auth as LMAuthError).code).toBe('DSPEX_LM_AUTH');
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('a 400 saying the prompt is too long is LMContextWindowExceeded, which ReAct recognises; not retried', async () => {
+    const overflow = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.";
+    server.script({ status: 400, json: { error: { message: overflow, code: 'context_length_exceeded' } } });
+    const lm = await start({ retries: 3 });
+    const error = await lm.call({ messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LMContextWindowExceeded);
+    expect((error as LMContextWindowExceeded).code).toBe('DSPEX_LM_CONTEXT_WINDOW_EXCEEDED');
+    expect(isContextWindowExceeded(error)).toBe(true);
+    expect(server.requests).toHaveLength(1);
   });
 
   it('refuses bad options before starting: a hosted provider without a key, an unknown provider without apiBase', async () => {
