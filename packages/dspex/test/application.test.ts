@@ -5,19 +5,11 @@
 import { Runtime, Supervisor, type Pid } from '@dspex/runtime';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DSPex, findLocalModel, type DSPexApp } from '../src/index.js';
+import { DSPex, type DSPexApp } from '../src/index.js';
+import { localModelMissing } from './support/local_model.js';
 import { servicesRequired } from './support/dspy_reference.js';
 
-function modelMissing(): string | null {
-  try {
-    findLocalModel();
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
-const missing = modelMissing();
+const missing = localModelMissing();
 if (missing !== null && !servicesRequired()) console.warn(`skipping the embedded-model part of the application test: ${missing}`);
 
 function osAlive(pid: number): boolean {

@@ -6,7 +6,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Runtime } from '@dspex/runtime';
 import type { LM, LMRequest } from '../src/clients/base_lm.js';
-import { findLocalModel, LocalLM, type LocalLMStarted } from '../src/local_lm/index.js';
+import { LocalLM, type LocalLMStarted } from '../src/local_lm/index.js';
+import { localModelMissing } from './support/local_model.js';
 import { JSONAdapter } from '../src/adapters/json_adapter.js';
 import { AdapterParseError } from '../src/adapters/errors.js';
 import { withSettings } from '../src/primitives/settings.js';
@@ -18,16 +19,7 @@ import { ReAct } from '../src/predict/react.js';
 import { Tool } from '../src/predict/tool.js';
 import { servicesRequired } from './support/dspy_reference.js';
 
-function modelMissing(): string | null {
-  try {
-    findLocalModel();
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
-const missing = modelMissing();
+const missing = localModelMissing();
 const skip = missing !== null && !servicesRequired();
 if (skip) console.warn(`skipping the embedded-model tests: ${missing}`);
 
