@@ -62,7 +62,8 @@ export const DSPex = {
     const rt = runtimeOf(caller);
     const local = options.localModel === false ? null : (options.localModel ?? {});
     const withLocal = local !== null && localModelAvailable(local);
-    const lms = [...(withLocal ? [LocalLM.clientOptions(local.name ?? 'LocalLM')].map((o) => ({ ...o, name: LOCAL_LM_CLIENT })) : []), ...(options.lms ?? [])];
+    const localClient = withLocal ? [{ ...LocalLM.clientOptions(local.name ?? 'LocalLM'), name: LOCAL_LM_CLIENT }] : [];
+    const lms = [...localClient, ...(options.lms ?? [])];
 
     const pools: Partial<Record<PoolName, PythonPool>> = {};
     const poolSpec = (name: PoolName, defaults: Partial<PoolOptions>): ChildSpec | null => {
