@@ -126,3 +126,81 @@ def tool_shape(name: str) -> dict[str, Any]:
     fn = current_session().tool(name)
     tool = dspy.Tool(fn)
     return {"name": fn.__name__, "doc": fn.__doc__, "signature": str(inspect.signature(fn)), "args": tool.args}
+
+
+# -- replies that are hard to encode, and work that ignores its cancel (issue 8, sections 3 and 4) -----------
+
+
+@command("raise_bad_utf8")
+def raise_bad_utf8() -> None:
+    """An exception whose message holds a lone surrogate, as os.fsdecode makes from non-UTF-8 bytes."""
+    raise OSError(f"cannot open {os.fsdecode(b'caf' + bytes([0xE9]))}")
+
+
+@command("raise_huge")
+def raise_huge(chars: int) -> None:
+    raise ValueError("x" * chars)
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+
+@command("raise_unprintable")
+def raise_unprintable() -> None:
+    raise _Unprintable()
+
+
+@command("bad_result")
+def bad_result() -> Any:
+    return {"fine": 1, "bad": os.fsdecode(b"caf" + bytes([0xE9]))}
+
+
+@command("bad_chunk")
+def bad_chunk() -> Iterator[Any]:
+    yield 1
+    yield object()
+    yield 3
+
+
+@command("ignore_cancel")
+def ignore_cancel(name: str) -> str:
+    """Blocks until `open_gate(name)`, whatever happens to the call (a sync command that never checks its flag).
+    Opens the gate `<name>:started` first, so a test can wait until it runs."""
+    _event(f"{name}:started").set()
+    _event(name).wait(30)
+    return "finished"
+
+
+@command("call_table")
+async def call_table() -> dict[str, int]:
+    return current_call().worker.call_table(excluding=current_call().id)
+
+
+# Says its pid on stdout once it runs (so it is past exec), lets go of the pipe, and sleeps.
+_LONG_SLEEP = "import os, time; os.write(1, b'%d\\n' % os.getpid()); os.close(1); time.sleep(600)"
+# A daemon's double fork: a new session, a fork, and the middle process exits so that its child is re-parented.
+_DOUBLE_FORK = (
+    "import os, sys\n"
+    "os.setsid()\n"
+    "if os.fork():\n"
+    "    os._exit(0)\n"
+    "os.execv(sys.executable, [sys.executable, '-c', " + repr(_LONG_SLEEP) + "])\n"
+)
+
+
+@command("spawn_grandchild")
+def spawn_grandchild(mode: str = "plain") -> int:
+    """Starts a long-lived process the way a careless command would and returns its pid once it runs, without
+    waiting for it: 'plain' (subprocess.Popen), 'setsid' (a new session), 'double_fork' (setsid, fork, exit)."""
+    import subprocess
+
+    programs = {"plain": (_LONG_SLEEP, False), "setsid": (_LONG_SLEEP, True), "double_fork": (_DOUBLE_FORK, False)}
+    if mode not in programs:
+        raise ValueError(f"unknown mode {mode!r}: use plain, setsid or double_fork")
+    program, new_session = programs[mode]
+    child = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, start_new_session=new_session)
+    assert child.stdout is not None
+    with child.stdout:
+        return int(child.stdout.readline())

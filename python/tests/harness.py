@@ -153,6 +153,11 @@ class WorkerProcess:
         assert reply["t"] == "result", reply.get("error", reply)
         return reply["value"]
 
+    def call_table(self) -> dict[str, int]:
+        """The worker's call table sizes (calls, callbacks, unreleased, waiting_for_thread), from `info`."""
+        table: dict[str, int] = self.call("info")["call_table"]
+        return table
+
     def call_error(self, cmd: str, args: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
         reply = self.reply_for(self.start_call(cmd, args, session))
         assert reply["t"] == "error", reply

@@ -161,8 +161,10 @@ def test_cancel_stream_stops_the_generator(worker: WorkerProcess) -> None:
     assert reply["value"]["produced"] == 1 and _chunks(skipped, stream) == []
 
 
-def test_cancel_of_unknown_or_finished_call_is_ignored(worker: WorkerProcess) -> None:
+def test_cancel_of_unknown_or_finished_call_is_answered_released_at_once(worker: WorkerProcess) -> None:
     worker.send({"t": "cancel", "id": 424242})
+    released, skipped = worker.recv_until(lambda m: m["t"] == "released")
+    assert released == {"t": "released", "id": 424242} and skipped == []
     assert worker.call("add", {"a": 1, "b": 2}) == 3
 
 
@@ -171,7 +173,7 @@ def test_heartbeat_is_answered_while_a_slow_command_runs(worker: WorkerProcess) 
     for seq in range(1, 4):
         worker.send({"t": "ping", "seq": seq})
         pong, skipped = worker.recv_until(lambda m: m["t"] == "pong")
-        assert pong == {"t": "pong", "seq": seq}
+        assert pong == {"t": "pong", "seq": seq, "busy_ms": 0}
         assert [m for m in skipped if m.get("id") == slow] == []
     worker.call("open_gate", {"name": "heartbeat"})
     assert worker.reply_for(slow)["t"] == "result"
@@ -340,3 +342,113 @@ def test_worker_dies_with_its_parent() -> None:
     finally:
         os.close(to_worker_w)
         os.close(from_worker_r)
+
+
+# -- every call answered (issue 8, section 3) ------------------------------------------------------------------
+
+
+def test_an_exception_message_that_is_not_utf8_is_answered_escaped(worker: WorkerProcess) -> None:
+    error = worker.call_error("raise_bad_utf8")
+    assert error["type"] == "OSError"
+    assert error["message"] == "cannot open caf\\udce9"
+    assert "raise_bad_utf8" in error["traceback"]
+    assert worker.call_table() == {"calls": 0, "callbacks": 0, "unreleased": 0, "waiting_for_thread": 0}
+
+
+def test_a_huge_exception_message_is_cut_at_the_limit_and_says_so(worker: WorkerProcess) -> None:
+    from dspex_bridge.errors import MAX_ERROR_MESSAGE_CHARS, MAX_TRACEBACK_CHARS
+
+    chars = 80 * 1024 * 1024
+    error = worker.call_error("raise_huge", {"chars": chars})
+    assert error["type"] == "ValueError"
+    cut = chars - MAX_ERROR_MESSAGE_CHARS
+    assert error["message"] == "x" * MAX_ERROR_MESSAGE_CHARS + f" [dspex_bridge: cut, {cut} more characters]"
+    # The traceback keeps its end, where the exception is named, and starts with the marker.
+    assert error["traceback"].startswith("[dspex_bridge: cut, ")
+    assert len(error["traceback"]) < MAX_TRACEBACK_CHARS + 100
+    assert worker.call_table()["calls"] == 0
+
+
+def test_an_exception_whose_str_raises_is_still_answered(worker: WorkerProcess) -> None:
+    error = worker.call_error("raise_unprintable")
+    assert error["type"] == "_Unprintable"
+    assert error["message"] == "<str() of the exception raised RuntimeError>"
+
+
+def test_a_result_that_cannot_be_encoded_becomes_an_error_reply(worker: WorkerProcess) -> None:
+    error = worker.call_error("bad_result")
+    assert error["type"] not in ("", None)
+    error["message"].encode("utf-8")  # whatever the encoder said, it arrived as valid UTF-8
+    assert worker.call_table()["calls"] == 0
+
+
+def test_a_chunk_that_cannot_be_encoded_ends_the_stream_with_an_error(worker: WorkerProcess) -> None:
+    values, final = worker.consume_stream(worker.start_call("bad_chunk"))
+    assert values == [1]
+    assert final["t"] == "error" and "chunk 1" in final["error"]["message"]
+    assert worker.call_table()["calls"] == 0
+
+
+def test_an_error_over_a_tiny_frame_limit_still_reaches_node_shortened() -> None:
+    with WorkerProcess("--max-frame-bytes", "600") as proc:
+        proc.ready()
+        error = proc.call_error("raise_huge", {"chars": 5000})
+        assert error["type"] == "ValueError"
+        assert error["message"] == "x" * 1000 and error["traceback"] == ""
+
+
+# -- cancelled calls report when their code really stopped (issue 8, section 4) --------------------------------
+
+
+def test_a_cancelled_sync_call_is_released_only_when_its_thread_returns(worker: WorkerProcess) -> None:
+    stuck = worker.start_call("ignore_cancel", {"name": "released-gate"})
+    worker.call("wait_gate", {"name": "released-gate:started"})
+    worker.send({"t": "cancel", "id": stuck})
+    assert worker.reply_for(stuck)["error"]["type"] == "Cancelled"
+    assert worker.call_table() == {"calls": 0, "callbacks": 0, "unreleased": 1, "waiting_for_thread": 0}
+    gate = worker.start_call("open_gate", {"name": "released-gate"})
+    released, skipped = worker.recv_until(lambda m: m["t"] == "released")
+    assert released == {"t": "released", "id": stuck}
+    assert [m for m in skipped if m.get("id") == stuck] == []  # its late result is discarded
+    assert [m["t"] for m in skipped if m.get("id") == gate] in ([], ["result"])
+    assert worker.call_table()["unreleased"] == 0
+
+
+def test_a_cancelled_call_still_waiting_for_a_thread_is_released_at_once() -> None:
+    with WorkerProcess("--max-threads", "1") as proc:
+        proc.ready()
+        holder = proc.start_call("ignore_cancel", {"name": "one-thread"})
+        queued = proc.start_call("add", {"a": 1, "b": 2})
+        proc.send({"t": "cancel", "id": queued})
+        assert proc.reply_for(queued)["error"]["type"] == "Cancelled"
+        released, _ = proc.recv_until(lambda m: m["t"] == "released")
+        assert released["id"] == queued
+        proc.call("open_gate", {"name": "one-thread"})
+        assert proc.reply_for(holder)["value"] == "finished"
+
+
+def test_a_cancelled_async_call_is_released_when_its_task_ends(worker: WorkerProcess) -> None:
+    call = worker.start_call("block_async")
+    worker.call("ping")  # the task has started
+    worker.send({"t": "cancel", "id": call})
+    assert worker.reply_for(call)["error"]["type"] == "Cancelled"
+    released, _ = worker.recv_until(lambda m: m["t"] == "released")
+    assert released["id"] == call
+    assert worker.call_table()["unreleased"] == 0
+
+
+def test_pong_says_how_long_every_thread_has_been_busy() -> None:
+    with WorkerProcess("--max-threads", "1") as proc:
+        proc.ready()
+        holder = proc.start_call("ignore_cancel", {"name": "busy"})
+        waiting = proc.start_call("add", {"a": 1, "b": 1})
+        proc.send({"t": "ping", "seq": 1})
+        first, _ = proc.recv_until(lambda m: m["t"] == "pong")
+        seen = first["busy_ms"]
+        while seen < 50:  # saturation is measured from the first ping that saw it
+            proc.send({"t": "ping", "seq": 2})
+            seen = proc.recv_until(lambda m: m["t"] == "pong")[0]["busy_ms"]
+        proc.call("open_gate", {"name": "busy"})
+        assert proc.reply_for(holder)["t"] == "result" and proc.reply_for(waiting)["value"] == 2
+        proc.send({"t": "ping", "seq": 3})
+        assert proc.recv_until(lambda m: m["t"] == "pong")[0]["busy_ms"] == 0

@@ -98,6 +98,8 @@ class CallContext:
         self._lock = threading.Lock()
         self._cancel_listeners: list[Callable[[], None]] = []
         self.task: asyncio.Task[Any] | None = None
+        # A sync command's run in the thread pool: after a cancel, `released` waits for it to finish.
+        self.thread_future: concurrent.futures.Future[Any] | None = None
 
     @property
     def gate(self) -> CreditGate:

@@ -62,8 +62,49 @@ class CallbackError(BridgeError):
         self.remote = remote or {}
 
 
+#: Longest error message sent to Node, in characters; a longer one is cut and ends with CUT_MARKER.
+MAX_ERROR_MESSAGE_CHARS = 64 * 1024
+#: Longest traceback sent to Node, in characters; a longer one keeps its end (the raising frame) and starts
+#: with CUT_MARKER.
+MAX_TRACEBACK_CHARS = 64 * 1024
+CUT_MARKER = "[dspex_bridge: cut, {n} more characters]"
+
+
+def safe_text(text: str) -> str:
+    """`text` as a str that always encodes as UTF-8: lone surrogates (e.g. from os.fsdecode of non-UTF-8
+    bytes) become backslash escapes (`\\udce9`)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def cut_text(text: str, limit: int, keep_end: bool = False) -> str:
+    """`text` at most about `limit` characters; a cut one says so, and how much was cut."""
+    if len(text) <= limit:
+        return text
+    marker = CUT_MARKER.format(n=len(text) - limit)
+    return marker + "\n" + text[-limit:] if keep_end else text[:limit] + " " + marker
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except BaseException as failure:  # noqa: BLE001 - a broken __str__ must not lose the reply
+        return f"<str() of the exception raised {type(failure).__name__}>"
+
+
 def error_map(exc: BaseException) -> dict[str, str]:
-    """The wire form of an exception: {"type", "message", "traceback"}."""
+    """The wire form of an exception: {"type", "message", "traceback"}, always encodable: text is made valid
+    UTF-8 (`safe_text`) and cut at MAX_ERROR_MESSAGE_CHARS / MAX_TRACEBACK_CHARS with a marker."""
     kind = exc.type if isinstance(exc, BridgeError) else type(exc).__name__
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return {"type": kind, "message": str(exc), "traceback": tb}
+    try:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except BaseException:  # noqa: BLE001 - a traceback is a courtesy; the reply is not
+        tb = ""
+    return {
+        "type": safe_text(str(kind))[:200],
+        "message": safe_text(cut_text(_describe(exc), MAX_ERROR_MESSAGE_CHARS)),
+        "traceback": safe_text(cut_text(tb, MAX_TRACEBACK_CHARS, keep_end=True)),
+    }

@@ -6,7 +6,11 @@ A long async command must await now and then, or the loop cannot read `ping` fra
 gathered and written once per loop pass (or at once when only one call is in flight, so one call gets the
 shortest round trip), in the order they were sent from any thread.
 
-Contract per call id: zero or more `chunk`s, then exactly one `result` or `error`; nothing after it.
+Contract per call id: zero or more `chunk`s, then exactly one `result` or `error`; nothing after it. Whatever
+fails while producing or encoding a reply (a result, chunk or error that cannot be encoded, a message that is not
+valid UTF-8, a frame over the limit) becomes an `error` reply for that call: no path leaves a call unanswered.
+Every `cancel` is answered, besides the call's `Cancelled` error, by one `released` once the call's code has
+really stopped (at once if it already had): Node kills a worker whose cancelled call never releases.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import itertools
 import os
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from .allowlist import AllowList
 from .context import DEFAULT_CREDITS, CallContext, bind_context, settle
-from .errors import BadRequest, Cancelled, CallbackError, Unserializable, error_map
+from .errors import BadRequest, BridgeError, Cancelled, CallbackError, Unserializable, error_map, safe_text
 from .framing import (
     BAD_MESSAGE,
     DEFAULT_MAX_FRAME_BYTES,
@@ -80,6 +85,10 @@ class Server:
         self._transport: asyncio.WriteTransport | None = None
         self._output_closed: asyncio.Future[None] | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(options.max_threads, thread_name_prefix="dspex-cmd")
+        # Calls answered Cancelled whose code still runs (a sync command ignoring its cancel flag): id -> ctx.
+        self.unreleased: dict[int, CallContext] = {}
+        # Since when (monotonic s) every thread of the pool has been busy with calls waiting for one; None if not.
+        self._saturated_since: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
         self._exit: asyncio.Future[int] | None = None
@@ -225,17 +234,22 @@ class Server:
         if kind == "call":
             self._on_call(message)
         elif kind == "ping":
-            self.send({"t": "pong", "seq": message.get("seq")})
+            self.send({"t": "pong", "seq": message.get("seq"), "busy_ms": self._busy_ms()})
         elif kind == "credit":
             ctx = self.calls.get(_message_id(message))
             n = message.get("n")
             if ctx is not None and isinstance(n, int):
                 ctx.gate.grant(n)
         elif kind == "cancel":
-            ctx = self.calls.get(_message_id(message))
-            if ctx is not None:
-                ctx.cancel()
-                self._finish_error(ctx, Cancelled(f"call {ctx.id} ({ctx.cmd}) was cancelled"))
+            call_id = _message_id(message)
+            ctx = self.calls.get(call_id)
+            if ctx is None:
+                self.send({"t": "released", "id": call_id})  # finished before the cancel came: nothing runs
+                return
+            self.unreleased[call_id] = ctx
+            ctx.cancel()
+            self._finish_error(ctx, Cancelled(f"call {ctx.id} ({ctx.cmd}) was cancelled"))
+            self._release_when_stopped(ctx)
         elif kind in ("callback_result", "callback_error"):
             future = self._callbacks.pop(_message_id(message), None)
             if future is None or future.done():
@@ -270,17 +284,20 @@ class Server:
         if problem is not None:
             self.send({"t": "error", "id": call_id, "error": error_map(BadRequest(problem))})
             return
-        session = self.sessions.get(session_id)
+        try:
+            session = self.sessions.get(session_id)
+        except Exception as exc:  # noqa: BLE001 - answered like any failure of the call
+            self.send({"t": "error", "id": call_id, "error": error_map(exc)})
+            return
         ctx = CallContext(call_id, str(cmd), session, credits=credits, worker=self)
         self.calls[call_id] = ctx
         try:
             command = self.registry.get(str(cmd))
             command.bind(args or {})
-        except Exception as exc:
+            assert self._loop is not None
+            ctx.task = self._loop.create_task(self._run_call(ctx, command, args or {}), context=bind_context(ctx))
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
             self._finish_error(ctx, exc)
-            return
-        assert self._loop is not None
-        ctx.task = self._loop.create_task(self._run_call(ctx, command, args or {}), context=bind_context(ctx))
 
     async def _run_call(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> None:
         try:
@@ -289,9 +306,9 @@ class Server:
             elif command.is_async:
                 value = await command.fn(**args)
             else:
-                assert self._loop is not None
-                runner = bind_context(ctx).run
-                value = await self._loop.run_in_executor(self._executor, runner, self._run_sync, ctx, command, args)
+                # run_in_executor, with the thread's future kept: a cancel waits on it to report `released`.
+                ctx.thread_future = self._executor.submit(bind_context(ctx).run, self._run_sync, ctx, command, args)
+                value = await asyncio.wrap_future(ctx.thread_future, loop=self._loop)
             if ctx.cancelled:
                 raise Cancelled(f"call {ctx.id} ({ctx.cmd}) was cancelled")
         except asyncio.CancelledError:
@@ -305,6 +322,7 @@ class Server:
             # ctx -> task -> its contextvars.Context -> ctx is a reference cycle: left alone, each call's objects
             # wait for the cyclic GC (about 6 us a call) instead of being freed as soon as the call ends.
             ctx.task = None
+            ctx.thread_future = None
 
     # -- running commands ------------------------------------------------------------------------------------
     def _run_sync(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> Any:
@@ -356,13 +374,13 @@ class Server:
                 await aclose()
 
     # -- replies ---------------------------------------------------------------------------------------------
-    def _emit(self, ctx: CallContext, message: dict[str, Any], terminal: bool) -> None:
+    def _emit(self, ctx: CallContext, message: dict[str, Any], terminal: bool, enforce_limit: bool = True) -> None:
         with ctx.emit_lock:
             if ctx.finished:
                 if terminal:
                     return
                 raise Cancelled(f"call {ctx.id} already finished")
-            self.send(message)  # raises before `finished` is set if the message cannot be encoded
+            self.send(message, enforce_limit)  # raises before `finished` is set if the message cannot be encoded
             if terminal:
                 ctx.finished = True
         if terminal and self.calls.get(ctx.id) is ctx:
@@ -371,31 +389,87 @@ class Server:
     def _emit_chunk(self, ctx: CallContext, seq: int, value: Any) -> None:
         try:
             self._emit(ctx, {"t": "chunk", "id": ctx.id, "seq": seq, "value": value}, terminal=False)
-        except ProtocolError as exc:
-            raise Unserializable(f"chunk {seq} cannot be sent: {exc}") from exc
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise Unserializable(f"chunk {seq} cannot be encoded: {exc}") from exc
+        except Cancelled:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - the stream ends with an error reply instead
+            raise _unsendable(f"chunk {seq}", exc) from exc
 
     def _finish_result(self, ctx: CallContext, value: Any) -> None:
         try:
             self._emit(ctx, {"t": "result", "id": ctx.id, "value": value}, terminal=True)
-        except ProtocolError as exc:
-            self._finish_error(ctx, Unserializable(f"result cannot be sent: {exc}"))
-        except (TypeError, ValueError, OverflowError, Unserializable) as exc:
-            self._finish_error(ctx, Unserializable(f"result cannot be encoded: {exc}"))
+        except BaseException as exc:  # noqa: BLE001 - a result that cannot be sent becomes an error reply
+            self._finish_error(ctx, _unsendable("the result", exc))
 
     def _finish_error(self, ctx: CallContext, exc: BaseException) -> None:
-        error = error_map(exc)
+        """Sends the call's terminal error. Never raises and never leaves the call unanswered: error_map makes
+        the text valid UTF-8 and cuts it at its limits; if even that frame cannot be sent (a tiny frame limit),
+        a short one goes out past the limit."""
         try:
-            self._emit(ctx, {"t": "error", "id": ctx.id, "error": error}, terminal=True)
-        except ProtocolError:
-            # Only strings here, so the frame limit was hit: a short error still has to reach Node.
-            short = {"type": error["type"], "message": error["message"][:1000], "traceback": error["traceback"][-1000:]}
-            with ctx.emit_lock:
-                if not ctx.finished:
-                    self.send({"t": "error", "id": ctx.id, "error": short}, enforce_limit=False)
-                    ctx.finished = True
-            self.calls.pop(ctx.id, None)
+            self._emit(ctx, {"t": "error", "id": ctx.id, "error": error_map(exc)}, terminal=True)
+        except BaseException:  # noqa: BLE001
+            kind = exc.type if isinstance(exc, BridgeError) else type(exc).__name__
+            short = {"type": safe_text(str(kind))[:200], "message": error_map(exc)["message"][:1000], "traceback": ""}
+            try:
+                self._emit(ctx, {"t": "error", "id": ctx.id, "error": short}, terminal=True, enforce_limit=False)
+            except BaseException:  # noqa: BLE001 - nothing above can fail on plain short strings; say so if it did
+                traceback.print_exc()
+        finally:
+            if self.calls.get(ctx.id) is ctx:
+                del self.calls[ctx.id]
+
+    # -- cancelled calls: `released` -------------------------------------------------------------------------
+    def _release_when_stopped(self, ctx: CallContext) -> None:
+        """On the loop thread, after a cancel: sends `released` once the call's code has stopped running. A sync
+        command runs until its thread returns (or never starts, if it was still waiting for a thread); an async
+        command until its task is done."""
+        future = ctx.thread_future
+        task = ctx.task
+        if future is not None:
+            future.add_done_callback(lambda _f: self._release(ctx))
+        elif task is not None and not task.done():
+            # The task may still submit a thread (it had not started when the cancel came): wait on that too.
+            task.add_done_callback(lambda _t: self._release_when_stopped(ctx) if ctx.thread_future else self._release(ctx))
+        else:
+            self._release(ctx)
+
+    def _release(self, ctx: CallContext) -> None:
+        """From any thread: the cancelled call's code stopped. At most once per call."""
+        if self.unreleased.pop(ctx.id, None) is not None:
+            self.send({"t": "released", "id": ctx.id})
+
+    def _busy_ms(self) -> int:
+        """How long every thread has been busy with calls still waiting for one (0 when not saturated); read at
+        each ping, so the figure is as fresh as the heartbeat."""
+        waiting = self._executor._work_queue.qsize()  # noqa: SLF001 - the executor exposes no other measure
+        if waiting == 0:
+            self._saturated_since = None
+            return 0
+        now = time.monotonic()
+        if self._saturated_since is None:
+            self._saturated_since = now
+        return int((now - self._saturated_since) * 1000)
+
+    def call_table(self, excluding: int | None = None) -> dict[str, int]:
+        """Sizes of the worker's call tables (tests assert they return to empty): calls in flight (less the call
+        `excluding`, the one asking), callbacks awaiting Node, cancelled calls whose code still runs, sync calls
+        waiting for a thread."""
+        return {
+            "calls": len(self.calls) - (1 if excluding in self.calls else 0),
+            "callbacks": len(self._callbacks),
+            "unreleased": len(self.unreleased),
+            "waiting_for_thread": self._executor._work_queue.qsize(),  # noqa: SLF001
+        }
+
+
+def _unsendable(what: str, exc: BaseException) -> BaseException:
+    """The error reply for a value that could not be encoded or sent: the encoder's own typed error (a
+    BridgeError naming the bad value's path) as it is, anything else as Unserializable naming its type."""
+    if isinstance(exc, BridgeError) and not isinstance(exc, Unserializable):
+        return exc
+    if isinstance(exc, ProtocolError):
+        return Unserializable(f"{what} cannot be sent: {exc}")
+    detail = str(exc) if isinstance(exc, Unserializable) else f"{type(exc).__name__}: {exc}"
+    return Unserializable(f"{what} cannot be encoded: {detail}")
 
 
 #: Frames queued on the loop thread that are written at once instead of at the end of the loop pass.

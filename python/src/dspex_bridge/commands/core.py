@@ -57,6 +57,7 @@ def info() -> dict[str, Any]:
         "commands": worker.registry.names() if worker is not None else [],
         "allow": list(worker.allow.patterns) if worker is not None else [],
         "sessions": len(worker.sessions.ids()) if worker is not None else 0,
+        "call_table": worker.call_table(excluding=ctx.id) if worker is not None else {},
     }
 
 
