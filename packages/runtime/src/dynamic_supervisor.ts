@@ -14,6 +14,7 @@ import { GenServer, runtimeOf, type Caller, type CallResult, type GenServerBehav
 import { normalizeChildSpec, shutdownChild, startChildProcess, type ChildSpec, type NormalizedChildSpec } from './child_spec.js';
 import type { Dest, Pid, ProcessContext } from './process.js';
 import { Exit, isNormalExit, type ExitReason } from './reasons.js';
+import { RestartIntensity, checkIntensity, checkPeriod, stoppedCleanly, supervisorReport, supervisorShutdown } from './supervision.js';
 import type { ChildCounts, ChildInfo, TerminateChildResult } from './supervisor.js';
 
 export interface DynamicSupervisorOptions {
@@ -48,8 +49,7 @@ interface State {
   readonly flags: Flags;
   /** Children by pid (the pid it last ran as, while restarting), in start order. */
   readonly children: Map<Pid, Child>;
-  /** Clock times of recent restarts, oldest first. */
-  restarts: number[];
+  readonly intensity: RestartIntensity;
 }
 
 // The same request shapes as Supervisor's, so Supervisor.whichChildren and the tree walker work here too.
@@ -71,21 +71,19 @@ function validateOptions(options: DynamicSupervisorOptions): Flags {
   if (options.strategy !== undefined && options.strategy !== 'one_for_one') {
     throw new BadArgumentError(`a DynamicSupervisor supports only the one_for_one strategy, not ${formatReason(options.strategy)}.`);
   }
-  const maxRestarts = options.maxRestarts ?? 3;
-  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) throw new BadArgumentError(`maxRestarts must be a non-negative integer, not ${formatReason(maxRestarts)}.`);
-  const maxSeconds = options.maxSeconds ?? 5;
-  if (typeof maxSeconds !== 'number' || !(maxSeconds > 0)) throw new BadArgumentError(`maxSeconds must be a positive number, not ${formatReason(maxSeconds)}.`);
+  const maxRestarts = checkIntensity('maxRestarts', options.maxRestarts ?? 3);
+  const periodMs = checkPeriod('maxSeconds', options.maxSeconds ?? 5);
   const maxChildren = options.maxChildren ?? Infinity;
   if (maxChildren !== Infinity && (!Number.isInteger(maxChildren) || maxChildren < 0)) {
     throw new BadArgumentError(`maxChildren must be a non-negative integer or Infinity, not ${formatReason(maxChildren)}.`);
   }
   const extraArguments = options.extraArguments ?? [];
   if (!Array.isArray(extraArguments)) throw new BadArgumentError('extraArguments must be an array.');
-  return { maxRestarts, periodMs: maxSeconds * 1000, maxChildren, extraArguments: [...extraArguments] };
+  return { maxRestarts, periodMs, maxChildren, extraArguments: [...extraArguments] };
 }
 
 const behavior: GenServerBehavior<State, Flags, Request, unknown, never> = {
-  init: (flags) => ({ ok: { flags, children: new Map(), restarts: [] } }),
+  init: (flags) => ({ ok: { flags, children: new Map(), intensity: new RestartIntensity(flags.maxRestarts, flags.periodMs) } }),
 
   async handleCall(request, _from, state, self): Promise<CallResult<State, unknown>> {
     return { reply: await handleRequest(request, state, self), state };
@@ -160,10 +158,10 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
 function onChildExit(pid: Pid, child: Child, reason: ExitReason, state: State, self: ProcessContext): Promise<NoReplyResult<State>> | NoReplyResult<State> {
   const { restart } = child.spec;
   if (restart === 'permanent' || (restart === 'transient' && !isNormalExit(reason))) {
-    report(self, 'child_terminated', child.spec.id, reason);
+    supervisorReport(self, 'child_terminated', child.spec.id, reason);
     return restartChild(pid, child, reason, state, self);
   }
-  if (!isNormalExit(reason)) report(self, 'child_terminated', child.spec.id, reason);
+  if (!isNormalExit(reason)) supervisorReport(self, 'child_terminated', child.spec.id, reason);
   state.children.delete(pid);
   return { noreply: true, state };
 }
@@ -171,15 +169,14 @@ function onChildExit(pid: Pid, child: Child, reason: ExitReason, state: State, s
 /** Counts a restart against the intensity, then starts the child again from its spec. */
 async function restartChild(pid: Pid, child: Child, reason: ExitReason, state: State, self: ProcessContext): Promise<NoReplyResult<State>> {
   const rt = runtimeOf(self);
-  if (!addRestart(state, rt.clock())) {
-    report(self, 'shutdown', child.spec.id, 'reached_max_restart_intensity');
-    rt.telemetry.emit('supervisor_shutdown', { supervisor: self.pid, reason: 'reached_max_restart_intensity', childId: child.spec.id });
+  if (!state.intensity.add(rt.clock())) {
+    supervisorShutdown(self, 'reached_max_restart_intensity', child.spec.id);
     state.children.delete(pid);
     return { stop: 'shutdown', state };
   }
   const result = await startChildProcess(self, child.spec, state.flags.extraArguments);
   if ('error' in result) {
-    report(self, 'start_error', child.spec.id, result.error);
+    supervisorReport(self, 'start_error', child.spec.id, result.error);
     child.restarting = true;
     self.send(self.pid, new RestartAgain(pid, reason));
     return { noreply: true, state };
@@ -193,29 +190,10 @@ async function restartChild(pid: Pid, child: Child, reason: ExitReason, state: S
   return { noreply: true, state };
 }
 
-/** Elixir's add_restart: keep the restart times within the period; more than maxRestarts of them is too many. */
-function addRestart(state: State, now: number): boolean {
-  state.restarts = state.restarts.filter((then) => now - then <= state.flags.periodMs);
-  state.restarts.push(now);
-  return state.restarts.length <= state.flags.maxRestarts;
-}
-
-/** OTP's shutdown of one child; a child that stopped otherwise than asked is a shutdown_error. */
+/** OTP's shutdown of one child; one that stopped otherwise than asked (and not cleanly) is a shutdown_error. */
 async function stopChild(self: ProcessContext, pid: Pid, spec: NormalizedChildSpec): Promise<void> {
   const result = await shutdownChild(self, pid, spec.shutdown);
-  if ('error' in result && !(result.error === 'normal' && spec.restart !== 'permanent')) {
-    report(self, 'shutdown_error', spec.id, result.error);
-  }
-}
-
-function report(self: ProcessContext, context: 'start_error' | 'child_terminated' | 'shutdown' | 'shutdown_error', childId: string | undefined, reason: ExitReason): void {
-  const rt = runtimeOf(self);
-  rt.logger.error(
-    { supervisor_report: { supervisor: String(self.pid), context, childId, reason: formatReason(reason) } },
-    `dynamic supervisor ${self.pid}: ${context} for child ${childId ?? '(dynamic)'}: ${formatReason(reason)}`,
-  );
-  if (context === 'start_error') rt.telemetry.emit('start_error', { supervisor: self.pid, childId, reason });
-  if (context === 'shutdown_error') rt.telemetry.emit('shutdown_error', { supervisor: self.pid, childId, reason });
+  if ('error' in result && !stoppedCleanly(spec, result.error, true)) supervisorReport(self, 'shutdown_error', spec.id, result.error);
 }
 
 // --- Public API ---

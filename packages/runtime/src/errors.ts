@@ -48,11 +48,15 @@ export class CallExitError extends RuntimeError {
   }
 }
 
-/** A process tried to call itself, which can never be answered. */
+/** A process tried to call or stop itself, which can never be answered (OTP's calling_self). */
 export class CallingSelfError extends RuntimeError {
   readonly code = 'DSPEX_CALLING_SELF';
-  constructor(destination: string) {
-    super(`${destination} called itself; a GenServer cannot answer its own call. Use a direct function call.`);
+  constructor(destination: string, operation: 'call' | 'stop' = 'call') {
+    super(
+      operation === 'call'
+        ? `${destination} called itself; a GenServer cannot answer its own call. Use a direct function call.`
+        : `${destination} called GenServer.stop on itself, which would wait forever for its own exit; return { stop: reason, state } from the callback instead.`,
+    );
   }
 }
 

@@ -224,7 +224,12 @@ class ServerLoop<S> {
     if (result !== null && typeof result === 'object') {
       if ('stop' in result) {
         this.state = result.state;
-        if ('reply' in result) from.reply(result.reply);
+        // OTP runs terminate first and replies in its `after`: the caller hears back once terminate is done,
+        // and also when terminate crashes.
+        if ('reply' in result) {
+          const reply = result.reply;
+          return this.runTerminate(self, result.stop, () => self.exit(result.stop), () => from.reply(reply));
+        }
         return this.stop(self, result.stop);
       }
       if ('noreply' in result) {
@@ -285,18 +290,27 @@ class ServerLoop<S> {
     return this.runTerminate(self, error, () => self.exit(error));
   }
 
-  private runTerminate(self: ProcessContext, reason: ExitReason, then: () => void): unknown {
+  /** Runs terminate(reason), then `then`; `after` runs once terminate is over, whether it returned or threw. */
+  private runTerminate(self: ProcessContext, reason: ExitReason, then: () => void, after?: () => void): unknown {
     if (this.timer !== undefined) clearTimeout(this.timer);
     const terminate = this.behavior.terminate;
-    if (terminate === undefined) return then();
+    const failed = (error: unknown): void => {
+      after?.();
+      self.exit(error);
+    };
+    const done = (): void => {
+      after?.();
+      then();
+    };
+    if (terminate === undefined) return done();
     let result: unknown;
     try {
       result = terminate.call(this.behavior, reason, this.state, self);
     } catch (error) {
-      self.exit(error);
+      failed(error);
       return undefined;
     }
-    return andThen(result, then, (error) => self.exit(error));
+    return andThen(result, done, failed);
   }
 }
 
@@ -352,12 +366,21 @@ export const GenServer = {
 
   /**
    * Stops the server: it runs terminate(reason) and exits with `reason`. Resolves when it has exited;
-   * NoProcError if it is not running; CallTimeoutError if it has not exited within `timeoutMs`.
+   * NoProcError if it is not running; CallTimeoutError if it has not exited within `timeoutMs`;
+   * CallingSelfError when a server stops itself this way (return `{ stop }` instead); BadArgumentError,
+   * before anything is sent, for a timeout other than Infinity or an integer >= 0.
    */
   stop(caller: Caller, dest: Dest, reason: ExitReason = 'normal', timeoutMs = Infinity): Promise<void> {
+    // gen:stop's guard: only infinity or an integer >= 0, checked before anything is sent.
+    if (timeoutMs !== Infinity && !(Number.isInteger(timeoutMs) && timeoutMs >= 0)) {
+      return Promise.reject(new BadArgumentError(`GenServer.stop takes a timeout of Infinity or an integer >= 0 ms, not ${formatReason(timeoutMs)}.`));
+    }
     const rt = runtimeOf(caller);
     const target = rt.resolve(dest);
     if (target === undefined) return Promise.reject(new NoProcError(describeDest(dest), 'stop'));
+    // A server waiting for its own exit would wait forever (Elixir's GenServer.stop exits with calling_self).
+    const self = caller instanceof Runtime ? rt.current : asProcess(caller.pid);
+    if (self === target) return Promise.reject(new CallingSelfError(String(target), 'stop'));
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const cancel = rt.watch(target, (exitReason) => {

@@ -30,10 +30,18 @@ export interface ProcessContext {
   /** Aborted when the process exits, so async work started by a handler can stop with it. */
   readonly signal: AbortSignal;
   send(dest: Dest, message: unknown): boolean;
+  /**
+   * Links this process and `pid`. A dead `pid` sends this process an exit signal `noproc` when it traps
+   * exits (an `Exit` message); otherwise link throws NoProcError, as OTP's link/1 raises noproc.
+   */
   link(pid: Pid): void;
   unlink(pid: Pid): void;
   monitor(dest: Dest): Ref;
-  demonitor(ref: Ref, options?: { flush?: boolean }): boolean;
+  /**
+   * Removes a monitor. Returns true, as OTP's demonitor/1 does; with `info: true`, whether the monitor was
+   * still active (false: unknown ref, or its DOWN already sent). `flush: true` also drops a queued DOWN.
+   */
+  demonitor(ref: Ref, options?: { flush?: boolean; info?: boolean }): boolean;
   /** Exits this process now with `reason`; code after it in the handler runs but can no longer act. */
   exit(reason?: ExitReason): void;
   /**
@@ -230,7 +238,7 @@ export class Process implements ProcessContext {
     return this.runtime.monitor(this, dest);
   }
 
-  demonitor(ref: Ref, options?: { flush?: boolean }): boolean {
+  demonitor(ref: Ref, options?: { flush?: boolean; info?: boolean }): boolean {
     const target = this.watching?.get(ref);
     let wasActive = false;
     if (target !== undefined) {
@@ -239,7 +247,7 @@ export class Process implements ProcessContext {
       wasActive = true;
     }
     if (options?.flush === true) this.removeMessages((m) => m instanceof Down && m.ref === ref);
-    return wasActive;
+    return options?.info === true ? wasActive : true;
   }
 
   exit(reason: ExitReason = 'normal'): void {

@@ -1,16 +1,18 @@
 // Registry: Elixir's Registry. A supervised process owns a key/value table that processes register
 // themselves in, with unique or duplicate keys. Reads are synchronous (shared memory, as Elixir's ETS),
 // an owner's entries go the moment it exits, and `registry.via(key)` names a process wherever a pid goes.
+// As in Elixir, registering links the process and the registry (which traps exits): a registry that dies
+// takes the processes registered in it along, unless they trap exits.
 //
 //   const started = await Registry.start(rt, { keys: 'unique', name: 'sessions' });
 //   const sessions = Registry.of(rt, 'sessions');
 //   sessions.register(self, 'session:42', { model: 'smollm2' });       // inside the registering process
 //   await GenServer.call(rt, sessions.via('session:42'), 'history');
 
-import { BadArgumentError, NoProcError } from './errors.js';
+import { BadArgumentError, NoProcError, formatReason } from './errors.js';
 import { GenServer, runtimeOf, type Caller, type GenServerBehavior, type StartOptions, type StartResult } from './gen_server.js';
 import type { ChildSpec } from './child_spec.js';
-import type { Pid, Process, ProcessContext, ViaName } from './process.js';
+import type { Dest, Pid, Process, ProcessContext, ViaName } from './process.js';
 import type { ExitReason } from './reasons.js';
 import { asProcess, type Runtime } from './runtime.js';
 
@@ -52,6 +54,7 @@ class Table<K, V> {
       record = { keys: [], hook: () => this.removeOwner(owner) };
       this.byOwner.set(owner, record);
       owner.addExitHook(record.hook);
+      owner.runtime.link(this.pid, owner);
     }
     record.keys.push(key);
   }
@@ -63,8 +66,10 @@ class Table<K, V> {
     this.dropEntries(owner, key);
     record.keys = record.keys.filter((k) => !sameKey(k, key));
     if (record.keys.length === 0) {
+      // Elixir unlinks once the process holds no key here any more.
       this.byOwner.delete(owner);
       owner.removeExitHook(record.hook);
+      owner.runtime.unlink(this.pid, owner);
     }
   }
 
@@ -99,7 +104,10 @@ function sameKey(a: unknown, b: unknown): boolean {
 
 const TABLES = new WeakMap<Process, Table<unknown, unknown>>();
 
-const server: GenServerBehavior<null, RegistryKeys> = {
+/** The one call a registry answers: Registry.probe. Any other call crashes it, as Elixir's registry would. */
+const PROBE = Symbol('Registry.probe');
+
+const server: GenServerBehavior<null, RegistryKeys, typeof PROBE, number> = {
   init(kind, self) {
     const process = asProcess(self.pid);
     const table = new Table<unknown, unknown>(kind, process);
@@ -107,6 +115,11 @@ const server: GenServerBehavior<null, RegistryKeys> = {
     process.addExitHook(() => table.clear());
     return { ok: null };
   },
+  handleCall(request, _from, state, self) {
+    if (request !== PROBE) throw new BadArgumentError(`a Registry answers no calls but Registry.probe; ${self.pid} got ${formatReason(request)}.`);
+    return { reply: TABLES.get(asProcess(self.pid))!.size, state };
+  },
+  // EXITs of registered processes (we trap exits to stay up when one crashes): their exit hook cleaned up.
   handleInfo: (_message, state) => ({ noreply: true, state }),
 };
 
@@ -135,19 +148,28 @@ export class Registry<K = unknown, V = unknown> {
    */
   static async start<K = unknown, V = unknown>(caller: Caller, options: RegistryOptions, extra: StartOptions = {}): Promise<RegistryStartResult<K, V>> {
     validateOptions(options);
-    return withRegistry(caller, options, await GenServer.start(caller, server, options.keys, { label: 'Registry', ...extra, name: options.name }));
+    return withRegistry(caller, options, await GenServer.start(caller, server, options.keys, { label: 'Registry', ...extra, name: options.name, trapExit: true }));
   }
 
   /** Like start, linked to `parent` (a supervisor's child spec passes its parent here). */
   static async startLink<K = unknown, V = unknown>(parent: ProcessContext, options: RegistryOptions, extra: StartOptions = {}): Promise<RegistryStartResult<K, V>> {
     validateOptions(options);
-    return withRegistry(parent, options, await GenServer.startLink(parent, server, options.keys, { label: 'Registry', ...extra, name: options.name }));
+    return withRegistry(parent, options, await GenServer.startLink(parent, server, options.keys, { label: 'Registry', ...extra, name: options.name, trapExit: true }));
   }
 
   /** A child spec that runs the registry under a supervisor (id: its name). */
   static childSpec(options: RegistryOptions, overrides: Partial<ChildSpec> = {}): ChildSpec {
     validateOptions(options);
     return { id: options.name, start: (parent) => Registry.startLink(parent, options), ...overrides };
+  }
+
+  /**
+   * Resolves, with the number of entries, once the registry process `dest` (its pid or name) has taken
+   * every message sent to it before: a liveness probe for health checks and the testing kit's call hook.
+   * Rejects as GenServer.call does (NoProcError, CallTimeoutError, CallExitError).
+   */
+  static probe(caller: Caller, dest: Dest, timeoutMs = 5000): Promise<number> {
+    return GenServer.call<number>(caller, dest, PROBE, timeoutMs);
   }
 
   /** The registry named `name`. Its operations throw NoProcError while no such registry runs. */

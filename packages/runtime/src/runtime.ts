@@ -113,7 +113,15 @@ export class Runtime {
       if (options.name !== undefined) this.register(options.name, process);
       if (options.trapExit === true) process.trap = true;
       if (options.label !== undefined) LABEL.set(process, options.label);
-      if (options.link !== undefined) this.link(process, options.link);
+      if (options.link !== undefined) {
+        // spawn_link from a parent that is already dead: the new process gets the noproc exit signal.
+        const parent = asProcess(options.link);
+        if (parent.alive) {
+          if (parent !== this.root) this.addLink(process, parent);
+        } else {
+          process.deliverExitSignal(parent, 'noproc', true);
+        }
+      }
       else process.flags |= TOP_LEVEL;
     } else {
       process.flags |= TOP_LEVEL;
@@ -244,15 +252,24 @@ export class Runtime {
 
   // --- Links, monitors, exit signals ---
 
+  /**
+   * Links `a` to `b`, acting as `a`. When `b` is dead, `a` gets an exit signal `noproc` if it traps exits
+   * (an Exit message), and otherwise this throws NoProcError, as OTP's link/1 raises noproc in its caller.
+   */
   link(a: Pid, b: Pid): void {
     const pa = asProcess(a);
     const pb = asProcess(b);
     if (pa === pb || pa === this.root || pb === this.root) return;
     if (!pa.alive) return;
     if (!pb.alive) {
+      if (!pa.trap) throw new NoProcError(String(pb), 'link');
       pa.deliverExitSignal(pb, 'noproc', true);
       return;
     }
+    this.addLink(pa, pb);
+  }
+
+  private addLink(pa: Process, pb: Process): void {
     (pa.links ??= new Set()).add(pb);
     (pb.links ??= new Set()).add(pa);
   }

@@ -11,6 +11,7 @@ import { GenServer, runtimeOf, type Caller, type CallResult, type GenServerBehav
 import { normalizeChildSpec, shutdownChild, startChildProcess, type ChildSpec, type ChildType, type NormalizedChildSpec } from './child_spec.js';
 import type { Dest, Pid, ProcessContext } from './process.js';
 import { Exit, isNormalExit, type ExitReason } from './reasons.js';
+import { RestartIntensity, checkIntensity, checkPeriod, stoppedCleanly, supervisorReport, supervisorShutdown } from './supervision.js';
 
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
 export type AutoShutdown = 'never' | 'any_significant' | 'all_significant';
@@ -61,8 +62,7 @@ interface Child {
 
 interface State {
   strategy: Strategy;
-  intensity: number;
-  periodMs: number;
+  intensity: RestartIntensity;
   autoShutdown: AutoShutdown;
   /** Static children in start order. */
   children: Child[];
@@ -71,8 +71,6 @@ interface State {
   /** simple_one_for_one: the template, and its children by their last pid, in start order. */
   template: NormalizedChildSpec | null;
   dynamics: Map<Pid, Child>;
-  /** Monotonic times of recent restarts, oldest first. */
-  restarts: number[];
 }
 
 type Request =
@@ -106,10 +104,9 @@ export function validateSupervisorSpec(spec: SupervisorSpec): { flags: Required<
   }
   const strategy = spec.strategy ?? 'one_for_one';
   if (!STRATEGIES.includes(strategy)) throw new BadArgumentError(`unknown supervisor strategy ${String(strategy)}; use one of ${STRATEGIES.join(', ')}.`);
-  const intensity = spec.intensity ?? 1;
-  if (!Number.isInteger(intensity) || intensity < 0) throw new BadArgumentError(`intensity must be a non-negative integer, not ${String(intensity)}.`);
+  const intensity = checkIntensity('intensity', spec.intensity ?? 1);
   const period = spec.period ?? 5;
-  if (typeof period !== 'number' || !(period > 0)) throw new BadArgumentError(`period must be a positive number of seconds, not ${String(period)}.`);
+  checkPeriod('period', period);
   const autoShutdown = spec.autoShutdown ?? 'never';
   if (!AUTO_SHUTDOWNS.includes(autoShutdown)) throw new BadArgumentError(`autoShutdown must be one of ${AUTO_SHUTDOWNS.join(', ')}.`);
   if (strategy === 'simple_one_for_one' && spec.children.length !== 1) {
@@ -142,21 +139,19 @@ const behavior: GenServerBehavior<State, SupervisorInit, Request, unknown, never
     const { flags, children } = validateSupervisorSpec(spec);
     const state: State = {
       strategy: flags.strategy,
-      intensity: flags.intensity,
-      periodMs: flags.period * 1000,
+      intensity: new RestartIntensity(flags.intensity, checkPeriod('period', flags.period)),
       autoShutdown: flags.autoShutdown,
       children: [],
       byId: new Map(),
       template: flags.strategy === 'simple_one_for_one' ? children[0]! : null,
       dynamics: new Map(),
-      restarts: [],
     };
     if (state.template !== null) return { ok: state };
     for (const childSpec of children) {
       const child: Child = { spec: childSpec, pid: undefined, extra: [] };
       const result = await startChildProcess(self, childSpec);
       if ('error' in result) {
-        reportError(self, 'start_error', childSpec.id, result.error);
+        supervisorReport(self, 'start_error', childSpec.id, result.error);
         await terminateChildren(self, state.children);
         return { stop: { shutdown: { failedToStartChild: childSpec.id, reason: result.error } } };
       }
@@ -199,13 +194,13 @@ async function onChildExit(pid: Pid, reason: ExitReason, state: State, self: Pro
   if (child === undefined || child.pid !== pid) return undefined; // not (or no longer) our child
   const { restart, significant } = child.spec;
   if (restart === 'permanent' || (restart === 'transient' && !isNormalExit(reason))) {
-    reportError(self, 'child_terminated', child.spec.id, reason);
+    supervisorReport(self, 'child_terminated', child.spec.id, reason);
     return restartChild(child, reason, state, self);
   }
-  if (!isNormalExit(reason)) reportError(self, 'child_terminated', child.spec.id, reason);
+  if (!isNormalExit(reason)) supervisorReport(self, 'child_terminated', child.spec.id, reason);
   removeOrClear(child, state);
   if (significant && shouldAutoShutdown(state)) {
-    emitSupervisorShutdown(self, 'auto_shutdown', child.spec.id);
+    supervisorShutdown(self, 'auto_shutdown', child.spec.id);
     return 'auto_shutdown';
   }
   return undefined;
@@ -221,9 +216,8 @@ function shouldAutoShutdown(state: State): boolean {
 
 /** Counts a restart against the intensity, then restarts by strategy. */
 async function restartChild(child: Child, reason: ExitReason, state: State, self: ProcessContext): Promise<typeof GIVE_UP | undefined> {
-  if (!addRestart(state, runtimeOf(self).clock())) {
-    reportError(self, 'shutdown', child.spec.id, 'reached_max_restart_intensity');
-    emitSupervisorShutdown(self, 'reached_max_restart_intensity', child.spec.id);
+  if (!state.intensity.add(runtimeOf(self).clock())) {
+    supervisorShutdown(self, 'reached_max_restart_intensity', child.spec.id);
     removeOrClear(child, state); // it is dead: the shutdown that follows must not try to stop it (OTP's del_child)
     return GIVE_UP;
   }
@@ -241,12 +235,6 @@ async function tryAgain(child: Child, state: State, self: ProcessContext): Promi
   return restartChild(child, 'restarting', state, self);
 }
 
-/** OTP's add_restart: keep restart times within the period; more than `intensity` of them is too many. */
-function addRestart(state: State, now: number): boolean {
-  state.restarts.push(now);
-  while (state.restarts.length > 0 && now - state.restarts[0]! > state.periodMs) state.restarts.shift();
-  return state.restarts.length <= state.intensity;
-}
 
 /** Restarts per strategy. Returns the child that failed to start (left as 'restarting'), or null. */
 async function restartByStrategy(child: Child, state: State, self: ProcessContext): Promise<Child | null> {
@@ -275,7 +263,7 @@ async function restartByStrategy(child: Child, state: State, self: ProcessContex
 async function startInPlace(child: Child, state: State, self: ProcessContext): Promise<boolean> {
   const result = await startChildProcess(self, child.spec, child.extra);
   if ('error' in result) {
-    reportError(self, 'start_error', child.spec.id, result.error);
+    supervisorReport(self, 'start_error', child.spec.id, result.error);
     child.pid = 'restarting'; // a dynamic child stays filed under its last pid
     return false;
   }
@@ -346,9 +334,8 @@ async function terminateOne(self: ProcessContext, child: Child): Promise<void> {
   if (child.pid === undefined) return;
   const result = await shutdownChild(self, child.pid, child.spec.shutdown);
   child.pid = undefined;
-  // OTP's shutdown/1: a non-permanent child may also end with normal, shutdown or {shutdown, _}.
-  if ('error' in result && !(child.spec.restart !== 'permanent' && isNormalExit(result.error))) {
-    reportShutdownError(self, child.spec.id, result.error);
+  if ('error' in result && !stoppedCleanly(child.spec, result.error, child.key !== undefined)) {
+    supervisorReport(self, 'shutdown_error', child.spec.id, result.error);
   }
 }
 
@@ -470,24 +457,6 @@ function countChildren(state: State, self: ProcessContext): ChildCounts {
     else counts.workers++;
   }
   return counts;
-}
-
-// --- Reports ---
-
-function reportError(self: ProcessContext, context: 'start_error' | 'child_terminated' | 'shutdown', childId: string, reason: ExitReason): void {
-  const rt = runtimeOf(self);
-  rt.logger.error({ supervisor_report: { supervisor: String(self.pid), context, childId, reason: formatReason(reason) } }, `supervisor ${self.pid}: ${context} for child ${childId}: ${formatReason(reason)}`);
-  if (context === 'start_error') rt.telemetry.emit('start_error', { supervisor: self.pid, childId, reason });
-}
-
-function reportShutdownError(self: ProcessContext, childId: string, reason: ExitReason): void {
-  const rt = runtimeOf(self);
-  rt.logger.error({ supervisor_report: { supervisor: String(self.pid), context: 'shutdown_error', childId, reason: formatReason(reason) } }, `supervisor ${self.pid}: shutdown_error for child ${childId}: ${formatReason(reason)}`);
-  rt.telemetry.emit('shutdown_error', { supervisor: self.pid, childId, reason });
-}
-
-function emitSupervisorShutdown(self: ProcessContext, reason: 'reached_max_restart_intensity' | 'auto_shutdown', childId: string): void {
-  runtimeOf(self).telemetry.emit('supervisor_shutdown', { supervisor: self.pid, reason, childId });
 }
 
 // --- Public API ---

@@ -35,6 +35,8 @@ interface TaskState {
   /** The owner that monitors the task and gets a TaskReply; null when results go only through the promise. */
   readonly notify: Process | null;
   readonly ref: Ref;
+  /** The process the task is linked to (its owner, an async stream's link holder), or null. */
+  readonly linked: Process | null;
 }
 
 const STATES = new WeakMap<Task<unknown>, TaskState>();
@@ -64,7 +66,7 @@ export class Task<T = unknown> {
   static async<T>(caller: Caller, fn: TaskFn<T>): Task<T> {
     if (typeof fn !== 'function') throw new BadArgumentError('Task.async expects a function (self) => value.');
     const owner = ownerOf(caller);
-    return runTask(spawnTask(runtimeOf(caller), owner), owner, fn, true);
+    return runTask(spawnTask(runtimeOf(caller), owner), owner, fn, true, owner);
   }
 
   /**
@@ -95,14 +97,19 @@ export class Task<T = unknown> {
   }
 
   /**
-   * Stops the task as a supervisor would (shutdown signal, then kill after `shutdown` ms). Resolves to
-   * { ok } if it had already given its value, { exit } if it had died of something else, or null when it
-   * was stopped by this shutdown.
+   * Unlinks and stops the task as a supervisor would: a `shutdown` exit signal, then a kill after
+   * `shutdown` ms (or at once with 'brutal_kill'). Resolves, as Elixir's Task.shutdown does, to { ok } when
+   * the task gave its value, null when it ended by this shutdown's own signal (also when it had already
+   * died of that very reason: 'shutdown', or 'killed' with brutal_kill), and { exit: reason } otherwise,
+   * including { exit: 'killed' } for a task that traps exits and had to be killed when its time ran out.
    */
   static async shutdown<T>(task: Task<T>, shutdown: Shutdown = 5000): Promise<TaskOutcome<T> | null> {
     const state = stateOf(task);
     if (state.outcome !== undefined) {
+      // Already dead (Elixir's flush_noproc): its DOWN tells whether it died as this shutdown would end it.
       flush(state);
+      const asked = shutdown === 'brutal_kill' ? 'killed' : 'shutdown';
+      if ('exit' in state.outcome && state.outcome.exit === asked) return null;
       return state.outcome as TaskOutcome<T>;
     }
     const process = asProcess(task.pid);
@@ -110,20 +117,32 @@ export class Task<T = unknown> {
     const outcome = (await state.settled) as TaskOutcome<T>;
     flush(state);
     if ('ok' in outcome) return outcome;
-    // Stopped by this shutdown (or killed when it overran its time): nothing to report, as in Elixir.
-    return 'ok' in stopped || outcome.exit === 'killed' ? null : outcome;
+    // shutdownChild answers { ok } only for the reason it asked for: 'shutdown', or 'killed' with brutal_kill.
+    return 'ok' in stopped ? null : outcome;
   }
 
   /**
-   * Maps `items` through `fn`, each in a task linked to the caller, at most `maxConcurrency` at a time.
-   * Yields { ok: value } or { exit: reason } per item (a crash also crashes a caller that does not trap
-   * exits, as in Elixir). The stream throws TaskTimeoutError when an item times out with onTimeout 'exit'
-   * and BadArgumentError for bad options. Breaking out of the loop kills the tasks still running.
+   * Maps `items` through `fn`, each in a task, at most `maxConcurrency` at a time. Yields { ok: value } or
+   * { exit: reason } per item. As in Elixir, the tasks are linked to an intermediate process linked to the
+   * caller and trapping exits when the caller does: a crash also crashes a caller that does not trap exits,
+   * and a caller that traps gets the { exit } item and no EXIT message. The stream throws TaskTimeoutError
+   * when an item times out with onTimeout 'exit' and BadArgumentError for bad options. Breaking out of the
+   * loop kills the tasks still running.
    */
   static asyncStream<I, T>(caller: Caller, items: Iterable<I> | AsyncIterable<I>, fn: StreamFn<I, T>, options: AsyncStreamOptions = {}): AsyncIterable<StreamItem<T>> {
     const owner = ownerOf(caller);
     const rt = runtimeOf(caller);
-    return runStream(items, fn, options, (input) => runTask(spawnTask(rt, owner), owner, (self) => fn(input, self), false));
+    const links = owner === null ? null : new StreamLinks(owner);
+    return runStream(
+      items,
+      fn,
+      options,
+      (input) => {
+        const linked = links === null ? null : links.holder();
+        return runTask(spawnTask(rt, linked), owner, (self) => fn(input, self), false, linked);
+      },
+      () => links?.close(),
+    );
   }
 }
 
@@ -174,13 +193,16 @@ function ownerOf(caller: Caller): Process | null {
   return caller instanceof Runtime ? null : asProcess(caller.pid);
 }
 
-/** Wraps a spawned, waiting task process in a Task and sends it `fn`. `notify`: the owner monitors it and gets a TaskReply. */
-function runTask<T>(process: Process, owner: Process | null, fn: TaskFn<T>, notify: boolean): Task<T> {
+/**
+ * Wraps a spawned, waiting task process in a Task and sends it `fn`. `notify`: the owner monitors it and gets
+ * a TaskReply. `linked`: the process it is linked to, unlinked before the task is killed.
+ */
+function runTask<T>(process: Process, owner: Process | null, fn: TaskFn<T>, notify: boolean, linked: Process | null): Task<T> {
   const rt = process.runtime;
   const watcher = notify && owner !== null && owner.alive ? owner : null;
   const ref = watcher !== null ? watcher.monitor(process) : rt.makeRef();
   let resolve!: (outcome: TaskOutcome<unknown>) => void;
-  const state: TaskState = { result: undefined, outcome: undefined, settled: new Promise((r) => (resolve = r)), notify: watcher, ref };
+  const state: TaskState = { result: undefined, outcome: undefined, settled: new Promise((r) => (resolve = r)), notify: watcher, ref, linked };
   const finish = (reason: ExitReason): void => {
     state.outcome = state.result ?? { exit: reason };
     resolve(state.outcome);
@@ -199,12 +221,55 @@ function stateOf(task: Task<unknown>): TaskState {
   return state;
 }
 
-/** Kills a task without taking its owner down with it. */
+/** Kills a task without taking down the process it is linked to. */
 function killTask(task: Task<unknown>): void {
   const process = asProcess(task.pid);
-  if (task.owner !== null) process.runtime.unlink(task.owner, process);
+  const linked = stateOf(task).linked;
+  if (linked !== null) process.runtime.unlink(linked, process);
   process.runtime.exit(process, 'kill');
 }
+
+/**
+ * The intermediate process of an async stream (Elixir's stream monitor): linked to the caller, trapping
+ * exits when the caller does, and linked to every task. A task's crash kills it and so a caller that does not
+ * trap; a trapping caller's EXITs stay in this process's mailbox, which it discards. When the caller exits,
+ * for any reason, the tasks are killed with it. Made at the first task; close() ends it without a signal.
+ */
+class StreamLinks {
+  private hub: Process | null = null;
+  private cancelWatch: (() => void) | undefined;
+
+  constructor(private readonly owner: Process) {}
+
+  holder(): Process {
+    if (this.hub !== null) return this.hub;
+    const rt = this.owner.runtime;
+    const hub = asProcess(rt.spawn(discardMessages, { link: this.owner, trapExit: this.owner.trap, label: 'Task.asyncStream' }));
+    this.hub = hub;
+    if (hub.alive) this.cancelWatch = rt.watch(this.owner, () => this.end());
+    return hub;
+  }
+
+  close(): void {
+    this.cancelWatch?.();
+    this.end();
+  }
+
+  /** Kills the tasks still linked, then the hub, unlinked from the caller so the caller gets no signal. */
+  private end(): void {
+    const hub = this.hub;
+    if (hub === null || !hub.alive) return;
+    const rt = hub.runtime;
+    rt.unlink(this.owner, hub);
+    for (const task of [...(hub.links ?? [])]) {
+      rt.unlink(hub, task);
+      rt.exit(task, 'kill');
+    }
+    rt.exit(hub, 'kill');
+  }
+}
+
+const discardMessages: ProcessBehavior = { receive() {} };
 
 /** The owner no longer needs the TaskReply and DOWN of a task it has the result of. */
 function flush(state: TaskState): void {
@@ -240,6 +305,7 @@ async function* runStream<I, T>(
   fn: StreamFn<I, T>,
   options: AsyncStreamOptions,
   start: (input: I) => Task<T> | Promise<Task<T>>,
+  close?: () => void,
 ): AsyncGenerator<StreamItem<T>, void, undefined> {
   const { maxConcurrency, ordered, timeout, onTimeout, zipInputOnExit } = streamOptions(options);
   if (typeof fn !== 'function') throw new BadArgumentError('asyncStream expects a function (item, self) => value.');
@@ -309,6 +375,7 @@ async function* runStream<I, T>(
       clearTimeout(entry.timer);
       killTask(entry.task);
     }
+    close?.();
     if (!exhausted) await inputs.return?.();
   }
 }
@@ -341,15 +408,16 @@ function taskChildSpec(options: TaskStartOptions): ChildSpec {
   };
 }
 
-async function startSupervised<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, link: boolean, notify: boolean, options: TaskStartOptions): Promise<Task<T>> {
+/** `linkTo`: the process the task is linked to (the caller, an async stream's link holder) or null. */
+async function startSupervised<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, linkTo: Process | null, notify: boolean, options: TaskStartOptions): Promise<Task<T>> {
   if (typeof fn !== 'function') throw new BadArgumentError('a supervised task needs a function (self) => value.');
   const pid = await DynamicSupervisor.startChildOrThrow(caller, sup, taskChildSpec(options));
   if (pid === null) throw new ChildStartError('ignore');
   const process = asProcess(pid);
   const owner = ownerOf(caller);
   // Linked and monitored before it is given its function, so no crash can slip between (as Elixir does).
-  if (link && owner !== null) owner.link(process);
-  return runTask(process, owner, fn, notify);
+  if (linkTo !== null) linkTo.link(process);
+  return runTask(process, owner, fn, notify, linkTo);
 }
 
 export const TaskSupervisor = {
@@ -380,17 +448,17 @@ export const TaskSupervisor = {
    * supervisor is full, NoProcError when it is not running.
    */
   asyncNolink<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, options: TaskStartOptions = {}): Promise<Task<T>> {
-    return startSupervised(caller, sup, fn, false, true, options);
+    return startSupervised(caller, sup, fn, null, true, options);
   },
 
   /** Like asyncNolink, and linked to the caller as well (Elixir's Task.Supervisor.async). */
   async<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, options: TaskStartOptions = {}): Promise<Task<T>> {
-    return startSupervised(caller, sup, fn, true, true, options);
+    return startSupervised(caller, sup, fn, ownerOf(caller), true, options);
   },
 
   /** Runs `fn` under `sup` for its effect only (no reply, no link). Resolves to its pid; rejects as asyncNolink. */
   async startChild(caller: Caller, sup: Dest, fn: TaskFn<unknown>, options: TaskStartOptions = {}): Promise<Pid> {
-    return (await startSupervised(runtimeOf(caller), sup, fn, false, false, options)).pid;
+    return (await startSupervised(runtimeOf(caller), sup, fn, null, false, options)).pid;
   },
 
   /** The pids of the running tasks. Rejects with NoProcError when the supervisor is not running. */
@@ -405,11 +473,22 @@ export const TaskSupervisor = {
    * with MaxChildrenError or NoProcError.
    */
   asyncStreamNolink<I, T>(caller: Caller, sup: Dest, items: Iterable<I> | AsyncIterable<I>, fn: StreamFn<I, T>, options: AsyncStreamOptions & TaskStartOptions = {}): AsyncIterable<StreamItem<T>> {
-    return runStream(items, fn, options, (input) => startSupervised(caller, sup, (self) => fn(input, self), false, false, options));
+    return runStream(items, fn, options, (input) => startSupervised(caller, sup, (self) => fn(input, self), null, false, options));
   },
 
-  /** Like asyncStreamNolink, with each task also linked to the caller (Elixir's Task.Supervisor.async_stream). */
+  /**
+   * Like asyncStreamNolink, with each task also linked to the caller through the stream's intermediate
+   * process, as Task.asyncStream (Elixir's Task.Supervisor.async_stream).
+   */
   asyncStream<I, T>(caller: Caller, sup: Dest, items: Iterable<I> | AsyncIterable<I>, fn: StreamFn<I, T>, options: AsyncStreamOptions & TaskStartOptions = {}): AsyncIterable<StreamItem<T>> {
-    return runStream(items, fn, options, (input) => startSupervised(caller, sup, (self) => fn(input, self), true, false, options));
+    const owner = ownerOf(caller);
+    const links = owner === null ? null : new StreamLinks(owner);
+    return runStream(
+      items,
+      fn,
+      options,
+      (input) => startSupervised(caller, sup, (self) => fn(input, self), links === null ? null : links.holder(), false, options),
+      () => links?.close(),
+    );
   },
 };

@@ -1,4 +1,5 @@
-// Public API of @dspex/runtime/testing: the chaos-testing kit. Only re-exports; see TESTING.md for the guide.
+// Public API of @dspex/runtime/testing: the chaos-testing kit. Only re-exports; the guide is the package
+// README, section "Testing your supervision trees".
 export { createTestRuntime, TestRuntime, RUNTIME_EVENTS, type TestRuntimeOptions, type CrashReport, type SupervisorReport, type LogRecord, type TelemetryRecord } from './test_runtime.js';
 export { kill, crash, crashOnNth, delayMessages, dropMessages, type MessageFilter } from './faults.js';
 export { nextEvent, awaitDown, collector, randomProcess, type Collector, type RandomProcessOptions } from './observe.js';

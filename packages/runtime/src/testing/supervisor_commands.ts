@@ -12,7 +12,7 @@ import { Supervisor } from '../supervisor.js';
 import { arbExitReason } from './arbitraries.js';
 import { crashOnNth } from './faults.js';
 import { awaitDown } from './observe.js';
-import { adopt, callOp, crashOp, deleteOp, differs, killOp, restartOp, show, startOp, terminateOp, type Op, type Verify } from './supervisor_ops.js';
+import { adopt, callHookFor, callOp, crashOp, deleteOp, differs, killOp, restartOp, show, startOp, terminateOp, type Op, type Verify } from './supervisor_ops.js';
 import { SupervisorModel, type ModelStrategy } from './supervisor_model.js';
 import { createTestRuntime, type TestRuntime, type TestRuntimeOptions } from './test_runtime.js';
 
@@ -31,6 +31,12 @@ export interface SupervisorModelConfig {
    * calls this incarnation answered before: a restarted child starts from fresh state. No call commands without it.
    */
   call?: (rt: Runtime, pid: Pid, child: { id: string; callsBefore: number }) => Promise<void>;
+  /**
+   * The ids of the children `call` may be given (default: every child). Leave out those that answer no
+   * calls, a Registry for instance (or probe it in `call` with Registry.probe): they still get crashes,
+   * kills and the other commands, and crash-on-next-message sends them a plain message instead of a call.
+   */
+  answersCalls?: readonly string[];
   /** Longest command sequence (default 30). */
   maxCommands?: number;
   /** Include batches of concurrent steps (default true; their order comes from the run's fc.Scheduler). */
@@ -148,7 +154,7 @@ class CrashOnMessage implements SupervisorCommand {
     const incarnation = model.running(this.id)!;
     const pid = real.pids.get(incarnation)!;
     crashOnNth(real.rt, pid, 1, this.reason);
-    const call = real.config.call;
+    const call = callHookFor(real.config, this.id);
     if (call === undefined) {
       real.rt.send(pid, 'crash-on-this');
     } else {
@@ -198,7 +204,8 @@ export function supervisorCommands(config: SupervisorModelConfig): fc.Arbitrary<
     { weight: 1, arbitrary: id.map(deleteOp) },
   ];
   if (catalog.length > 0) ops.push({ weight: 2, arbitrary: fc.constantFrom(...catalog).map(startOp) });
-  if (config.call !== undefined) ops.push({ weight: 2, arbitrary: id.map(callOp) });
+  const callable = config.call === undefined ? [] : ids.filter((i) => callHookFor(config, i) !== undefined);
+  if (callable.length > 0) ops.push({ weight: 2, arbitrary: fc.constantFrom(...callable).map(callOp) });
   const op = fc.oneof(...ops);
   const commands: Array<fc.WeightedArbitrary<SupervisorCommand>> = [
     { weight: 8, arbitrary: op.map((o) => new Step([o])) },

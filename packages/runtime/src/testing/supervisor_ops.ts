@@ -9,7 +9,7 @@ import type { Pid } from '../process.js';
 import type { ExitReason } from '../reasons.js';
 import { Supervisor, type StartChildResult } from '../supervisor.js';
 import { crash, kill } from './faults.js';
-import type { SupervisorSystem } from './supervisor_commands.js';
+import type { SupervisorModelConfig, SupervisorSystem } from './supervisor_commands.js';
 import type { SupervisorModel } from './supervisor_model.js';
 
 /** Running incarnations when a step begins: crash, kill and call target these pids. */
@@ -75,13 +75,19 @@ export function killOp(id: string): Op {
   };
 }
 
+/** The call hook for child `id`, or undefined when there is none or the child answers no calls. */
+export function callHookFor(config: SupervisorModelConfig, id: string): SupervisorModelConfig['call'] {
+  if (config.answersCalls !== undefined && !config.answersCalls.includes(id)) return undefined;
+  return config.call;
+}
+
 export function callOp(id: string): Op {
   return {
     label: `call(${id})`,
     needsRunning: id,
     issue(model, real, snapshot) {
       const target = targetOf(id, real, snapshot);
-      const call = real.config.call;
+      const call = callHookFor(real.config, id);
       if (target === undefined || call === undefined) return passed;
       const callsBefore = model.called(target.incarnation);
       return call(real.rt, target.pid, { id, callsBefore }).then(
