@@ -79,7 +79,7 @@ def test_custom_allow_list_from_the_command_line() -> None:
 def test_save_in_one_worker_and_load_in_another(tmp_path: Any) -> None:
     path = tmp_path / "program.json"
     demos = [{"question": "What is 2 + 2?", "answer": "4"}]
-    with WorkerProcess(worker_id="saver") as saver:
+    with WorkerProcess("--save-dir", str(tmp_path), worker_id="saver") as saver:
         saver.ready()
         handle = saver.call("create", {"class": "dspy.ChainOfThought", "args": ["question -> answer"]})["handle"]
         assert saver.call("set_attr", {"handle": handle, "name": "predict.demos", "value": demos})
@@ -87,7 +87,7 @@ def test_save_in_one_worker_and_load_in_another(tmp_path: Any) -> None:
     assert state["predict"]["demos"] == demos
     assert state["metadata"]["dependency_versions"]["dspy"] == "3.4.1"
     assert json.loads(path.read_text()) == state  # the same JSON DSPy's program.save writes
-    with WorkerProcess(worker_id="loader") as loader:
+    with WorkerProcess("--save-dir", str(tmp_path), worker_id="loader") as loader:
         loader.ready()
         from_state = loader.call("load", {"class": "dspy.ChainOfThought", "args": ["question -> answer"],
                                           "state": state})["handle"]

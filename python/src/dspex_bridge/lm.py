@@ -10,6 +10,7 @@ import concurrent.futures
 import contextlib
 from typing import Any, Iterator
 
+from .errors import NotAllowed
 from .session import Session
 
 _ADAPTERS = {"chat": "ChatAdapter", "json": "JSONAdapter", "xml": "XMLAdapter"}
@@ -41,7 +42,29 @@ def build_lm(spec: dict[str, Any]) -> Any:
     extra = spec.get("kwargs") or {}
     if not isinstance(extra, dict):
         raise TypeError("'kwargs' of an LM spec must be a map")
+    check_request_options(extra)
     return dspy.LM(model, **options, **extra)
+
+
+def check_request_options(options: dict[str, Any]) -> None:
+    """LM request options from Node are plain data, and never callbacks: LiteLLM resolves a callback named by a
+    string by importing its integration module."""
+    from .capabilities import Grant
+
+    for key, value in options.items():
+        if not isinstance(key, str) or not _is_plain(value):
+            raise NotAllowed(f"LM option {key!r} must be plain data (strings, numbers, lists, maps)")
+    Grant().check_arguments(options)
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, list):
+        return all(_is_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
 
 
 def build_adapter(name: str | None) -> Any:

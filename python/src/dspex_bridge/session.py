@@ -68,6 +68,10 @@ class Session:
 
     # -- objects ---------------------------------------------------------------------------------------------
     def put(self, obj: Any) -> str:
+        """Keeps `obj` for Node under a new handle; NotAllowed unless its type is one the pool grants."""
+        from .capabilities import Grant
+
+        Grant.of(getattr(self.host, "allow", None)).check_handle(obj)
         handle = f"h{next(_handle_ids)}"
         with self._lock:
             self.objects[handle] = obj

@@ -12,7 +12,7 @@ import sys
 import traceback
 from typing import Sequence
 
-from .allowlist import AllowList
+from .capabilities import Grant
 from .framing import DEFAULT_MAX_FRAME_BYTES
 from .lifecycle import install_parent_death_signal, watch_parent
 from .registry import load_command_modules
@@ -32,6 +32,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-id", required=True, help="this worker's id, echoed in the ready frame")
     parser.add_argument("--commands", default="", help="comma-separated modules whose @command functions to load")
     parser.add_argument("--allow", default=None, help="comma-separated glob patterns of constructible classes")
+    parser.add_argument("--save-dir", default=None, help="the only directory save/load may name files in")
+    parser.add_argument("--allow-pickle", action="store_true", help="let save/load use .pkl files in --save-dir")
     parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES)
     parser.add_argument("--max-threads", type=int, default=16, help="thread pool size for sync commands")
     return parser.parse_args(argv)
@@ -68,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             in_fd=in_fd,
             out_fd=out_fd,
             max_frame_bytes=args.max_frame_bytes,
-            allow=AllowList.parse(args.allow),
+            allow=Grant.parse(args.allow, save_dir=args.save_dir, allow_pickle=args.allow_pickle),
             max_threads=args.max_threads,
         )
     )

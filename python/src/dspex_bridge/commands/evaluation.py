@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..capabilities import Grant
 from ..context import CallContext, current_call, current_call_or_none
 from ..errors import BadArguments
 from ..lm import session_lm
@@ -111,6 +112,9 @@ def evaluate(
     ctx = current_call()
     session = ctx.session
     program = session.get(handle)
+    grant = Grant.of(ctx.worker.allow)
+    grant.check_callable(program)
+    grant.check_arguments(devset)  # an example's fields reach the program as call arguments
     metric_fn = resolve_metric(metric, session)
     if metric_fn is None:
         raise BadArguments("evaluate needs a metric")

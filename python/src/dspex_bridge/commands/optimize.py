@@ -17,9 +17,8 @@ from ..context import bind_context, current_call
 from ..errors import BadArguments, Cancelled
 from ..lm import session_lm
 from ..registry import command
-from ..wire import resolve_refs
 from .evaluation import resolve_metric, to_examples
-from .programs import saved_state
+from .programs import checked_refs, current_grant, saved_state
 
 _DONE = object()
 
@@ -109,14 +108,19 @@ def optimize(
 
     ctx = current_call()
     session = ctx.session
+    grant = current_grant()
     program = session.get(handle)
+    grant.check_callable(program)
     path = _optimizer_path(optimizer)
-    cls = ctx.worker.allow.resolve_class(path)
-    init_kwargs = resolve_refs(optimizer_kwargs or {}, session)
+    cls = grant.resolve_class(path)
+    init_kwargs = checked_refs(optimizer_kwargs or {}, session, grant)
+    grant.check_path_arguments(cls, [], init_kwargs)  # log_dir & co. only inside the save directory
     metric_fn = resolve_metric(metric, session)
     if metric_fn is not None and _accepts(cls, "metric"):
         init_kwargs.setdefault("metric", metric_fn)
-    compile_args = resolve_refs(compile_kwargs or {}, session)
+    compile_args = checked_refs(compile_kwargs or {}, session, grant)
+    grant.check_path_arguments(getattr(cls, "compile", cls), [], compile_args)
+    grant.check_arguments([trainset, valset])
     compile_args["trainset"] = to_examples(trainset, input_keys, "trainset")
     if valset is not None:
         compile_args["valset"] = to_examples(valset, input_keys, "valset")

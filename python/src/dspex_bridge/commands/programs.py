@@ -1,11 +1,16 @@
-"""The DSPy object surface: create allow-listed objects, call them, read and write their attributes, save and
-load their state. Objects live in the calling session and are addressed by string handles."""
+"""The DSPy object surface: create granted objects, call them, read and write their exposed attributes, save
+and load their state. Objects live in the calling session and are addressed by string handles; what Node may
+reach through them is exactly what the pool's Grant allows (see capabilities/)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from ..capabilities import Grant, read_attribute, write_attribute
 from ..context import current_call
 from ..errors import BadArguments, NotAllowed
 from ..lm import session_lm
@@ -18,16 +23,31 @@ def _session() -> Session:
     return current_call().session
 
 
+def current_grant() -> Grant:
+    """The grant of the worker running the current call."""
+    return Grant.of(current_call().worker.allow)
+
+
+def checked_refs(value: Any, session: Session, grant: Grant) -> Any:
+    """Node arguments after the signature grammar, with $handle/$tool/$lm references resolved."""
+    grant.check_arguments(value)
+    return resolve_refs(value, session)
+
+
 def construct(path: str, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Any:
-    """Resolves `path` through the worker's allow-list and calls it with resolved ($handle/$tool/$lm) args."""
+    """Resolves `path` through the grant and calls it with checked, resolved ($handle/$tool/$lm) args."""
     ctx = current_call()
-    cls = ctx.worker.allow.resolve_class(path)
+    grant = current_grant()
+    cls = grant.resolve_class(path)
     if args is not None and not isinstance(args, list):
         raise BadArguments('"args" must be a list')
     if kwargs is not None and not isinstance(kwargs, dict):
         raise BadArguments('"kwargs" must be a map')
     session = ctx.session
-    return cls(*resolve_refs(args or [], session), **resolve_refs(kwargs or {}, session))
+    call_args = checked_refs(args or [], session, grant)
+    call_kwargs = checked_refs(kwargs or {}, session, grant)
+    grant.check_path_arguments(cls, call_args, call_kwargs)
+    return cls(*call_args, **call_kwargs)
 
 
 def _class_arg(params: dict[str, Any]) -> str:
@@ -52,42 +72,33 @@ def create(**params: Any) -> dict[str, Any]:
     return {"handle": _session().put(obj), "class": path}
 
 
-def _walk(obj: Any, dotted: str) -> tuple[Any, str]:
-    """The object owning the last segment of `dotted`, and that segment; private segments are refused."""
-    if not isinstance(dotted, str) or not dotted:
-        raise BadArguments("attribute name must be a non-empty string")
-    parts = dotted.split(".")
-    if any(not part or part.startswith("_") for part in parts):
-        raise NotAllowed(f"attribute {dotted!r} is private or malformed")
-    for part in parts[:-1]:
-        obj = getattr(obj, part)
-    return obj, parts[-1]
-
-
 @command("call")
 def call(handle: str, kwargs: dict[str, Any] | None = None, args: list[Any] | None = None) -> Any:
-    """Calls the object (a dspy.Module, usually) and returns its Prediction as {field: value, ...}
-    (+ "completions" when it has several)."""
+    """Calls a DSPy module and returns its Prediction as {field: value, ...} (+ "completions" when it has
+    several). Only modules of granted types may be called."""
     session = _session()
+    grant = current_grant()
     target = session.get(handle)
+    grant.check_callable(target)
+    call_args = checked_refs(args or [], session, grant)
+    call_kwargs = checked_refs(kwargs or {}, session, grant)
     with session_lm(session):
-        result = target(*resolve_refs(args or [], session), **resolve_refs(kwargs or {}, session))
+        result = target(*call_args, **call_kwargs)
     return to_wire(result, session)
 
 
 @command("get_attr")
 def get_attr(handle: str, name: str) -> Any:
-    """A plain value, or {"$handle", "class"} for an object with no plain form (kept in the session)."""
+    """An exposed attribute as plain data, or {"$handle", "class"} for a granted object (kept in the session)."""
     session = _session()
-    owner, attr = _walk(session.get(handle), name)
-    return to_wire(getattr(owner, attr), session)
+    return to_wire(read_attribute(session.get(handle), name), session)
 
 
 @command("set_attr")
 def set_attr(handle: str, name: str, value: Any) -> bool:
     session = _session()
-    owner, attr = _walk(session.get(handle), name)
-    setattr(owner, attr, resolve_refs(value, session))
+    grant = current_grant()
+    write_attribute(grant, session.get(handle), name, checked_refs(value, session, grant))
     return True
 
 
@@ -107,20 +118,56 @@ def saved_state(program: Any) -> dict[str, Any]:
     return wire_state
 
 
-def _json_path(path: str) -> Path:
-    resolved = Path(path)
-    if resolved.suffix != ".json":
-        raise NotAllowed(f"only .json state files are supported (pickle runs code on load): {path!r}")
-    return resolved
+def _state_file(grant: Grant, path: Any) -> Path:
+    """`path` inside the pool's save directory, as a .json file (or .pkl when the pool enables pickle)."""
+    location = grant.location(path, what="state file")
+    if location.suffix == ".pkl" and grant.allow_pickle:
+        return location
+    if location.suffix != ".json":
+        raise NotAllowed(f"state file {path!r}: only .json state files are supported (pickle runs code on load; "
+                         "only the pool's configuration can enable it)")
+    return location
+
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 @command("save")
 def save(handle: str, path: str | None = None) -> dict[str, Any]:
-    """Returns the program's DSPy JSON state; also writes it to `path` (a .json file) when given."""
+    """Returns the program's DSPy JSON state; also writes it to `path` (a .json file in the save directory)."""
     program = _session().get(handle)
+    current_grant().check_callable(program)  # only granted DSPy modules have state
+    state = saved_state(program)
     if path is not None:
-        program.save(str(_json_path(path)))
-    return saved_state(program)
+        location = _state_file(current_grant(), path)
+        location.parent.mkdir(parents=True, exist_ok=True)
+        if location.suffix == ".pkl":
+            program.save(str(location))
+        else:  # the bytes DSPy's own save writes, through a descriptor that will not follow a planted symlink
+            fd = os.open(location, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NO_FOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as out:
+                out.write(orjson.dumps(state, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    return state
+
+
+def _read_state(location: Path) -> Any:
+    try:
+        fd = os.open(location, os.O_RDONLY | _NO_FOLLOW)
+    except FileNotFoundError:
+        raise BadArguments(f"no state file at {location}") from None
+    with os.fdopen(fd, "rb") as source:
+        return orjson.loads(source.read())
+
+
+def _check_state(grant: Grant, state: dict[str, Any]) -> None:
+    """DSPy's load_state setattr()s every key of a predictor's state: private and dunder keys are refused, and
+    signatures inside the map reach DSPy like any other argument."""
+    for name, entry in state.items():
+        keys = [name, *(entry if isinstance(entry, dict) else ())]
+        for key in keys:
+            if not isinstance(key, str) or key.startswith("_"):
+                raise NotAllowed(f"state key {key!r} is private; a saved state names only public fields")
+    grant.check_arguments(state)
 
 
 @command("load")
@@ -131,12 +178,17 @@ def load(**params: Any) -> dict[str, Any]:
     state, file = params.get("state"), params.get("path")
     if (state is None) == (file is None):
         raise BadArguments('load needs exactly one of "state" (a map) or "path" (a .json file)')
+    grant = current_grant()
+    location = _state_file(grant, file) if file is not None else None
     program = construct(path, params.get("args"), params.get("kwargs"))
-    if file is not None:
-        program.load(str(_json_path(file)))
-    elif isinstance(state, dict):
+    grant.check_callable(program)
+    if location is not None and location.suffix == ".pkl":
+        program.load(str(location), allow_pickle=True)
+    elif location is not None:
+        state = _read_state(location)
+    if isinstance(state, dict):
+        _check_state(grant, state)
         program.load_state(state)
-    else:
+    elif location is None or location.suffix != ".pkl":
         raise BadArguments('"state" must be a map')
     return {"handle": _session().put(program), "class": path}
-
