@@ -39,12 +39,29 @@ const DEFAULTS: Settings = {
 };
 
 let globalSettings: Settings = { ...DEFAULTS };
-const overrides = new AsyncLocalStorage<Partial<Settings>>();
+
+/**
+ * One withSettings scope: its overrides, and those merged over the global settings, kept until configure()
+ * replaces the global object (Module.call opens a scope per call, and Predict reads the settings several times
+ * per call: merging once per scope instead of once per read is most of what settings cost on the hot path).
+ */
+interface Scope {
+  readonly local: Partial<Settings>;
+  base: Settings;
+  merged: Settings;
+}
+
+const overrides = new AsyncLocalStorage<Scope>();
 
 /** The settings in effect here: the innermost withSettings overrides over the configured ones. */
 export function currentSettings(): Readonly<Settings> {
-  const local = overrides.getStore();
-  return local ? { ...globalSettings, ...local } : globalSettings;
+  const scope = overrides.getStore();
+  if (scope === undefined) return globalSettings;
+  if (scope.base !== globalSettings) {
+    scope.base = globalSettings;
+    scope.merged = { ...globalSettings, ...scope.local };
+  }
+  return scope.merged;
 }
 
 /** Set process-wide defaults (DSPy's dspy.configure). Later calls update only the keys they name. */
@@ -62,8 +79,12 @@ export function resetSettings(): void {
  * everything `fn` awaits, and only there; concurrent calls outside see nothing of them.
  */
 export function withSettings<T>(update: Partial<Settings>, fn: () => T): T {
-  const merged = { ...(overrides.getStore() ?? {}), ...definedOnly(update) };
-  return overrides.run(merged, fn);
+  const local: Partial<Settings> = { ...overrides.getStore()?.local };
+  for (const key in update) {
+    const value = update[key as keyof Settings];
+    if (value !== undefined) (local as Record<string, unknown>)[key] = value;
+  }
+  return overrides.run({ local, base: globalSettings, merged: { ...globalSettings, ...local } }, fn);
 }
 
 /** Settings as a read-only view that always reflects the current context (DSPy's dspy.settings). */
