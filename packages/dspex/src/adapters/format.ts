@@ -5,39 +5,69 @@
 import type { CompiledField, CompiledSignature } from '../signatures/compiler.js';
 import type { JsonSchema, TypeRegistry } from '../signatures/registry.js';
 import type { TypeExpr } from '../signatures/types.js';
-import { PyFloat, pyJsonDumps, pyStr } from '../utils/py_json.js';
+import { PyFloat, pyJsonDumps, pyNumber, pyStr } from '../utils/py_json.js';
 import { pyStrip } from '../utils/py_text.js';
 
 /**
  * serialize_for_json, type-directed: JS has one number type, so a number in a float position becomes a PyFloat
- * (rendered "1.0" as Python renders the float DSPy holds there). Sets become arrays, Maps objects, Dates ISO text.
+ * (rendered "1.0" as Python renders the float DSPy holds there), through lists, tuple positions, unions and dict
+ * values. Sets become arrays, Maps keep their order (keys as pydantic writes them), Dates ISO text; NaN and the
+ * infinities inside a container become null, as pydantic's JSON mode writes them (a bare one stays "nan").
  */
-export function toPyJson(value: unknown, type: TypeExpr | undefined, registry: TypeRegistry): unknown {
+export function toPyJson(value: unknown, type: TypeExpr | undefined, registry: TypeRegistry, nested = false): unknown {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'number') return type !== undefined && isFloatPosition(type, registry) && Number.isInteger(value) ? new PyFloat(value) : value;
+  const position = type === undefined ? undefined : resolvePosition(type, value);
+  if (typeof value === 'number') {
+    if (nested && !Number.isFinite(value)) return null;
+    return position !== undefined && isFloatPosition(position, registry) && Number.isInteger(value) ? new PyFloat(value) : value;
+  }
   if (typeof value !== 'object') return value;
-  if (value instanceof PyFloat) return value;
+  if (value instanceof PyFloat) return nested && !Number.isFinite(value.value) ? null : value;
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value) || value instanceof Set) {
-    const item = type === undefined ? undefined : itemType(type);
-    return [...value].map((v) => toPyJson(v, item, registry));
+    return [...value].map((v, i) => toPyJson(v, position === undefined ? undefined : itemType(position, i), registry, true));
   }
-  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value as Record<string, unknown>);
+  if (value instanceof Map) {
+    const out = new Map<string, unknown>();
+    for (const [key, v] of value) out.set(pyKey(key), toPyJson(v, position === undefined ? undefined : memberType(position, String(key), registry), registry, true));
+    return out;
+  }
   const out: Record<string, unknown> = {};
-  for (const [key, v] of entries) out[String(key)] = toPyJson(v, type === undefined ? undefined : memberType(type, String(key), registry), registry);
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) out[key] = toPyJson(v, position === undefined ? undefined : memberType(position, key, registry), registry, true);
   return out;
+}
+
+/** A dict key as pydantic's JSON mode writes it: str() of the key. */
+function pyKey(key: unknown): string {
+  if (typeof key === 'string') return key;
+  if (key === null || key === undefined) return 'None';
+  if (typeof key === 'boolean') return key ? 'True' : 'False';
+  if (typeof key === 'number') return pyNumber(key);
+  return String(key);
+}
+
+/** The member of a union a value belongs to (by its shape), or the type itself. */
+function resolvePosition(type: TypeExpr, value: unknown): TypeExpr {
+  if (type.kind !== 'union') return type;
+  if (typeof value === 'number' || value instanceof PyFloat) return type;
+  const container = Array.isArray(value) || value instanceof Set;
+  const preferred = value instanceof Set ? 'set' : null;
+  const match =
+    (preferred === null ? undefined : type.members.find((m) => m.kind === preferred)) ??
+    type.members.find((m) => (container ? m.kind === 'list' || m.kind === 'set' || m.kind === 'tuple' : typeof value === 'object' ? m.kind === 'dict' || m.kind === 'custom' : false));
+  return match ?? type;
 }
 
 function isFloatPosition(type: TypeExpr, registry: TypeRegistry): boolean {
   if (type.kind === 'float') return true;
-  if (type.kind === 'union') return type.members.some((m) => m.kind === 'float') && !type.members.some((m) => m.kind === 'int');
+  if (type.kind === 'union') return type.members.some((m) => m.kind === 'float') && !type.members.some((m) => m.kind === 'int' || m.kind === 'any');
   if (type.kind === 'custom') return registry.get(type.name)?.schema.type === 'number';
   return false;
 }
 
-function itemType(type: TypeExpr): TypeExpr | undefined {
+function itemType(type: TypeExpr, index: number): TypeExpr | undefined {
   if (type.kind === 'list' || type.kind === 'set') return type.item;
-  if (type.kind === 'tuple' && (type.variadic || type.bare)) return type.items[0];
+  if (type.kind === 'tuple') return type.variadic || type.bare ? type.items[0] : type.items[index];
   return undefined;
 }
 

@@ -95,7 +95,7 @@ export class JSONAdapter extends ChatAdapter {
   /** json.dumps({name: value}, indent=2, ensure_ascii=False) with type-directed float rendering. */
   private formatJsonObject(compiled: CompiledSignature, values: readonly (readonly [CompiledField, unknown])[]): string {
     const object: Record<string, unknown> = {};
-    for (const [field, value] of values) object[field.spec.name] = toPyJson(value, field.spec.type, compiled.signature.registry);
+    for (const [field, value] of values) object[field.spec.name] = toPyJson(value, field.spec.type, compiled.signature.registry, true);
     return pyJsonDumps(object, 2);
   }
 

@@ -9,7 +9,7 @@ import { enforceRequired, outputsModelSchema, promptSchema, strictJsonSchema, ty
 import { parseValue, validationMessage } from './parse_value.js';
 import { ensureSignature, type Signature } from './signature.js';
 import { typeValidator } from './type_validator.js';
-import { allowsNone, annotationName, isOpenMapping } from './types.js';
+import { allowsNone, annotationName, isOpenMapping, literalDisplay } from './types.js';
 import { INVALID, type IssueSink, type Validator } from './validators.js';
 
 export interface CompiledField {
@@ -134,8 +134,8 @@ function validateFields(fields: readonly CompiledField[], values: Readonly<Recor
   return { ok: false, issues: sink.issues, message: validationMessage(what, sink.issues) };
 }
 
-function literalNote(values: readonly (string | number | boolean | null)[]): string {
-  return values.map((value) => pyStr(value)).join('; ');
+function literalNote(values: readonly (string | number | boolean | null)[], wholeFloats: readonly number[] | undefined): string {
+  return values.map((value) => literalDisplay(value, wholeFloats)).join('; ');
 }
 
 /** DSPy's translate_field_type. */
@@ -145,7 +145,7 @@ function structureHint(spec: FieldSpec, signature: Signature): string {
   if (spec.role === 'input' || type.kind === 'str') desc = '';
   else if (type.kind === 'bool') desc = 'must be True or False';
   else if (type.kind === 'int' || type.kind === 'float') desc = `must be a single ${type.kind} value`;
-  else if (type.kind === 'literal') desc = `must exactly match (no extra characters) one of: ${literalNote(type.values)}`;
+  else if (type.kind === 'literal') desc = `must exactly match (no extra characters) one of: ${literalNote(type.values, type.wholeFloats)}`;
   else desc = `must adhere to the JSON schema: ${pyJsonDumps(promptSchema(type, signature.registry))}`;
   return `{${spec.name}}${desc === '' ? '' : `        # note: the value you produce ${desc}`}`;
 }

@@ -10,8 +10,8 @@ import type { LiteralValue, TypeExpr } from './types.js';
 
 export type SchemaObject = { [key: string]: JsonValue };
 
-function literalSchema(values: readonly LiteralValue[]): SchemaObject {
-  const kinds = new Set(values.map((v) => (v === null ? 'null' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'boolean' : Number.isInteger(v) ? 'integer' : 'number')));
+function literalSchema(values: readonly LiteralValue[], wholeFloats: readonly number[] | undefined): SchemaObject {
+  const kinds = new Set(values.map((v) => (v === null ? 'null' : typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'boolean' : Number.isInteger(v) && !wholeFloats?.includes(v) ? 'integer' : 'number')));
   const schema: SchemaObject = values.length === 1 ? { const: values[0]! } : { enum: [...values] };
   if (kinds.size === 1) schema.type = [...kinds][0]!;
   return schema;
@@ -45,8 +45,9 @@ function nestedSchema(type: TypeExpr, registry: TypeRegistry, defs: SchemaObject
     case 'tuple':
       if (type.variadic || type.bare) return { items: nested(type.items[0]!), type: 'array' };
       return { maxItems: type.items.length, minItems: type.items.length, ...(type.items.length > 0 ? { prefixItems: type.items.map(nested) } : {}), type: 'array' };
-    case 'union': return { anyOf: type.members.map(nested) };
-    case 'literal': return literalSchema(type.values);
+    // pydantic makes a union with None nullable: the null schema comes last, whatever the written order.
+    case 'union': return { anyOf: [...type.members.filter((m) => m.kind !== 'none'), ...type.members.filter((m) => m.kind === 'none')].map(nested) };
+    case 'literal': return literalSchema(type.values, type.wholeFloats);
     case 'custom': {
       const custom = registry.get(type.name);
       return custom === undefined ? {} : hoist(type.name, custom.schema, defs);

@@ -90,17 +90,21 @@ class Scanner {
     const start = this.pos;
     const end = this.end;
     if (start >= end || !isIdentStart(text.charCodeAt(start), text, start)) return '';
+    let ascii = text.charCodeAt(start) < 0x80;
     let pos = start + codeUnits(text, start);
     while (pos < end) {
       const c = text.charCodeAt(pos);
       if (c < 0x80) {
         if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f) pos++;
         else break;
-      } else if (isIdentPart(c, text, pos)) pos += codeUnits(text, pos);
-      else break;
+      } else if (isIdentPart(c, text, pos)) {
+        ascii = false;
+        pos += codeUnits(text, pos);
+      } else break;
     }
     this.pos = pos;
-    return text.slice(start, pos);
+    // Python reads identifiers in NFKC ("\ufb01eld" is "field").
+    return ascii ? text.slice(start, pos) : text.slice(start, pos).normalize('NFKC');
   }
 
   fields(start: number, end: number, seen: string[]): ParsedField[] {
@@ -153,7 +157,8 @@ class Scanner {
       this.skipSpace();
       const right = this.primary();
       this.skipSpace();
-      left = right.kind === 'none' ? t.union([left, t.none]) : left.kind === 'none' ? t.union([right, t.none]) : t.union([left, right]);
+      // typing keeps the written order: `None | int` is Union[NoneType, int].
+      left = t.union([left, right]);
     }
     return left;
   }
@@ -188,7 +193,7 @@ class Scanner {
   subscript(name: string, at: number): TypeExpr {
     this.pos++; // [
     this.skipSpace();
-    if (name === 'Literal') return t.literal(this.literalArguments());
+    if (name === 'Literal') return this.literalArguments();
     if (name === 'tuple' || name === 'Tuple') return this.tupleArguments();
     const args = this.typeArguments();
     if (ONE_ARGUMENT.has(name)) this.arity(name, args, 1, at);
@@ -216,7 +221,10 @@ class Scanner {
     if (c === 0x5d) return true;
     if (c === 0x2c) {
       this.skipSpace();
-      return false;
+      // A trailing comma (`tuple[int, ...,]`): Python reads the same subscript.
+      if (this.peek() !== 0x5d) return false;
+      this.pos++;
+      return true;
     }
     this.pos--;
     return this.fail('DSPEX_SIGNATURE_SYNTAX', c < 0 ? 'unclosed "["' : 'expected "," or "]"');
@@ -232,13 +240,17 @@ class Scanner {
     return items;
   }
 
-  literalArguments(): LiteralValue[] {
+  literalArguments(): TypeExpr {
     const items: LiteralValue[] = [];
+    const floats: number[] = [];
     do {
       if (this.peek() === 0x5d) this.fail('DSPEX_SIGNATURE_SYNTAX', 'expected a literal value');
-      items.push(this.literalValue());
+      const scanned = scanLiteral(this);
+      items.push(scanned.value);
+      // Only where the display differs: a whole float below 2**53 would otherwise print as an int.
+      if (scanned.float && typeof scanned.value === 'number' && Number.isInteger(scanned.value) && Math.abs(scanned.value) < 2 ** 53) floats.push(scanned.value);
     } while (!this.argumentEnd());
-    return items;
+    return t.literal(items, floats);
   }
 
   tupleArguments(): TypeExpr {
@@ -269,9 +281,6 @@ class Scanner {
     return t.tuple(items, variadic);
   }
 
-  literalValue(): LiteralValue {
-    return scanLiteral(this);
-  }
 }
 
 /** Parses a string signature. Throws SignatureError (never anything else) for any text it does not accept. */

@@ -52,8 +52,13 @@ export class Signature {
   readonly outputFields: readonly FieldSpec[];
   readonly registry: TypeRegistry;
 
-  private constructor(instructions: string, inputs: readonly FieldSpec[], outputs: readonly FieldSpec[], registry: TypeRegistry) {
-    this.instructions = instructions;
+  /**
+   * `doc` is the text DSPy would set as the class docstring: instructions are inspect.cleandoc(doc), and an
+   * empty doc (pydantic drops it) or none at all means the default instructions for these fields. Every field
+   * operation re-creates the signature from the current instructions, so cleandoc applies again, as in DSPy.
+   */
+  private constructor(doc: string | undefined, inputs: readonly FieldSpec[], outputs: readonly FieldSpec[], registry: TypeRegistry, verbatim = false) {
+    this.instructions = verbatim ? doc! : doc === undefined || doc === '' ? defaultInstructions(inputs, outputs) : cleandoc(doc);
     this.inputFields = Object.freeze(inputs);
     this.outputFields = Object.freeze(outputs);
     this.registry = registry;
@@ -81,8 +86,7 @@ export class Signature {
     const outputs: FieldSpec[] = [];
     for (const f of parsed.inputs) inputs.push(makeField(f.name, 'input', f.type, f.typeDeclared));
     for (const f of parsed.outputs) outputs.push(makeField(f.name, 'output', f.type, f.typeDeclared));
-    const instructions = options?.instructions === undefined ? defaultInstructions(inputs, outputs) : cleandoc(options.instructions);
-    return new Signature(instructions, inputs, outputs, registry);
+    return new Signature(options?.instructions, inputs, outputs, registry);
   }
 
   /** DSPy's make_signature with a dict: named InputField/OutputField definitions, in order. */
@@ -102,7 +106,7 @@ export class Signature {
     }
     const inputs = fields.filter((f) => f.role === 'input');
     const outputs = fields.filter((f) => f.role === 'output');
-    return new Signature(instructions === undefined ? defaultInstructions(inputs, outputs) : cleandoc(instructions), inputs, outputs, registry);
+    return new Signature(instructions, inputs, outputs, registry);
   }
 
   /** Inputs first, then outputs (DSPy's `fields`). */
@@ -126,7 +130,7 @@ export class Signature {
   }
 
   withInstructions(instructions: string): Signature {
-    return new Signature(cleandoc(instructions), this.inputFields, this.outputFields, this.registry);
+    return new Signature(instructions, this.inputFields, this.outputFields, this.registry);
   }
 
   appendInstructions(instructions: string): Signature {
@@ -197,7 +201,7 @@ export class Signature {
       const saved = state.fields[i];
       return saved === undefined ? f : makeField(f.name, f.role, f.type, f.typeDeclared, { ...optionsOf(f), prefix: saved.prefix, desc: saved.description });
     });
-    return new Signature(cleandoc(state.instructions), updated.filter((f) => f.role === 'input'), updated.filter((f) => f.role === 'output'), this.registry);
+    return new Signature(state.instructions, updated.filter((f) => f.role === 'input'), updated.filter((f) => f.role === 'output'), this.registry);
   }
 
   toJSON(): SignatureJSON {
@@ -222,7 +226,7 @@ export class Signature {
     const fields = json.fields.map((f) =>
       makeField(f.name, f.role, parseTypeText(f.type, registry), f.typeDeclared, { desc: f.desc, prefix: f.prefix, ...optionalParts(f) }),
     );
-    return new Signature(json.instructions, fields.filter((f) => f.role === 'input'), fields.filter((f) => f.role === 'output'), registry);
+    return new Signature(json.instructions, fields.filter((f) => f.role === 'input'), fields.filter((f) => f.role === 'output'), registry, true);
   }
 
   private requireField(name: string): FieldSpec {

@@ -2,7 +2,7 @@
 // Optional, Union, Literal, custom types) as an immutable discriminated union, with DSPy's display names
 // (get_annotation_name) and the signature-syntax printer that the parser reads back.
 
-import { pyNumber } from '../utils/py_json.js';
+import { pyFloatRepr, pyNumber } from '../utils/py_json.js';
 
 export type LiteralValue = string | number | boolean | null;
 
@@ -21,7 +21,8 @@ export type TypeExpr =
   | { readonly kind: 'tuple'; readonly items: readonly TypeExpr[]; readonly variadic: boolean; readonly bare: boolean }
   /** Flattened, without repeats, at least two members; Optional[T] is a union with `none`. */
   | { readonly kind: 'union'; readonly members: readonly TypeExpr[] }
-  | { readonly kind: 'literal'; readonly values: readonly LiteralValue[] }
+  /** `wholeFloats`: whole-number values written as floats (`Literal[1.0]`), which Python prints as `1.0`. */
+  | { readonly kind: 'literal'; readonly values: readonly LiteralValue[]; readonly wholeFloats?: readonly number[] }
   /** A named type registered with a JSON Schema (a pydantic model on the Python side). */
   | { readonly kind: 'custom'; readonly name: string };
 
@@ -42,7 +43,7 @@ export interface TypeConstructors {
   tuple(items: readonly TypeExpr[], variadic?: boolean, bare?: boolean): TypeExpr;
   optional(inner: TypeExpr): TypeExpr;
   union(members: readonly TypeExpr[]): TypeExpr;
-  literal(values: readonly LiteralValue[]): TypeExpr;
+  literal(values: readonly LiteralValue[], wholeFloats?: readonly number[]): TypeExpr;
   custom(name: string): TypeExpr;
 }
 
@@ -72,10 +73,11 @@ export const t: TypeConstructors = {
     return freeze({ kind: 'union', members: Object.freeze(flat) });
   },
   /** typing.Literal: repeats (same type and value) go. */
-  literal(values: readonly LiteralValue[]): TypeExpr {
+  literal(values: readonly LiteralValue[], wholeFloats: readonly number[] = []): TypeExpr {
     const unique: LiteralValue[] = [];
     for (const value of values) if (!unique.some((seen) => seen === value)) unique.push(value);
-    return freeze({ kind: 'literal', values: Object.freeze(unique) });
+    if (wholeFloats.length === 0) return freeze({ kind: 'literal', values: Object.freeze(unique) });
+    return freeze({ kind: 'literal', values: Object.freeze(unique), wholeFloats: Object.freeze([...wholeFloats]) });
   },
   custom: (name: string): TypeExpr => freeze({ kind: 'custom', name }),
 };
@@ -94,7 +96,7 @@ export function typeEquals(a: TypeExpr, b: TypeExpr): boolean {
     case 'union':
       return b.kind === 'union' && sameList(a.members, b.members);
     case 'literal':
-      return b.kind === 'literal' && a.values.length === b.values.length && a.values.every((v, i) => v === b.values[i]);
+      return b.kind === 'literal' && a.values.length === b.values.length && a.values.every((v, i) => v === b.values[i]) && String(a.wholeFloats ?? []) === String(b.wholeFloats ?? []);
     case 'custom':
       return b.kind === 'custom' && a.name === b.name;
     default:
@@ -118,7 +120,12 @@ export function isOpenMapping(type: TypeExpr): boolean {
   return type.kind === 'dict';
 }
 
-function literalAnnotation(value: LiteralValue): string {
+/** A literal value as Python prints it: whole numbers written as floats keep their ".0". */
+export function literalDisplay(value: LiteralValue, wholeFloats: readonly number[] | undefined): string {
+  return typeof value === 'number' && wholeFloats?.includes(value) ? pyFloatRepr(value) : typeof value === 'string' ? value : literalSyntax(value);
+}
+
+function literalAnnotation(value: LiteralValue, wholeFloats: readonly number[] | undefined): string {
   if (typeof value === 'string') {
     // DSPy's _quoted_string_for_literal_type_annotation: no other escaping.
     const single = value.includes("'");
@@ -127,7 +134,7 @@ function literalAnnotation(value: LiteralValue): string {
     if (single && double) return `'${value.replaceAll("'", "\\'")}'`;
     return `'${value}'`;
   }
-  return literalSyntax(value);
+  return literalDisplay(value, wholeFloats);
 }
 
 function literalSyntax(value: Exclude<LiteralValue, string>): string {
@@ -156,7 +163,7 @@ export function annotationName(type: TypeExpr): string {
     case 'union':
       return `Union[${type.members.map(annotationName).join(', ')}]`;
     case 'literal':
-      return `Literal[${type.values.map(literalAnnotation).join(', ')}]`;
+      return `Literal[${type.values.map((v) => literalAnnotation(v, type.wholeFloats)).join(', ')}]`;
     case 'custom':
       return type.name.slice(type.name.lastIndexOf('.') + 1);
     default:
@@ -201,7 +208,7 @@ export function typeSyntax(type: TypeExpr): string {
       return `Union[${type.members.map(typeSyntax).join(', ')}]`;
     }
     case 'literal':
-      return `Literal[${type.values.map((v) => (typeof v === 'string' ? quoteForSyntax(v) : literalSyntax(v))).join(', ')}]`;
+      return `Literal[${type.values.map((v) => (typeof v === 'string' ? quoteForSyntax(v) : literalDisplay(v, type.wholeFloats))).join(', ')}]`;
     case 'custom':
       return type.name;
     default:

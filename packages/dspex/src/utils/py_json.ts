@@ -42,7 +42,8 @@ export function pyFloatRepr(value: number): string {
 
 /** str() of a JS number: an int when it is integral and exact, else a Python float. */
 export function pyNumber(value: number): string {
-  if (Number.isInteger(value) && Math.abs(value) < MAX_EXACT_INT) return Object.is(value, -0) ? '0' : String(value);
+  // -0 exists only as a float in Python ("-0.0"); every other whole number reads as an int.
+  if (Number.isInteger(value) && Math.abs(value) < MAX_EXACT_INT) return Object.is(value, -0) ? '-0.0' : String(value);
   return pyFloatRepr(value);
 }
 
@@ -88,13 +89,21 @@ function dumpValue(value: unknown, indent: number | undefined, current: string):
     for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : separator) + dumpValue(value[i], indent, inner);
     return out + (indent === undefined ? ']' : `\n${current}]`);
   }
-  const record = value as Record<string, unknown>;
   let out = '';
   let first = true;
-  for (const key in record) {
-    if (!Object.hasOwn(record, key)) continue;
-    out += `${first ? '' : separator}${JSON.stringify(key)}: ${dumpValue(record[key], indent, inner)}`;
-    first = false;
+  if (value instanceof Map) {
+    // A Map keeps its insertion order, as a Python dict does (a JS object puts integer-like keys first).
+    for (const [key, item] of value) {
+      out += `${first ? '' : separator}${JSON.stringify(String(key))}: ${dumpValue(item, indent, inner)}`;
+      first = false;
+    }
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
+      out += `${first ? '' : separator}${JSON.stringify(key)}: ${dumpValue(record[key], indent, inner)}`;
+      first = false;
+    }
   }
   if (first) return '{}';
   return indent === undefined ? `{${out}}` : `{\n${inner}${out}\n${current}}`;
@@ -146,6 +155,7 @@ export function pyRepr(value: unknown): string {
   if (value instanceof PyFloat) return pyFloatRepr(value.value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   if (value instanceof Set) return value.size === 0 ? 'set()' : `{${[...value].map(pyRepr).join(', ')}}`;
+  if (value instanceof Map) return `{${[...value].map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
   const entries = Object.entries(value as Record<string, unknown>);
   return `{${entries.map(([k, v]) => `${pyStringRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
 }

@@ -40,7 +40,7 @@ describe('string signatures', () => {
     ['list[int]', t.list(t.int)], ['list', t.list(t.any, true)], ['List[str]', t.list(t.str)],
     ['dict[str, list[int]]', t.dict(t.str, t.list(t.int))], ['tuple[int, str]', t.tuple([t.int, t.str])], ['tuple[int, ...]', t.tuple([t.int], true)],
     ['tuple[()]', t.tuple([])], ['set[str]', t.set(t.str)], ['frozenset[int]', t.set(t.int, false, true)],
-    ['Optional[int]', t.optional(t.int)], ['int | None', t.optional(t.int)], ['None | int', t.optional(t.int)],
+    ['Optional[int]', t.optional(t.int)], ['int | None', t.optional(t.int)], ['None | int', t.union([t.none, t.int])],
     ['Union[int, str]', t.union([t.int, t.str])], ['Union[int, Union[str, None]]', t.union([t.int, t.str, t.none])], ['Union[int]', t.int],
     ["Literal['a', 'b']", t.literal(['a', 'b'])], ['Literal["it\'s", 1, 2.5, True, None]', t.literal(["it's", 1, 2.5, true, null])],
     ['Person', t.custom('Person')], ['list[Person] | None', t.optional(t.list(t.custom('Person')))],
