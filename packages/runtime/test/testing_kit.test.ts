@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CallExitError, Down, GenServer, Supervisor, isNormalExit, isShutdown, normalizeChildSpec, type ChildSpec, type GenServerBehavior, type Pid, type ProcessContext } from '../src/index.js';
+import { CallExitError, Down, GenServer, Registry, Supervisor, isNormalExit, isShutdown, normalizeChildSpec, type ChildSpec, type GenServerBehavior, type Pid, type ProcessContext } from '../src/index.js';
 import {
   arbChildSpec,
   arbExitReason,
@@ -304,5 +304,39 @@ describe('supervisorCommands', () => {
     const message = (failure as Error).message;
     expect(message).toMatch(/seed: 5, path: "[\d:]+"/);
     expect(message).toMatch(/Counterexample: .*call\(fragile\)/);
+  });
+});
+
+describe('supervisorCommands on a tree with children that answer no calls', () => {
+  const counter: GenServerBehavior<number, void, 'ping', number> = {
+    init: () => ({ ok: 0 }),
+    handleCall: (_request, _from, calls) => ({ reply: calls + 1, state: calls + 1 }),
+  };
+  const children: ChildSpec[] = [
+    Registry.childSpec({ keys: 'unique', name: 'kit-names' }),
+    { id: 'worker', start: (parent) => GenServer.startLink(parent, counter, undefined) },
+  ];
+  const run = (config: SupervisorModelConfig) =>
+    fc.assert(fc.asyncProperty(supervisorCommands(config), fc.scheduler(), (commands, scheduler) => runSupervisorModel(config, commands, { scheduler })), { seed: 9, numRuns: 60 });
+
+  it('answersCalls keeps call commands away from a Registry child', async () => {
+    await run({
+      strategy: 'one_for_one',
+      intensity: 100,
+      period: 5,
+      children,
+      call: async (rt, pid) => void (await GenServer.call(rt, pid, 'ping')),
+      answersCalls: ['worker'],
+    });
+  });
+
+  it('a call hook can probe a Registry child with Registry.probe', async () => {
+    await run({
+      strategy: 'rest_for_one',
+      intensity: 100,
+      period: 5,
+      children,
+      call: async (rt, pid, { id }) => void (id === 'kit-names' ? await Registry.probe(rt, pid) : await GenServer.call(rt, pid, 'ping')),
+    });
   });
 });
