@@ -10,9 +10,22 @@ export abstract class BridgeError extends DSPexError {
 
 /** The Python command raised. `pythonType` is the exception's class name; `traceback` its formatted trace. */
 export class PythonException extends BridgeError {
-  readonly code = 'DSPEX_PYTHON_EXCEPTION';
+  readonly code: string = 'DSPEX_PYTHON_EXCEPTION';
   constructor(readonly pythonType: string, readonly pythonMessage: string, readonly traceback: string | undefined, readonly command: string) {
     super(`${command} raised ${pythonType}: ${pythonMessage}`);
+  }
+}
+
+/**
+ * The worker refused to reach something the pool's grant does not cover: a class outside `python.allow`, an
+ * attribute a handle does not expose, a dunder name, a type annotation outside the signature grammar, a file
+ * outside `python.saveDir`, or pickle. The message names what was refused.
+ */
+export class NotAllowed extends PythonException {
+  override readonly code = 'DSPEX_NOT_ALLOWED';
+  constructor(pythonMessage: string, traceback: string | undefined, command: string) {
+    super('NotAllowed', pythonMessage, traceback, command);
+    this.message = `${command} was refused: ${pythonMessage}. Widen the pool's grant (python.allow, python.saveDir) only for what this caller should reach.`;
   }
 }
 

@@ -40,8 +40,15 @@ export interface PoolOptions {
     executable?: string;
     /** Extra command modules to load, by module name. */
     commands?: readonly string[];
-    /** Glob patterns of class paths `create` may build (default: dspy.*). */
+    /**
+     * The grant: glob patterns of the classes Node may build and hold handles to, matched on each class's real
+     * module and name (default: dspy.*). See "Security model" in the README.
+     */
     allow?: readonly string[];
+    /** The only directory `save`/`load` may name files in (default: none, so only state maps travel). */
+    saveDir?: string;
+    /** Let `save`/`load` use .pkl files inside `saveDir` (pickle runs code on load; default false). */
+    allowPickle?: boolean;
     env?: Readonly<Record<string, string>>;
     cwd?: string;
     maxFrameBytes?: number;
@@ -67,6 +74,8 @@ export interface ResolvedPoolOptions {
   executable: string;
   commands: readonly string[];
   allow: readonly string[];
+  saveDir: string | undefined;
+  allowPickle: boolean;
   env: Readonly<Record<string, string>>;
   cwd: string | undefined;
   maxFrameBytes: number;
@@ -130,6 +139,8 @@ export function resolvePoolOptions(options: PoolOptions, gpus: readonly string[]
     executable: python.executable ?? findPython(python.cwd),
     commands: python.commands ?? [],
     allow: python.allow ?? [],
+    saveDir: python.saveDir === undefined ? undefined : resolve(python.saveDir),
+    allowPickle: python.allowPickle === true,
     env: python.env ?? {},
     cwd: python.cwd,
     maxFrameBytes: positiveInt('python.maxFrameBytes', python.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),

@@ -5,7 +5,7 @@
 import { GenServer, Exit, Port, isShutdown, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
 import { readFile } from 'node:fs/promises';
-import { CallCancelled, CallTimeout, PythonException, type CrashKind } from './errors.js';
+import { CallCancelled, CallTimeout, NotAllowed, PythonException, type CrashKind } from './errors.js';
 import { Job } from './job.js';
 import { CallTable } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -124,6 +124,8 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
     const args = ['-u', '-m', 'dspex_bridge.worker', '--run-id', shared.runId, '--worker-id', id, '--max-frame-bytes', String(options.maxFrameBytes)];
     if (options.commands.length > 0) args.push('--commands', options.commands.join(','));
     if (options.allow.length > 0) args.push('--allow', options.allow.join(','));
+    if (options.saveDir !== undefined) args.push('--save-dir', options.saveDir);
+    if (options.allowPickle) args.push('--allow-pickle');
     const device = options.devices.length > 0 ? options.devices[slot % options.devices.length] : undefined;
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
@@ -262,6 +264,7 @@ function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): Work
 
 function pythonError(error: WireError, command: string): Error {
   if (error.type === 'Cancelled') return new CallCancelled(command);
+  if (error.type === 'NotAllowed') return new NotAllowed(error.message, error.traceback, command);
   return new PythonException(error.type, error.message, error.traceback, command);
 }
 

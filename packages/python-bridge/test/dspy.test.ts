@@ -77,11 +77,12 @@ describe('DSPy modules', () => {
 
 describe('saving and evaluating', () => {
   it('saves a program in one worker and loads it in another, from its state and from its file', async () => {
-    const pool = await bridge.pool({ name: 'save-load', size: 2 });
+    const dir = mkdtempSync(join(tmpdir(), 'dspex-save-'));
+    // Files are only written under the pool's save directory; without one, only state maps travel.
+    const pool = await bridge.pool({ name: 'save-load', size: 2, python: { saveDir: dir } });
     const saver = pool.session('saver');
     const loader = pool.session('loader');
     const demos = [{ question: 'What is 2 + 2?', reasoning: 'Add them.', answer: '4' }];
-    const dir = mkdtempSync(join(tmpdir(), 'dspex-save-'));
     try {
       const path = join(dir, 'program.json');
       const { handle } = await saver.call<Created>('create', { class: 'dspy.ChainOfThought', args: ['question -> answer'] });
