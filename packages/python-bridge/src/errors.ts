@@ -29,7 +29,11 @@ export class NotAllowed extends PythonException {
   }
 }
 
-export type CrashKind = 'killed' | 'oom' | 'segfault' | 'abort' | 'exit' | 'heartbeat' | 'protocol' | 'recycled';
+/**
+ * How a worker died. `runaway`: a cancelled or timed-out call did not stop within `cancelGraceMs`, so the worker
+ * was killed to free its thread; `memory`: its RSS passed `recycle.maxRssMb` while calls ran (see WorkerOverMemory).
+ */
+export type CrashKind = 'killed' | 'oom' | 'segfault' | 'abort' | 'exit' | 'heartbeat' | 'protocol' | 'recycled' | 'runaway' | 'memory';
 
 /** The worker process died while the call was in flight (or before it could run). */
 export class WorkerCrashed extends BridgeError {
@@ -37,6 +41,21 @@ export class WorkerCrashed extends BridgeError {
   override readonly retryable = true;
   constructor(readonly kind: CrashKind, readonly detail: string, readonly worker: string) {
     super(`Python worker ${worker} died (${kind}: ${detail}) before answering; the pool restarts it. Mark the call idempotent to retry it once automatically.`);
+  }
+}
+
+/**
+ * The worker's Python process passed the pool's memory limit (`recycle.maxRssMb`) while calls ran, and was killed
+ * at once (RSS is sampled every `rssSampleIntervalMs` while calls are in flight). Every call in flight on it gets
+ * this error (an idempotent one is retried once on another worker).
+ */
+export class WorkerOverMemory extends BridgeError {
+  readonly code = 'DSPEX_WORKER_OVER_MEMORY';
+  override readonly retryable = true;
+  constructor(readonly limitMb: number, readonly rssMb: number, readonly worker: string) {
+    super(
+      `Python worker ${worker} reached ${Math.round(rssMb)} MB of resident memory, over the pool's limit of ${limitMb} MB (recycle.maxRssMb), and was killed; the pool restarts it. Give the work less data at once, or raise recycle.maxRssMb.`,
+    );
   }
 }
 
@@ -99,6 +118,11 @@ export class CallCancelled extends BridgeError {
   }
 }
 
+/** A call the API cannot accept (empty or non-string command, non-object args, bad call options): the promise rejects with it. */
+export class InvalidCall extends BridgeError {
+  readonly code = 'DSPEX_INVALID_CALL';
+}
+
 /** Options or arguments the bridge cannot accept. */
 export class BridgeConfigError extends BridgeError {
   readonly code = 'DSPEX_BRIDGE_CONFIG';
@@ -109,5 +133,17 @@ export class PoolClosed extends BridgeError {
   readonly code = 'DSPEX_POOL_CLOSED';
   constructor(readonly pool: string) {
     super(`pool ${pool} is not running; start it (or the DSPex application) before calling it.`);
+  }
+}
+
+/**
+ * A value that Python would not receive equal (a lone surrogate, a function, a class instance, undefined in
+ * an array, nesting past the limit; see the README's value table), refused before anything was sent.
+ * `path` names it from the call's arguments (`args.items[3].name`) or a tool's result (`value...`).
+ */
+export class BadArguments extends BridgeError {
+  readonly code = 'DSPEX_BAD_ARGUMENTS';
+  constructor(readonly path: string, readonly problem: string, readonly hint: string) {
+    super(`${path}: ${problem}; ${hint}. Nothing was sent to Python.`);
   }
 }

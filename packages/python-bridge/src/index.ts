@@ -5,7 +5,7 @@ export type { CallOptions, Affinity } from './job.js';
 export type { PoolOptions, ResolvedPoolOptions } from './options.js';
 export { findPython } from './options.js';
 export type { PoolStats } from './pool_manager.js';
-export type { NodeTool } from './worker.js';
+export type { NodeTool, WorkerCallTable } from './worker.js';
 export { classifyPortExit } from './worker.js';
 export { sweepOrphans } from './orphans.js';
 export { PoolTelemetry, type BridgeTelemetryEvents } from './telemetry.js';

@@ -55,6 +55,11 @@ export class CallTable<T> {
   private inRing = 0;
   private readonly overflow = new Map<number, T>();
 
+  /** Calls in the table. */
+  get size(): number {
+    return this.inRing + this.overflow.size;
+  }
+
   get(id: number): T | undefined {
     const at = id & this.mask;
     if (this.ids[at] === id) return this.values[at];

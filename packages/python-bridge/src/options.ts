@@ -22,8 +22,18 @@ export interface PoolOptions {
   queueTimeoutMs?: number;
   /** Default time a call may run in Python before CallTimeout (default 30000 ms). */
   callTimeoutMs?: number;
-  /** Replace a worker after this many calls, this age, or this resident memory of its Python process. */
+  /**
+   * Replace a worker after this many calls or this age; `maxRssMb`: a worker whose Python process passes this
+   * resident memory while calls run is killed at once (WorkerOverMemory), an idle one is recycled.
+   */
   recycle?: { maxRequests?: number; maxAgeMs?: number; maxRssMb?: number };
+  /** How often RSS is sampled while calls run, when `recycle.maxRssMb` is set (default 100 ms, at most 250). */
+  rssSampleIntervalMs?: number;
+  /**
+   * How long a cancelled or timed-out call may keep running in Python before its worker is killed and replaced
+   * (default 2000 ms); also how long every thread may stay busy with calls waiting before the worker takes no new work.
+   */
+  cancelGraceMs?: number;
   /** Ping interval and how many unanswered pings kill the worker (default 2000 ms, 3). */
   heartbeat?: { intervalMs?: number; maxMissed?: number };
   /** Idle sessions are closed (their Python objects freed) after this long (default 30 minutes). */
@@ -52,6 +62,8 @@ export interface PoolOptions {
     env?: Readonly<Record<string, string>>;
     cwd?: string;
     maxFrameBytes?: number;
+    /** Threads a worker runs sync commands on (default 16). */
+    maxThreads?: number;
   };
 }
 
@@ -64,6 +76,9 @@ export interface ResolvedPoolOptions {
   queueTimeoutMs: number;
   callTimeoutMs: number;
   recycle: { maxRequests: number; maxAgeMs: number; maxRssMb: number };
+  rssSampleIntervalMs: number;
+  cancelGraceMs: number;
+  maxThreads: number;
   heartbeatIntervalMs: number;
   heartbeatMaxMissed: number;
   sessionTtlMs: number;
@@ -129,6 +144,9 @@ export function resolvePoolOptions(options: PoolOptions, gpus: readonly string[]
       maxAgeMs: positiveMs('recycle.maxAgeMs', options.recycle?.maxAgeMs, Infinity),
       maxRssMb: positiveMs('recycle.maxRssMb', options.recycle?.maxRssMb, Infinity),
     },
+    rssSampleIntervalMs: Math.min(250, positiveMs('rssSampleIntervalMs', options.rssSampleIntervalMs, 100)),
+    cancelGraceMs: positiveMs('cancelGraceMs', options.cancelGraceMs, 2000),
+    maxThreads: positiveInt('python.maxThreads', python.maxThreads, 16),
     heartbeatIntervalMs: positiveMs('heartbeat.intervalMs', options.heartbeat?.intervalMs, 2000),
     heartbeatMaxMissed: positiveInt('heartbeat.maxMissed', options.heartbeat?.maxMissed, 3),
     sessionTtlMs: positiveMs('sessionTtlMs', options.sessionTtlMs, 30 * 60_000),

@@ -5,7 +5,7 @@
 import { GenServer, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid, type Runtime, type SupervisorSpec } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
 import { readdirSync } from 'node:fs';
-import { BridgeConfigError, CallCancelled, PoolClosed } from './errors.js';
+import { BridgeConfigError, CallCancelled, InvalidCall, PoolClosed } from './errors.js';
 import { Job, type Affinity, type CallOptions, type JobSpec } from './job.js';
 import { JobSet } from './job_table.js';
 import { sweepOrphans } from './orphans.js';
@@ -13,7 +13,7 @@ import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from '
 import { managerBehavior, type ManagerCall, type ManagerCast, type PoolStats } from './pool_manager.js';
 import { CallStream } from './stream.js';
 import { PoolTelemetry } from './telemetry.js';
-import { workerChildSpec, type NodeTool, type PoolShared } from './worker.js';
+import { workerChildSpec, type NodeTool, type PoolShared, type WorkerCallTable } from './worker.js';
 
 export interface StreamOptions extends CallOptions {
   /** Chunks Python may send ahead of the consumer (default 16). */
@@ -26,6 +26,22 @@ export interface SessionOptions {
 }
 
 const POOLS = new WeakMap<Runtime, Map<string, PythonPool>>();
+
+/** A value named in an InvalidCall message. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'prototype-less object'}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Named arguments: a plain object (not an array, Map, Date, Buffer or class instance). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
 
 /** GPUs visible to this machine, as CUDA device indices (from /dev/nvidiaN). */
 export function detectGpus(): string[] {
@@ -77,7 +93,7 @@ export class PythonPool {
    * WorkerCrashed, CallTimeout, QueueTimeout, PoolSaturated, ProtocolError, CallCancelled or PoolClosed.
    */
   call<T = unknown>(command: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
-    return this.submit<T>(this.jobSpec(command, args, options, null, 'hint', undefined)).promise;
+    return this.submitCall<T>(command, args, options, null, 'hint');
   }
 
   /** Runs a streaming command; iterate the chunks, then read `.result` for its return value. */
@@ -94,6 +110,14 @@ export class PythonPool {
     return this.managerCall<PoolStats>({ stats: true });
   }
 
+  /**
+   * The Node side's call tables of each live worker, read at once: calls awaiting Python's answer, cancelled
+   * calls awaiting Python's `released`, close_session calls. All zero once every call has been answered.
+   */
+  callTables(): WorkerCallTable[] {
+    return [...this.shared.callTables.values()].map((read) => read());
+  }
+
   /** Stops the pool's subtree: workers are shut down and their Python processes killed. */
   async stop(): Promise<void> {
     const sup = this.supervisor;
@@ -104,18 +128,28 @@ export class PythonPool {
 
   /** @internal */
   jobSpec(command: string, args: Record<string, unknown>, options: CallOptions, session: string | null, affinity: Affinity, credits: number | undefined): JobSpec {
-    if (typeof command !== 'string' || command.length === 0) throw new BridgeConfigError('a command name must be a non-empty string.');
-    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new BridgeConfigError(`the arguments of ${command} must be an object of named arguments.`);
-    return {
-      command,
-      args,
-      session,
-      affinity,
-      timeoutMs: options.timeoutMs ?? this.shared.options.callTimeoutMs,
-      idempotent: options.idempotent ?? false,
-      signal: options.signal,
-      credits,
-    };
+    if (typeof command !== 'string' || command.length === 0) throw new InvalidCall(`a command name must be a non-empty string, not ${describe(command)}.`);
+    if (!isPlainObject(args)) throw new InvalidCall(`the arguments of ${command} must be a plain object of named arguments (e.g. { text: 'hi' }), not ${describe(args)}.`);
+    if (options === null || typeof options !== 'object') throw new InvalidCall(`the options of ${command} must be an object ({ timeoutMs, signal, idempotent }), not ${describe(options)}.`);
+    const { timeoutMs, idempotent, signal } = options;
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
+      throw new InvalidCall(`timeoutMs of ${command} must be a positive number of milliseconds (or Infinity), not ${describe(timeoutMs)}.`);
+    }
+    if (idempotent !== undefined && typeof idempotent !== 'boolean') throw new InvalidCall(`idempotent of ${command} must be true or false, not ${describe(idempotent)}.`);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidCall(`signal of ${command} must be an AbortSignal, not ${describe(signal)}.`);
+    if (credits !== undefined && (!Number.isInteger(credits) || credits < 1)) throw new InvalidCall(`a stream window must be a positive integer, not ${describe(credits)}.`);
+    return { command, args, session, affinity, timeoutMs: timeoutMs ?? this.shared.options.callTimeoutMs, idempotent: idempotent ?? false, signal, credits };
+  }
+
+  /** @internal A call's promise; misuse of the API (InvalidCall) rejects it rather than throwing. */
+  submitCall<T>(command: string, args: Record<string, unknown>, options: CallOptions, session: string | null, affinity: Affinity): Promise<T> {
+    let spec: JobSpec;
+    try {
+      spec = this.jobSpec(command, args, options, session, affinity, undefined);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.submit<T>(spec).promise;
   }
 
   /** @internal */
@@ -157,14 +191,17 @@ export class PythonPool {
 
   /** @internal */
   openStream<T>(command: string, args: Record<string, unknown>, options: StreamOptions, session: string | null, affinity: Affinity): CallStream<T> {
-    const window = options.window ?? 16;
-    if (!Number.isInteger(window) || window < 1) throw new BridgeConfigError(`a stream window must be a positive integer, not ${String(window)}.`);
-    const { job, promise } = this.submit<unknown>(this.jobSpec(command, args, options, session, affinity, window));
-    if (job === null) {
-      const failed = new Job(this.jobSpec(command, args, options, session, affinity, window), () => undefined, () => undefined, () => undefined);
-      return new CallStream<T>(failed, window, promise);
+    const window = (options as StreamOptions | null | undefined)?.window ?? 16;
+    let spec: JobSpec;
+    try {
+      spec = this.jobSpec(command, args, options, session, affinity, window);
+    } catch (error) {
+      // Misuse fails the stream (its iterator and `result`), never the caller's stack.
+      const placeholder: JobSpec = { command: String(command), args: {}, session, affinity, timeoutMs: Infinity, idempotent: false, signal: undefined, credits: 1 };
+      return new CallStream<T>(new Job(placeholder, () => undefined, () => undefined, () => undefined), 1, Promise.reject(error as Error));
     }
-    return new CallStream<T>(job, window, promise);
+    const { job, promise } = this.submit<unknown>(spec);
+    return new CallStream<T>(job ?? new Job(spec, () => undefined, () => undefined, () => undefined), window, promise);
   }
 
   /** @internal */
@@ -198,7 +235,7 @@ export class Session {
   ) {}
 
   call<T = unknown>(command: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
-    return this.pool.submit<T>(this.pool.jobSpec(command, args, options, this.id, this.affinity, undefined)).promise;
+    return this.pool.submitCall<T>(command, args, options, this.id, this.affinity);
   }
 
   stream<T = unknown>(command: string, args: Record<string, unknown> = {}, options: StreamOptions = {}): CallStream<T> {
@@ -251,6 +288,7 @@ function sharedFor(rt: Runtime, options: PoolOptions): { shared: PoolShared; poo
     runId: `${process.pid}.${nanoid(10)}`,
     managerName: `${supervisorName(resolved.name)}.manager`,
     tools: new Map(),
+    callTables: new Map(),
     telemetry: new PoolTelemetry(),
   };
   const pool = new PythonPool(rt, shared);

@@ -3,7 +3,7 @@
 // of a worker that died, expires idle sessions, and replaces workers that asked to be recycled.
 
 import { Down, Supervisor, isShutdown, type GenServerBehavior, type NoReplyResult, type Pid, type ProcessContext } from '@dspex/runtime';
-import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionWorkerLost, WorkerBusy, WorkerCrashed, type CrashKind } from './errors.js';
+import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionWorkerLost, WorkerBusy, WorkerCrashed, WorkerOverMemory, type CrashKind } from './errors.js';
 import { Job } from './job.js';
 import { JobSet } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -12,7 +12,8 @@ import { CloseSession } from './worker.js';
 
 /** The exit reason of a worker that ended on its own terms: how it died, in words. */
 export interface WorkerExit {
-  worker: { kind: CrashKind; detail: string };
+  /** `rssMb` and `limitMb` come with kind 'memory'. */
+  worker: { kind: CrashKind; detail: string; rssMb?: number; limitMb?: number };
 }
 
 export function isWorkerExit(reason: unknown): reason is WorkerExit {
@@ -271,6 +272,7 @@ function workerDown(pid: Pid, reason: unknown, state: State, self: ProcessContex
     if (job.settled) continue;
     if (stopping) job.reject(new PoolClosed(state.options.name));
     else if (job.spec.idempotent && job.attempts < 2 && job.spec.session === null) retry.push(job);
+    else if (crash.kind === 'memory') job.reject(new WorkerOverMemory(crash.limitMb ?? state.options.recycle.maxRssMb, crash.rssMb ?? Number.NaN, worker.id));
     else if (crash.kind === 'protocol') job.reject(new ProtocolError('WorkerProtocol', `worker ${worker.id} broke the wire protocol (${crash.detail}); the pool restarts it.`));
     else job.reject(new WorkerCrashed(crash.kind, crash.detail, worker.id));
   }

@@ -8,8 +8,10 @@ import type { WireError } from './wire.js';
 
 export interface BridgeTelemetryEvents {
   worker_start: [event: { pool: string; worker: string; osPid: number; coldStartMs: number }];
-  worker_exit: [event: { pool: string; worker: string; kind: CrashKind | 'shutdown'; detail: string }];
-  worker_recycle: [event: { pool: string; worker: string; why: 'requests' | 'age' | 'rss' }];
+  /** `rssMb` and `limitMb` come with kind 'memory'. */
+  worker_exit: [event: { pool: string; worker: string; kind: CrashKind | 'shutdown'; detail: string; rssMb?: number; limitMb?: number }];
+  /** `saturated`: every thread stayed busy past cancelGraceMs with calls waiting, so the worker takes no new work. */
+  worker_recycle: [event: { pool: string; worker: string; why: 'requests' | 'age' | 'rss' | 'saturated' }];
   heartbeat_miss: [event: { pool: string; worker: string; missed: number }];
   queue: [event: { pool: string; queued: number }];
   queue_wait: [event: { pool: string; command: string; waitMs: number }];

@@ -24,7 +24,8 @@ export type WorkerMessage =
   | { t: 'result'; id: number; value: unknown }
   | { t: 'error'; id: number; error: WireError }
   | { t: 'chunk'; id: number; seq: number; value: unknown }
-  | { t: 'pong'; seq: number }
+  | { t: 'pong'; seq: number; busy_ms?: number }
+  | { t: 'released'; id: number }
   | { t: 'callback'; id: number; session: string; name: string; args: Record<string, unknown> }
   | { t: 'fatal'; error: WireError };
 

@@ -1,10 +1,12 @@
 // PythonWorker: a GenServer owning one Python process (a runtime Port with two extra pipes for frames).
 // It writes call frames for the jobs the manager sends it, settles them from result frames, pings the
-// worker, answers Python's callbacks to Node tools, and exits with a classified reason when Python dies.
+// worker, answers Python's callbacks to Node tools, and exits with a classified reason when Python dies. It also
+// stops runaway work: a cancelled call that Python does not report `released` within the grace kills the worker,
+// and while calls run the process's RSS is sampled and a worker over its limit is killed at once.
 
 import { GenServer, Exit, Port, isShutdown, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { CallCancelled, CallTimeout, NotAllowed, PythonException, type CrashKind } from './errors.js';
 import { Job } from './job.js';
 import { CallTable } from './job_table.js';
@@ -16,6 +18,17 @@ import { FrameDecoder, encodeFrame, type NodeMessage, type WireError, type Worke
 /** A tool Python code may call back into (a ReAct tool written in TypeScript). */
 export type NodeTool = (args: Record<string, unknown>) => unknown;
 
+/** The sizes of one worker's call tables on the Node side (see PythonPool.callTables). */
+export interface WorkerCallTable {
+  worker: string;
+  /** Calls sent to Python and not answered yet. */
+  calls: number;
+  /** Cancelled or timed-out calls whose `released` has not come yet (each has a grace timer). */
+  cancelling: number;
+  /** close_session calls in flight. */
+  closing: number;
+}
+
 /** What every worker of a pool shares: options, the run id, tools per session, telemetry. */
 export interface PoolShared {
   options: ResolvedPoolOptions;
@@ -23,6 +36,8 @@ export interface PoolShared {
   managerName: string;
   tools: Map<string, Map<string, NodeTool>>;
   telemetry: PoolTelemetry;
+  /** Each live worker's call tables, by worker id, read without a message (tests, diagnostics). */
+  callTables: Map<string, () => WorkerCallTable>;
 }
 
 interface State {
@@ -33,6 +48,10 @@ interface State {
   pending: CallTable<Job>;
   /** close_session calls in flight: call id -> session. */
   closing: Map<number, string>;
+  /** Cancelled or timed-out calls Python has not reported `released` yet: call id -> grace timer. */
+  cancelling: Map<number, ReturnType<typeof setTimeout>>;
+  /** Samples RSS while calls are in flight (only with recycle.maxRssMb); stops itself when none are. */
+  rssTimer: ReturnType<typeof setInterval> | undefined;
   nextId: number;
   ready: boolean;
   spawnedAt: number;
@@ -50,7 +69,7 @@ class Frames {
   constructor(readonly messages: WorkerMessage[]) {}
 }
 class Fault {
-  constructor(readonly kind: CrashKind, readonly detail: string) {}
+  constructor(readonly kind: CrashKind, readonly detail: string, readonly memory?: { rssMb: number; limitMb: number }) {}
 }
 class HeartbeatTick {}
 /** Sent by the manager when a session expired: free its Python objects. */
@@ -58,7 +77,7 @@ export class CloseSession {
   constructor(readonly session: string) {}
 }
 
-const exitWith = (kind: CrashKind, detail: string): WorkerExit => ({ worker: { kind, detail } });
+const exitWith = (kind: CrashKind, detail: string, memory?: { rssMb: number; limitMb: number }): WorkerExit => ({ worker: { kind, detail, ...memory } });
 
 /** Maps how the OS process ended to a crash kind: SIGKILL killed, SIGSEGV segfault, SIGABRT abort, 137 oom. */
 export function classifyPortExit(reason: unknown): { kind: CrashKind; detail: string } {
@@ -78,12 +97,28 @@ export function classifyPortExit(reason: unknown): { kind: CrashKind; detail: st
   return { kind: 'exit', detail: reason === 'normal' ? 'exited with code 0' : String(reason) };
 }
 
-/** Resident memory of an OS process in MB, from /proc (Linux); undefined where unavailable. */
-export async function rssMb(osPid: number): Promise<number | undefined> {
+let pageBytes: number | undefined;
+
+/** The kernel's page size, which /proc/<pid>/statm counts in: calibrated once against /proc/self/status. */
+function pageSize(): number {
+  if (pageBytes !== undefined) return pageBytes;
+  pageBytes = 4096;
   try {
-    const status = await readFile(`/proc/${osPid}/status`, 'utf8');
-    const match = /VmRSS:\s+(\d+) kB/.exec(status);
-    return match === null ? undefined : Number(match[1]) / 1024;
+    const pages = Number(readFileSync('/proc/self/statm', 'latin1').split(' ')[1]);
+    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'latin1'))?.[1]);
+    const ratio = (kb * 1024) / pages;
+    if (ratio > 0) pageBytes = [4096, 16384, 65536].reduce((best, size) => (Math.abs(size - ratio) < Math.abs(best - ratio) ? size : best));
+  } catch {
+    // Not Linux: statm does not exist either, and rssMb answers undefined.
+  }
+  return pageBytes;
+}
+
+/** Resident memory of an OS process in MB, from /proc/<pid>/statm (Linux; one small read); undefined elsewhere. */
+export function rssMb(osPid: number): number | undefined {
+  try {
+    const resident = Number(readFileSync(`/proc/${osPid}/statm`, 'latin1').split(' ')[1]);
+    return Number.isFinite(resident) ? (resident * pageSize()) / (1024 * 1024) : undefined;
   } catch {
     return undefined;
   }
@@ -124,6 +159,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
     const args = ['-u', '-m', 'dspex_bridge.worker', '--run-id', shared.runId, '--worker-id', id, '--max-frame-bytes', String(options.maxFrameBytes)];
     if (options.commands.length > 0) args.push('--commands', options.commands.join(','));
     if (options.allow.length > 0) args.push('--allow', options.allow.join(','));
+    if (options.maxThreads !== 16) args.push('--max-threads', String(options.maxThreads));
     if (options.saveDir !== undefined) args.push('--save-dir', options.saveDir);
     if (options.allowPickle) args.push('--allow-pickle');
     const device = options.devices.length > 0 ? options.devices[slot % options.devices.length] : undefined;
@@ -145,9 +181,10 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
       killTimeoutMs: 1000,
     });
     const state: State = {
-      shared, id, slot, port, pending: new CallTable<Job>(), closing: new Map(), nextId: 1, ready: false, spawnedAt: performance.now(),
-      served: 0, missed: 0, pingSeq: 0, draining: false, corked: 0, heartbeat: undefined, startTimer: undefined,
+      shared, id, slot, port, pending: new CallTable<Job>(), closing: new Map(), cancelling: new Map(), rssTimer: undefined, nextId: 1, ready: false,
+      spawnedAt: performance.now(), served: 0, missed: 0, pingSeq: 0, draining: false, corked: 0, heartbeat: undefined, startTimer: undefined,
     };
+    shared.callTables.set(id, () => ({ worker: id, calls: state.pending.size, cancelling: state.cancelling.size, closing: state.closing.size }));
     const decoder = new FrameDecoder(options.maxFrameBytes);
     const rt = self.runtime;
     const frames = port.fds[1]!.readable!;
@@ -183,13 +220,13 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
         if (stop !== undefined) return { stop, state };
       }
     } else if (message instanceof Job) {
-      runJob(message, state);
+      runJob(message, state, self);
     } else if (message instanceof HeartbeatTick) {
       return heartbeat(state, self);
     } else if (message instanceof CloseSession) {
       closeSession(message.session, state);
     } else if (message instanceof Fault) {
-      return { stop: exitWith(message.kind, message.detail), state };
+      return { stop: exitWith(message.kind, message.detail, message.memory), state };
     } else if (message instanceof Exit && message.from === state.port.pid) {
       return { stop: exitWith(...Object.values(classifyPortExit(message.reason)) as [CrashKind, string]), state };
     }
@@ -200,6 +237,10 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
     if (state === undefined) return;
     clearInterval(state.heartbeat);
     clearTimeout(state.startTimer);
+    clearInterval(state.rssTimer);
+    for (const timer of state.cancelling.values()) clearTimeout(timer);
+    state.cancelling.clear();
+    state.shared.callTables.delete(state.id);
     // Close the port with our reason (SIGTERM then SIGKILL for a shutdown, SIGKILL otherwise) and wait for the
     // Python process to be gone: a stopped pool, or a worker_exit event, leaves no Python process behind.
     self.runtime.exit(state.port.pid, reason, self.pid);
@@ -251,7 +292,17 @@ function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): Work
       return undefined;
     case 'pong':
       state.missed = 0;
+      // Every thread busy past the grace, with calls waiting for one: take no new work here.
+      if (!state.draining && (frame.busy_ms ?? 0) >= state.shared.options.cancelGraceMs) askToRecycle(state, self, 'saturated');
       return undefined;
+    case 'released': {
+      const timer = state.cancelling.get(frame.id);
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        state.cancelling.delete(frame.id);
+      }
+      return undefined;
+    }
     case 'callback':
       answerCallback(frame, state);
       return undefined;
@@ -268,7 +319,7 @@ function pythonError(error: WireError, command: string): Error {
   return new PythonException(error.type, error.message, error.traceback, command);
 }
 
-function runJob(job: Job, state: State): void {
+function runJob(job: Job, state: State, self: ProcessContext): void {
   if (job.settled) return;
   clearTimeout(job.callTimer); // a retried call gets its full timeout again on this worker
   const id = state.nextId++;
@@ -282,22 +333,54 @@ function runJob(job: Job, state: State): void {
     return;
   }
   state.pending.set(id, job);
-  const cancel = (): void => {
+  if (state.rssTimer === undefined && Number.isFinite(state.shared.options.recycle.maxRssMb)) startRssSampler(state, self);
+  const cancel = (why = 'was cancelled'): void => {
     if (!state.pending.delete(id)) return;
     try {
       write(state, { t: 'cancel', id });
     } catch {
-      // The pipe is gone: the worker is dying and its exit is handled elsewhere.
+      return; // The pipe is gone: the worker is dying and its exit is handled elsewhere.
     }
+    // Python answers every cancel with `released` once the call's code has stopped; past the grace it is a runaway.
+    const grace = state.shared.options.cancelGraceMs;
+    const detail = `call ${id} (${spec.command}) ${why} and still ran ${grace} ms later (cancelGraceMs); the worker was killed to stop it`;
+    state.cancelling.set(id, setTimeout(() => self.send(self.pid, new Fault('runaway', detail)), grace));
   };
   job.cancelInWorker = cancel;
   if (spec.credits !== undefined) job.grantCredits = (n) => state.pending.has(id) && write(state, { t: 'credit', id, n });
   if (Number.isFinite(spec.timeoutMs)) {
     job.callTimer = setTimeout(() => {
-      cancel();
+      cancel(`timed out after ${spec.timeoutMs} ms`);
       job.reject(new CallTimeout(spec.command, spec.timeoutMs));
     }, spec.timeoutMs);
   }
+}
+
+/**
+ * Samples the Python process's RSS every rssSampleIntervalMs while calls are in flight (one timer per worker,
+ * stopped by its own tick once none are), and kills a worker over recycle.maxRssMb at once: the call blowing it
+ * up must not run on until the OOM killer or the next heartbeat.
+ */
+function startRssSampler(state: State, self: ProcessContext): void {
+  const { options } = state.shared;
+  const limitMb = options.recycle.maxRssMb;
+  state.rssTimer = setInterval(() => {
+    if (state.pending.size === 0 && state.cancelling.size === 0) {
+      clearInterval(state.rssTimer);
+      state.rssTimer = undefined;
+      return;
+    }
+    const mb = rssMb(state.port.osPid);
+    if (mb === undefined || mb < limitMb) return;
+    clearInterval(state.rssTimer);
+    // The reason goes first, so the worker stops with it rather than as merely 'killed' by the signal.
+    self.send(self.pid, new Fault('memory', `resident memory ${Math.round(mb)} MB over the limit of ${limitMb} MB`, { rssMb: mb, limitMb }));
+    try {
+      process.kill(state.port.osPid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }, options.rssSampleIntervalMs);
 }
 
 function heartbeat(state: State, self: ProcessContext): NoReplyResult<State> {
@@ -311,15 +394,14 @@ function heartbeat(state: State, self: ProcessContext): NoReplyResult<State> {
   if (!state.draining) {
     if (performance.now() - state.spawnedAt >= options.recycle.maxAgeMs) askToRecycle(state, self, 'age');
     else if (Number.isFinite(options.recycle.maxRssMb)) {
-      void rssMb(state.port.osPid).then((mb) => {
-        if (mb !== undefined && mb >= options.recycle.maxRssMb && !state.draining) askToRecycle(state, self, 'rss');
-      });
+      const mb = rssMb(state.port.osPid);
+      if (mb !== undefined && mb >= options.recycle.maxRssMb) askToRecycle(state, self, 'rss');
     }
   }
   return { noreply: true, state };
 }
 
-function askToRecycle(state: State, self: ProcessContext, why: 'requests' | 'age' | 'rss'): void {
+function askToRecycle(state: State, self: ProcessContext, why: 'requests' | 'age' | 'rss' | 'saturated'): void {
   state.draining = true;
   const { telemetry, options } = state.shared;
   if (telemetry.listenerCount('worker_recycle') > 0) telemetry.emit('worker_recycle', { pool: options.name, worker: state.id, why });
