@@ -49,7 +49,7 @@ describe('process_SUITE', () => {
     }
   });
 
-  it('t_exit_2_catch: kill cannot be trapped and is seen as killed', async () => {
+  it('kill cannot be trapped: a linked process sees reason killed', async () => {
     const rt = silentRuntime();
     const me = await testProcess(rt);
     const trapping = await idle(rt, true);
