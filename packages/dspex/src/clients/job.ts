@@ -13,13 +13,17 @@ import { post, retryDelay } from './http.js';
 import type { ClientConfig } from './options.js';
 import type { ParsedResponse } from './providers/types.js';
 import type { LMTelemetry } from './telemetry.js';
+import type { LatencyWindow } from './hedge.js';
 
 /** What the server answers an `admit` call with. */
 export type Admission = { ok: { waitMs: number } } | { error: LMError };
 
+/** What the server answers a `hedge` call with: a duplicate may go out now, or why not. */
+export type HedgeAdmission = { ok: true } | { skipped: 'rate_limit' | 'breaker' };
+
 /** Casts a job sends its server. */
 export type JobReport =
-  | { op: 'outcome'; kind: 'success' | 'failure' | 'neutral'; usage?: LMUsage; estimate?: number }
+  | { op: 'outcome'; kind: 'success' | 'failure' | 'neutral' | 'abandoned'; usage?: LMUsage; estimate?: number }
   | { op: 'retry' }
   | { op: 'store'; key: string; response: LMResponse }
   | { op: 'disk_hit'; key: string; response: LMResponse };
@@ -36,6 +40,8 @@ export interface JobContext {
   serverSignal: AbortSignal;
   /** The controllers of the calls in flight, which the client aborts when it exits (one listener for all). */
   live: Set<AbortController>;
+  /** Recent answer latencies, when the hedge option is on. */
+  latency: LatencyWindow | undefined;
 }
 
 /** Settings for the wire: defaults, then the call's config, without the client-side keys. */
@@ -112,14 +118,15 @@ async function exchange(ctx: JobContext, request: LMRequest, plan: CallPlan, sig
     });
     let delivered = false;
     try {
-      const apiBase = typeof config.apiBase === 'string' ? config.apiBase : await config.apiBase(ctx.rt);
-      const wire = provider.build({ model: config.wireModel, request, settings, apiBase, apiKey: config.apiKey, stream: sink !== undefined });
-      if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
-      const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
       let parsed: ParsedResponse;
       if (sink === undefined) {
-        parsed = provider.parse(await reply.json(), request);
+        const delayMs = ctx.latency?.delay();
+        parsed = delayMs === undefined ? await attemptOnce(ctx, request, plan, signal, attempt) : await hedged(ctx, request, plan, signal, attempt, delayMs);
       } else {
+        const apiBase = typeof config.apiBase === 'string' ? config.apiBase : await config.apiBase(ctx.rt);
+        const wire = provider.build({ model: config.wireModel, request, settings, apiBase, apiKey: config.apiKey, stream: true });
+        if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
+        const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
         const decoder = provider.decoder(request);
         try {
           for await (const event of reply.events()) {
@@ -150,6 +157,107 @@ async function exchange(ctx: JobContext, request: LMRequest, plan: CallPlan, sig
       });
     }
   }
+}
+
+/** One non-streaming request and its parsed answer; its latency goes to the hedge window when one is kept. */
+async function attemptOnce(ctx: JobContext, request: LMRequest, plan: CallPlan, signal: AbortSignal, attempt: number): Promise<ParsedResponse> {
+  const { config, redactor } = ctx;
+  const { provider, clock } = config;
+  const apiBase = typeof config.apiBase === 'string' ? config.apiBase : await config.apiBase(ctx.rt);
+  const wire = provider.build({ model: config.wireModel, request, settings: plan.settings, apiBase, apiKey: config.apiKey, stream: false });
+  if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
+  const started = ctx.latency === undefined ? 0 : clock.now();
+  const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
+  const parsed = provider.parse(await reply.json(), request);
+  ctx.latency?.record(clock.now() - started);
+  return parsed;
+}
+
+/** Why the slower of a hedged pair was stopped (the reason its aborted request carries). */
+const HEDGE_LOST = 'hedge: the other request answered first';
+
+/**
+ * The attempt, and after `delayMs` without an answer a duplicate (if the server admits one): the first answer
+ * wins and the other is aborted; a failure waits for the other request while one is still out. exchange()
+ * reports the attempt's outcome (the winner's usage, once); the second request's own outcome is reported here:
+ * abandoned (not a failure) when it answered or was aborted as the loser, its failure otherwise.
+ */
+function hedged(ctx: JobContext, request: LMRequest, plan: CallPlan, signal: AbortSignal, attempt: number, delayMs: number): Promise<ParsedResponse> {
+  const { config } = ctx;
+  const started = config.clock.now();
+  const primary = new AbortController();
+  let duplicate: AbortController | undefined;
+  return new Promise<ParsedResponse>((resolve, reject) => {
+    let settled = false;
+    let out = 1;
+    let primaryError: unknown;
+    let timer: unknown = config.clock.setTimeout(() => {
+      timer = undefined;
+      void sendDuplicate();
+    }, delayMs);
+    const onAbort = (): void => {
+      primary.abort(signal.reason);
+      duplicate?.abort(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const finish = (): void => {
+      settled = true;
+      if (timer !== undefined) config.clock.clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const won = (winner: 'primary' | 'hedge', parsed: ParsedResponse): void => {
+      if (settled) return;
+      finish();
+      (winner === 'primary' ? duplicate : primary)?.abort(HEDGE_LOST);
+      if (duplicate !== undefined) ctx.telemetry.emit('lm_hedge_won', { client: config.name, winner, ms: config.clock.now() - started });
+      resolve(parsed);
+    };
+    // The primary's error is the one the retry loop sees; the duplicate's only when the primary already won or was lost.
+    const failed = (error: unknown, fromPrimary: boolean): void => {
+      if (fromPrimary) primaryError = error;
+      if (settled || --out > 0 || timer !== undefined) return;
+      finish();
+      reject(primaryError ?? error);
+    };
+    const sendDuplicate = async (): Promise<void> => {
+      if (settled) return;
+      const admission = await GenServer.call<HedgeAdmission>(ctx.rt, ctx.server, { op: 'hedge', tokens: plan.estimate }, Infinity).catch((): HedgeAdmission => ({ skipped: 'breaker' }));
+      if (settled) {
+        if ('ok' in admission) GenServer.cast(ctx.rt, ctx.server, { op: 'outcome', kind: 'abandoned' } satisfies JobReport);
+        return;
+      }
+      if (!('ok' in admission)) {
+        ctx.telemetry.emit('lm_hedge_skipped', { client: config.name, reason: admission.skipped });
+        return;
+      }
+      out++;
+      duplicate = new AbortController();
+      ctx.telemetry.emit('lm_hedge_sent', { client: config.name, delayMs, attempt });
+      attemptOnce(ctx, request, plan, duplicate.signal, attempt).then(
+        (parsed) => {
+          // The winner's success and usage are reported once, by exchange(); this second request is abandoned.
+          GenServer.cast(ctx.rt, ctx.server, { op: 'outcome', kind: 'abandoned' } satisfies JobReport);
+          won('hedge', parsed);
+        },
+        (raw: unknown) => {
+          const error = scrub(asLMError(raw, ctx, duplicate!.signal), ctx.redactor);
+          GenServer.cast(ctx.rt, ctx.server, { op: 'outcome', kind: duplicate!.signal.reason === HEDGE_LOST ? 'abandoned' : outcomeOf(error) } satisfies JobReport);
+          failed(error, false);
+        },
+      );
+    };
+    attemptOnce(ctx, request, plan, primary.signal, attempt).then(
+      (parsed) => won('primary', parsed),
+      (error: unknown) => {
+        // A primary that failed before the delay ends the attempt at once: the retry loop decides what follows.
+        if (timer !== undefined && out === 1) {
+          config.clock.clearTimeout(timer);
+          timer = undefined;
+        }
+        failed(error, true);
+      },
+    );
+  });
 }
 
 /** A cache hit replayed to a stream consumer: one chunk per output. */

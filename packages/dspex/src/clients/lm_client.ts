@@ -9,7 +9,8 @@ import { DiskCache, LruCache, cacheKey } from './cache.js';
 import type { ChunkSink } from './channel.js';
 import { CircuitBreaker, type BreakerState } from './circuit_breaker.js';
 import { CircuitOpen, type LMError, Redactor } from './errors.js';
-import { mergeSettings, planCall, runCall, type Admission, type CallPlan, type JobContext, type JobReport } from './job.js';
+import { mergeSettings, planCall, runCall, type Admission, type CallPlan, type HedgeAdmission, type JobContext, type JobReport } from './job.js';
+import { LatencyWindow } from './hedge.js';
 import type { ClientConfig } from './options.js';
 import { RateLimiter } from './rate_limiter.js';
 import type { LMTelemetry } from './telemetry.js';
@@ -24,6 +25,8 @@ export interface LMUsageTotals extends LMUsage {
   cacheHits: number;
   /** Attempts that failed (any error). */
   failures: number;
+  /** Duplicates sent by the hedge option (also counted in requests). */
+  hedges: number;
 }
 
 export interface LMDescription {
@@ -39,6 +42,7 @@ export type ClientCall =
   | { op: 'complete'; request: LMRequest }
   | { op: 'stream'; request: LMRequest; sink: ChunkSink }
   | { op: 'admit'; tokens: number }
+  | { op: 'hedge'; tokens: number }
   | { op: 'usage' }
   | { op: 'breaker' }
   | { op: 'describe' };
@@ -97,6 +101,15 @@ function admit(state: State, tokens: number): Admission {
   return { ok: { waitMs: state.limiter.reserve(tokens) } };
 }
 
+/** A duplicate goes out only while the breaker is closed and the limiter has room now; it never waits. */
+function admitHedge(state: State, tokens: number): HedgeAdmission {
+  if (state.breaker.state !== 'closed' || !state.breaker.admit().ok) return { skipped: 'breaker' };
+  if (!state.limiter.tryReserve(tokens)) return { skipped: 'rate_limit' };
+  state.totals.requests++;
+  state.totals.hedges++;
+  return { ok: true };
+}
+
 export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, unknown, JobReport> = {
   init({ config, telemetry }, self: ProcessContext) {
     const redactor = new Redactor([config.apiKey]);
@@ -115,9 +128,10 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
       disk: config.diskCache === undefined ? undefined : new DiskCache(config.diskCache),
       serverSignal: self.signal,
       live: new Set(),
+      latency: config.hedge === undefined ? undefined : new LatencyWindow(config.hedge),
     };
     self.signal.addEventListener('abort', () => job.live.forEach((call) => call.abort(self.signal.reason)), { once: true });
-    const totals: LMUsageTotals = { calls: 0, requests: 0, retries: 0, cacheHits: 0, failures: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+    const totals: LMUsageTotals = { calls: 0, requests: 0, retries: 0, cacheHits: 0, failures: 0, hedges: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
     const memory = config.memoryCache > 0 ? new LruCache<LMResponse>(config.memoryCache) : undefined;
     return { ok: { config, breaker, limiter: new RateLimiter(config.rateLimit, config.clock), memory, job, totals } };
   },
@@ -141,6 +155,8 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
       }
       case 'admit':
         return { reply: admit(state, request.tokens), state };
+      case 'hedge':
+        return { reply: admitHedge(state, request.tokens), state };
       case 'usage':
         return { reply: { ...state.totals } satisfies LMUsageTotals, state };
       case 'breaker':
@@ -162,7 +178,8 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
             state.limiter.settle(report.estimate ?? 0, report.usage.totalTokens);
           }
         } else {
-          state.totals.failures++;
+          // 'abandoned': the slower request of a hedged pair, neither a failure nor a proof of health.
+          if (report.kind !== 'abandoned') state.totals.failures++;
           if (report.kind === 'failure') state.breaker.failure();
           else state.breaker.neutral();
         }

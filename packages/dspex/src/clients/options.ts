@@ -6,6 +6,7 @@ import type { LMConfig } from './base_lm.js';
 import type { BreakerOptions } from './circuit_breaker.js';
 import { systemClock, type Clock } from './clock.js';
 import { LMAuthError, LMConfigError } from './errors.js';
+import { normalizeHedge, type HedgeOptions, type HedgePolicy } from './hedge.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
 import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
@@ -41,6 +42,8 @@ export interface LMOptions {
   clock?: Clock;
   /** Jitter source in [0, 1) (default Math.random). */
   random?: () => number;
+  /** Hedged requests: a duplicate of an attempt slower than the observed p95 (off by default; see hedge.ts). */
+  hedge?: boolean | HedgeOptions;
 }
 
 export interface ClientConfig {
@@ -62,6 +65,8 @@ export interface ClientConfig {
   headers: Record<string, string>;
   clock: Clock;
   random: () => number;
+  /** Undefined when hedging is off. */
+  hedge: HedgePolicy | undefined;
 }
 
 export const DEFAULT_DISK_CACHE_DIR = '.dspex-cache';
@@ -119,6 +124,7 @@ export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = pr
     headers: { ...(options.headers ?? {}) },
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
+    hedge: normalizeHedge(options.hedge),
   };
 }
 

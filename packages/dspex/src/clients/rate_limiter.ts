@@ -64,6 +64,13 @@ export class RateLimiter {
     return Math.max(a, b);
   }
 
+  /** Reserves like reserve() only when both buckets have room now (a hedge must never make anyone wait). */
+  tryReserve(estimatedTokens: number): boolean {
+    if ((this.requests?.available ?? 1) < 1 || (this.tokens?.available ?? estimatedTokens) < estimatedTokens) return false;
+    this.reserve(estimatedTokens);
+    return true;
+  }
+
   /** After the call: charge the difference between the tokens used and the estimate. */
   settle(estimatedTokens: number, actualTokens: number): void {
     this.tokens?.adjust(actualTokens - estimatedTokens);

@@ -19,6 +19,12 @@ export interface LMTelemetryEvents {
   lm_error: [event: { client: string; code: string; message: string }];
   /** The disk cache could not be read or written; the call itself went on. */
   lm_cache_error: [event: { client: string; message: string }];
+  /** An attempt ran past the hedge delay and a duplicate went out (hedge option). */
+  lm_hedge_sent: [event: { client: string; delayMs: number; attempt: number }];
+  /** A duplicate was due but not sent: the rate limiter had no room now, or the breaker was not closed. */
+  lm_hedge_skipped: [event: { client: string; reason: 'rate_limit' | 'breaker' }];
+  /** A hedged attempt answered: which request won, and after how long; the other was aborted. */
+  lm_hedge_won: [event: { client: string; winner: 'primary' | 'hedge'; ms: number }];
 }
 
 export type LMTelemetry = EventEmitter<LMTelemetryEvents>;
