@@ -1,10 +1,11 @@
 // The wire protocol between Node and a Python worker: 4-byte big-endian length, then one MessagePack map
-// with a string "t". Frames travel on extra file descriptors, never stdout. The byte vectors in
-// test/vectors/protocol.json are checked here and by pytest, so the two ends cannot drift.
+// with a string "t". Frames travel on extra file descriptors, never stdout. Values are written and read by
+// values/ (the README's value table); the byte vectors in test/vectors/protocol.json are checked here and
+// by pytest, so the two ends cannot drift.
 
-import { isUtf8 } from 'node:buffer';
-import { Packr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
+import { decodeValue } from './values/decode.js';
+import { encodeMessage } from './values/encode.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const HEADER_BYTES = 4;
@@ -35,106 +36,22 @@ export interface WireError {
   traceback?: string;
 }
 
-// Plain maps both ways (no msgpackr records), so the bytes match Python's msgpack. msgpackr would write a
-// function as nil; a callback passed by mistake must fail the call instead of arriving in Python as None.
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  encodeUndefinedAsNil: true,
-  writeFunction: () => {
-    throw new TypeError('a function cannot be sent to Python (register it with session.registerTool instead)');
-  },
-});
-
-/** The frame for one message: length prefix and payload. Throws ProtocolError when over `maxFrameBytes`. */
+/**
+ * The frame for one message: length prefix and payload. Throws BadArguments naming the path of a value that
+ * Python would not receive equal (see the README's value table), and ProtocolError('FrameTooLarge') when the
+ * payload is over `maxFrameBytes`. Nothing is written anywhere when it throws.
+ */
 export function encodeFrame(message: NodeMessage | WorkerMessage | Record<string, unknown>, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
-  let payload: Buffer;
-  try {
-    payload = packr.pack(message);
-  } catch (error) {
-    throw new ProtocolError('Unencodable', `cannot encode the message as MessagePack: ${(error as Error).message}. Pass plain JSON-like values.`, error);
-  }
-  if (payload.length > maxFrameBytes) {
-    throw new ProtocolError('FrameTooLarge', `a frame of ${payload.length} bytes exceeds the limit of ${maxFrameBytes}; send less data per call or raise maxFrameBytes.`);
-  }
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  frame.writeUInt32BE(payload.length, 0);
-  payload.copy(frame, HEADER_BYTES);
-  return frame;
+  return encodeMessage(message, maxFrameBytes);
 }
 
 /** Decodes one payload (no prefix). Anything but a map with a string "t" is a ProtocolError. */
 export function decodePayload(payload: Buffer): WorkerMessage {
-  checkStrings(payload);
-  let message: unknown;
-  try {
-    message = packr.unpack(payload);
-  } catch (error) {
-    throw new ProtocolError('Undecodable', `cannot decode a frame payload: ${(error as Error).message}`, error);
-  }
-  if (message === null || typeof message !== 'object' || Array.isArray(message) || typeof (message as { t?: unknown }).t !== 'string') {
+  const message = decodeValue(payload);
+  if (message === null || typeof message !== 'object' || message.constructor !== Object || typeof (message as { t?: unknown }).t !== 'string') {
     throw new ProtocolError('BadMessage', 'a frame must hold a map with a string "t".');
   }
   return message as WorkerMessage;
-}
-
-/** Sizes of the fixed-width numbers 0xca (float32) .. 0xd3 (int64). */
-const NUMBER_BYTES = Uint8Array.of(4, 8, 1, 2, 4, 8, 1, 2, 4, 8);
-
-/** Whether `length` bytes at `start` are valid UTF-8; short ASCII runs are checked here, the rest natively. */
-function utf8At(payload: Buffer, start: number, length: number): boolean {
-  if (length <= 32) {
-    let ascii = true;
-    for (let i = start; i < start + length; i++) ascii &&= payload[i]! < 0x80;
-    if (ascii) return true;
-  }
-  return isUtf8(payload.subarray(start, start + length));
-}
-
-/** The big-endian length of `bytes` (1, 2 or 4) bytes at `pos`; 0 when they run past the end. */
-function lengthAt(payload: Buffer, pos: number, bytes: number): number {
-  if (pos + bytes > payload.length) return 0;
-  return bytes === 1 ? payload[pos]! : bytes === 2 ? payload.readUInt16BE(pos) : payload.readUInt32BE(pos);
-}
-
-/**
- * Throws when a MessagePack str in `payload` is not valid UTF-8. msgpackr would decode it with U+FFFD in
- * place of the bad bytes, silently changing the data; Python's msgpack refuses it, and so do we. Walks only
- * the headers; a structure that runs past the end, or a never-used byte, is left to msgpackr to report.
- */
-function checkStrings(payload: Buffer): void {
-  let pos = 0;
-  let items = 1;
-  while (items > 0 && pos < payload.length) {
-    items--;
-    const byte = payload[pos++]!;
-    let skip = 0;
-    let str = -1;
-    if (byte <= 0x7f || byte >= 0xe0 || byte === 0xc0 || byte === 0xc2 || byte === 0xc3) skip = 0; // fixints, nil, bools
-    else if (byte <= 0x8f) items += 2 * (byte & 0x0f); // fixmap
-    else if (byte <= 0x9f) items += byte & 0x0f; // fixarray
-    else if (byte <= 0xbf) str = byte & 0x1f; // fixstr
-    else if (byte >= 0xc4 && byte <= 0xc6) skip = (1 << (byte - 0xc4)) + lengthAt(payload, pos, 1 << (byte - 0xc4)); // bin
-    else if (byte >= 0xc7 && byte <= 0xc9) skip = (1 << (byte - 0xc7)) + 1 + lengthAt(payload, pos, 1 << (byte - 0xc7)); // ext
-    else if (byte >= 0xca && byte <= 0xd3) skip = NUMBER_BYTES[byte - 0xca]!; // floats, ints
-    else if (byte >= 0xd4 && byte <= 0xd8) skip = 1 + (1 << (byte - 0xd4)); // fixext
-    else if (byte >= 0xd9 && byte <= 0xdb) {
-      const n = 1 << (byte - 0xd9);
-      str = lengthAt(payload, pos, n);
-      pos += n;
-    } else if (byte >= 0xdc && byte <= 0xdf) {
-      const n = byte <= 0xdd ? 2 << (byte - 0xdc) : 2 << (byte - 0xde);
-      items += (byte <= 0xdd ? 1 : 2) * lengthAt(payload, pos, n); // array16/32, map16/32
-      skip = n;
-    } else return; // 0xc1
-    if (str >= 0) {
-      if (pos + str > payload.length) return;
-      if (!utf8At(payload, pos, str)) throw new ProtocolError('Undecodable', 'a frame holds a string that is not valid UTF-8.');
-      skip = str;
-    }
-    pos += skip;
-  }
 }
 
 /**

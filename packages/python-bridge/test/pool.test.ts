@@ -8,6 +8,7 @@ import {
   PoolClosed,
   PoolSaturated,
   ProtocolError,
+  BadArguments,
   PythonException,
   QueueTimeout,
 } from '../src/index.js';
@@ -164,13 +165,12 @@ describe('bad calls', () => {
     expect(await pool.call('create', { class: 'dspy.Predict', args: ['question -> answer'] })).toMatchObject({ class: 'dspy.Predict' });
   });
 
-  it('fails a call whose arguments cannot be encoded with ProtocolError, and keeps serving on the same worker', async () => {
+  it('fails a call whose arguments cannot be encoded with BadArguments, and keeps serving on the same worker', async () => {
     const pool = await bridge.pool({ name: 'unencodable', size: 1, callsPerWorker: 1, python: fixturePython() });
     const before = await pool.call<Who>('whoami');
     for (const args of [{ callback: () => 1 }, { nested: [{ id: Symbol('x') }] }]) {
       const error = await rejectionOf(pool.call('whoami', args));
-      expect(error).toBeInstanceOf(ProtocolError);
-      expect((error as ProtocolError).kind).toBe('Unencodable');
+      expect(error).toBeInstanceOf(BadArguments);
     }
     // callsPerWorker is 1: this only runs if the failed calls gave their slot back.
     expect((await pool.call<Who>('whoami', { ok: 1 })).pid).toBe(before.pid);

@@ -3,16 +3,23 @@
 DSPy objects become plain dicts (a Prediction is the dict of its fields plus "completions" when there are
 several); an object with no plain form is kept in the session and travels as {"$handle": ..., "class": ...}.
 Going the other way, {"$handle": h} in arguments means that object, {"$tool": name} a Node tool.
+How each value travels (BigInt, Map, Set, Date, typed arrays) is in values.py and the bridge README's table.
 """
 
 from __future__ import annotations
 
+import array
 import dataclasses
+import datetime
 import enum
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+import msgpack
+
 from .errors import Unserializable
+from .framing import plain
+from .values import JsBigInt, JsMap
 
 if TYPE_CHECKING:
     from .session import Session
@@ -39,15 +46,22 @@ def prediction_to_wire(pred: Any, session: Session | None = None) -> dict[str, A
     return out
 
 
+#: Values the packer writes by the value table (values.py); to_wire leaves them as they are.
+VALUE_TYPES = (JsBigInt, JsMap, set, frozenset, datetime.datetime, array.array, msgpack.ExtType)
+
+
 def to_wire(value: Any, session: Session | None = None) -> Any:
-    """A wire form of `value`; with a session, unknown objects become handles, without one Unserializable."""
-    if value is None or isinstance(value, (bool, int, str, bytes)):
+    """A wire form of `value`; with a session, unknown objects become handles, without one Unserializable.
+    Builtin values keep their type (a subclass becomes its base: a tuple a list, an IntEnum its value);
+    dict keys stay as they are (a dict with a key that is not a str reaches Node as a Map)."""
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str, bytes):
         return value
-    if isinstance(value, float):
+    if isinstance(value, VALUE_TYPES):
         return value
-    if isinstance(value, dict):
-        return {(k if isinstance(k, (str, int)) else str(k)): to_wire(v, session) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, dict) and not is_example(value):
+        return {k: to_wire(v, session) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
         return [to_wire(v, session) for v in value]
     if is_example(value):
         if hasattr(value, "_completions"):  # a dspy.Prediction
@@ -61,6 +75,10 @@ def to_wire(value: Any, session: Session | None = None) -> Any:
         return to_wire(value.value, session)
     if isinstance(value, PurePath):
         return str(value)
+    if isinstance(value, (bool, int, float, str, bytes)):
+        return plain(value)  # a subclass of a builtin (after Enum, whose members may be ints or strs)
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
     if session is not None:
         return {"$handle": session.put(value), "class": class_path(value)}
     raise Unserializable(f"cannot send a {class_path(value)} over the bridge")
