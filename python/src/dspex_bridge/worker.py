@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .capabilities import Grant
 from .framing import DEFAULT_MAX_FRAME_BYTES
-from .lifecycle import install_parent_death_signal, watch_parent
+from .lifecycle import arm_worker_lifetime, watch_parent
 from .registry import load_command_modules
 from .server import EXIT_STARTUP, Server, ServerOptions
 
@@ -50,7 +50,9 @@ def _fd_from_env(name: str, default: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    install_parent_death_signal()
+    if not arm_worker_lifetime(args.run_id, args.worker_id):
+        print(f"dspex_bridge: the owner of run {args.run_id} is gone; not starting", file=sys.stderr, flush=True)
+        return EXIT_STARTUP
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
     try:
