@@ -106,10 +106,16 @@ def test_unknown_objects_become_handles_only_with_a_session() -> None:
     from dspex_bridge.session import Session
     from dspex_bridge.wire import resolve_refs, to_wire
 
+    import dspy
+
+    from dspex_bridge.errors import NotAllowed
+
     session = Session("s", host=None)
-    thing: Any = object()
+    thing: Any = dspy.Predict("q -> a")
     ref = to_wire({"x": thing}, session)["x"]
-    assert ref["class"] == "builtins.object"
+    assert ref["class"] == "dspy.predict.predict.Predict"
     assert resolve_refs({"again": ref}, session)["again"] is thing
     with pytest.raises(Unserializable):
         to_wire(thing)
+    with pytest.raises(NotAllowed, match="builtins.object"):  # only objects of granted types become handles
+        to_wire(object(), session)
