@@ -204,3 +204,44 @@ def spawn_grandchild(mode: str = "plain") -> int:
     assert child.stdout is not None
     with child.stdout:
         return int(child.stdout.readline())
+
+
+def _adversarial_values() -> dict[str, Any]:
+    """Results that Node must receive equal (`faithful`) or that must fail only their own call, naming the path."""
+    import array
+    import datetime
+
+    from dspex_bridge.values import JsMap
+
+    utc = datetime.timezone.utc
+    deep: list[Any] = []
+    level = deep
+    for _ in range(2000):
+        level.append([])
+        level = level[0]
+    return {
+        "faithful": {
+            "big": 2**70, "unsafe": 2**53, "safe": 2**53 - 1, "negative_big": -(2**64) - 1, "neg_zero": -0.0,
+            "nan": float("nan"), "inf": float("inf"), "int_keys": {1: "a", 2: "b"}, "map": JsMap({"k": 1}),
+            "set": {1, 2, 3}, "frozen": frozenset({"x"}), "when": datetime.datetime(2024, 2, 29, 12, 0, 0, 123000, tzinfo=utc),
+            "f32": array.array("f", [1.5, -2.0]), "u8": array.array("B", [0, 255]), "bytes": b"\x00\xff",
+            "tuple": (1, "two"), "emoji": "🙂", "nul": "a\x00b",
+        },
+        "half_emoji": "ok \ud83d",
+        "nested_half_emoji": {"items": [0, 1, 2, {"name": "\ud83d"}]},
+        "microseconds": datetime.datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=utc),
+        "naive_datetime": datetime.datetime(2024, 1, 1),
+        "too_deep": deep,
+        "object": {"thing": object()},
+    }
+
+
+@command("adversarial")
+def adversarial(kind: str) -> Any:
+    return _adversarial_values()[kind]
+
+
+@command("tool_with_half_emoji")
+def tool_with_half_emoji(name: str) -> Any:
+    """Calls a Node tool with arguments Node must not receive: the call fails in Python, naming the path."""
+    return current_session().call_tool(name, {"text": "x\ud83d"})
