@@ -146,14 +146,68 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   };
 }
 
-// Run as a process: print the port as one JSON line, serve until stdin closes or SIGTERM.
+/** Faults on the first request of each question, chosen by a seeded hash of the question (the straggler scenario). */
+export interface FirstRequestFaults {
+  seed: number;
+  /** Share of questions whose first request hangs for hangMs before it is answered. */
+  hang: number;
+  hangMs: number;
+  /** Share of questions whose first request answers 500. */
+  fail: number;
+}
+
+/** FNV-1a of seed and text, as a number in [0, 1). */
+function seededUnit(seed: number, text: string): number {
+  let hash = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) / 0x1_0000_0000;
+}
+
+/** The hold and failWith hooks of a fault plan that can be switched on later (null: no faults). */
+export function firstRequestFaults(plan: () => FirstRequestFaults | null): Pick<FakeOpenAIOptions, 'hold' | 'failWith'> {
+  const seen = new Set<string>();
+  const fault = new Map<string, 'hang' | 'fail'>();
+  const decide = (question: string): 'hang' | 'fail' | undefined => {
+    const faults = plan();
+    if (faults === null || seen.has(question)) return undefined;
+    seen.add(question);
+    const u = seededUnit(faults.seed, question);
+    return u < faults.hang ? 'hang' : u < faults.hang + faults.fail ? 'fail' : undefined;
+  };
+  return {
+    hold: (question) => {
+      const kind = decide(question);
+      if (kind === undefined) return undefined;
+      fault.set(question, kind);
+      return kind === 'hang' ? new Promise<void>((resolve) => setTimeout(resolve, plan()!.hangMs).unref()) : undefined;
+    },
+    failWith: (question) => {
+      const kind = fault.get(question);
+      fault.delete(question);
+      return kind === 'fail' ? 500 : undefined;
+    },
+  };
+}
+
+// Run as a process: print the port as one JSON line, serve until stdin closes or SIGTERM. A JSON line on stdin
+// such as {"faults": {"seed": 1, "hang": 0.02, "hangMs": 30000, "fail": 0.01}} switches first-request faults on.
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const at = process.argv.indexOf('--latency-ms');
   const latencyMs = at === -1 ? 100 : Number(process.argv[at + 1]);
-  const fake = await startFakeOpenAI({ latencyMs });
+  let faults: FirstRequestFaults | null = null;
+  const fake = await startFakeOpenAI({ latencyMs, ...firstRequestFaults(() => faults) });
   process.stdout.write(`${JSON.stringify({ port: fake.port, url: fake.url })}\n`);
   const stop = (): void => void fake.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.stdin.on('end', stop);
-  process.stdin.resume();
+  let pending = '';
+  process.stdin.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n')) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (line.startsWith('{')) faults = (JSON.parse(line) as { faults: FirstRequestFaults | null }).faults;
+      process.stdout.write(`${JSON.stringify({ faults })}\n`);
+    }
+  });
 }
