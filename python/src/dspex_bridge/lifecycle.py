@@ -19,6 +19,8 @@ PR_SET_PDEATHSIG = 1
 #: orphan sweeper of the next runtime recognises, and the worker id the sentinel recognises.
 RUN_ID_ENV = "DSPEX_RUN_ID"
 WORKER_ID_ENV = "DSPEX_WORKER_ID"
+#: With the worker id, the worker's pid: two workers given one id (test harnesses do) stay apart.
+WORKER_PID_ENV = "DSPEX_WORKER_PID"
 #: The sentinel's last pass stops after this long even if something keeps forking faster than it is killed.
 SENTINEL_SWEEP_LIMIT_S = 2.0
 
@@ -69,6 +71,7 @@ def mark_environment(run_id: str, worker_id: str) -> None:
     """Puts the markers in os.environ (and the C environ), so every process a command starts inherits them."""
     os.environ[RUN_ID_ENV] = run_id
     os.environ[WORKER_ID_ENV] = worker_id
+    os.environ[WORKER_PID_ENV] = str(os.getpid())
 
 
 def watch_parent(on_orphaned: Callable[[], None], interval_s: float = 1.0) -> threading.Thread | None:
@@ -108,12 +111,12 @@ def _read_nul_list(path: str) -> list[bytes]:
 
 
 def descendants_left_by(worker_pid: int, worker_id: str, group: bool, session: bool) -> tuple[list[int], bool]:
-    """Live processes that belong to the worker: in its process group or session (when it led them), with its
-    worker id in their environment, or forked from it without exec (its command line, `--worker-id <id>`).
+    """Live processes that belong to the worker: in its process group or session (when it led them), or with
+    its markers (worker id and pid) in their environment. A copy forked without exec shows the worker's
+    original environment, without markers: the group or session covers it, and the sweep its command line.
     The flag says a process could not be judged: in the middle of an exec its environment reads empty."""
     me = os.getpid()
-    marker = f"{WORKER_ID_ENV}={worker_id}".encode()
-    wid = worker_id.encode()
+    markers = (f"{WORKER_ID_ENV}={worker_id}".encode(), f"{WORKER_PID_ENV}={worker_pid}".encode())
     found: list[int] = []
     unsure = False
     try:
@@ -132,19 +135,11 @@ def descendants_left_by(worker_pid: int, worker_id: str, group: bool, session: b
             found.append(pid)
             continue
         environ = _read_nul_list(f"/proc/{entry}/environ")
-        argv = _read_nul_list(f"/proc/{entry}/cmdline")
-        if marker in environ or _worker_id_in(argv) == wid:
+        if all(marker in environ for marker in markers):
             found.append(pid)
-        elif argv == [b""] and environ == [b""] and sid != 0:
+        elif environ == [b""] and sid != 0 and _read_nul_list(f"/proc/{entry}/cmdline") == [b""]:
             unsure = True  # kernel threads (session 0) read empty too, for good
     return found, unsure
-
-
-def _worker_id_in(argv: list[bytes]) -> bytes | None:
-    try:
-        return argv[argv.index(b"--worker-id") + 1]
-    except (ValueError, IndexError):
-        return None
 
 
 def kill_descendants(worker_pid: int, worker_id: str, group: bool, session: bool, limit_s: float = SENTINEL_SWEEP_LIMIT_S) -> list[int]:
