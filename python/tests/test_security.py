@@ -241,6 +241,14 @@ def test_paths_named_by_constructor_arguments_stay_in_the_save_directory(sec: Wo
     refused(sec, "optimize", {"handle": handle, "optimizer": "GEPA", "trainset": [], "input_keys": ["question"],
                               "optimizer_kwargs": {"log_dir": str(tmp_path / "gepa"), "max_metric_calls": 1}},
             "log_dir")
+    refused(sec, "optimize", {"handle": handle, "optimizer": "GEPA", "trainset": [], "input_keys": ["question"],
+                              "optimizer_kwargs": {"gepa_kwargs": {"run_dir": str(tmp_path / "gepa")}}}, "run_dir")
+    refused(sec, "optimize", {"handle": handle, "optimizer": "GEPA", "trainset": [], "input_keys": ["question"],
+                              "optimizer_kwargs": {"use_wandb": True}}, "use_wandb")
+    refused(sec, "create", {"class": "dspy.Evaluate", "kwargs": {"devset": [], "save_as_json": str(tmp_path / "e")}},
+            "save_as_json")
+    refused(sec, "optimize", {"handle": handle, "optimizer": "BetterTogether", "trainset": [],
+                              "input_keys": ["question"]}, "BetterTogether")
     assert not (tmp_path / "gepa").exists()
 
 

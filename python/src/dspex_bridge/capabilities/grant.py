@@ -32,13 +32,18 @@ DENIED_PATTERNS: tuple[str, ...] = (
     "dspy.clients.cache.*",
     "dspy.teleprompt.bootstrap_finetune.*",
     "dspy.teleprompt.grpo.*",
+    "dspy.teleprompt.bettertogether.*",
     "dspy.dsp.utils.settings.*",
     "dspy.utils.mcp.*",
     "dspy.utils.langchain_tool.*",
 )
 
 #: Constructor arguments named like this are file system locations: they must lie in the save directory.
-_PATH_ARGUMENT = re.compile(r"^(?:.*_)?(?:dir|dirs|path|paths|file|files|filename|filepath|directory|folder)$")
+_PATH_ARGUMENT = re.compile(
+    r"^(?:.*_)?(?:dir|dirs|path|paths|file|files|filename|filepath|directory|folder)$|^save_as_\w+$"
+)
+#: Arguments that switch on an integration, which imports its package and ships data to its service.
+_INTEGRATION_ARGUMENT = re.compile(r"^(?:use_(?:wandb|mlflow|weave|langfuse)|(?:wandb|mlflow)_\w+)$")
 
 _CALLBACK_KEY = re.compile(r"^_*(?:callbacks?|.*_callbacks?|logger_fn)$")
 
@@ -177,10 +182,19 @@ class Grant(AllowList):
                     bound.update(bound.pop(param.name))
         except (TypeError, ValueError):
             bound = dict(kwargs)
-        for name, value in bound.items():
+        self._check_named_values(bound)
+
+    def _check_named_values(self, named: dict[Any, Any]) -> None:
+        for name, value in named.items():
+            if not isinstance(name, str):
+                continue
+            if _INTEGRATION_ARGUMENT.match(name) and value not in (None, False, {}, ""):
+                raise NotAllowed(f"argument {name!r}: integrations (wandb, mlflow, ...) cannot be enabled from Node")
             if _PATH_ARGUMENT.match(name) and value not in (None, False):
                 for item in value if isinstance(value, (list, tuple)) else [value]:
                     self.location(item, what=f"argument {name!r}")
+            elif isinstance(value, dict):  # e.g. GEPA's gepa_kwargs={"run_dir": ...}
+                self._check_named_values(value)
 
     def location(self, path: Any, *, what: str = "path") -> Path:
         """`path` (relative paths are taken from the save directory) as a real path inside the save directory."""
