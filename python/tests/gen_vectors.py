@@ -1,18 +1,21 @@
 """Generates test/vectors/protocol.json: wire frames both the Python and the Node test suites check.
 
-Run `python python/tests/gen_vectors.py` after changing MESSAGES; test_vectors.py fails when the file and this
-list drift apart. Values stay JSON-representable (no binary, ints within 32 bits, non-integral floats only), so
-msgpackr (useRecords: false, float64 for non-integers) produces the same bytes.
+Run `python python/tests/gen_vectors.py` after changing MESSAGES or VALUES; test_framing.py fails when the file
+and these lists drift apart. MESSAGES stay JSON-representable; VALUES are the value table's extension types
+(BigInt, Date, Set, Map, typed arrays) and the floats JSON cannot hold, written as tagged JSON (see `revive`) and
+framed as the value of a `result` message, so both ends check the same bytes for them too.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import struct
 from pathlib import Path
 from typing import Any
 
 from dspex_bridge.framing import DEFAULT_MAX_FRAME_BYTES, encode_frame
+from dspex_bridge.values import EPOCH, JsBigInt, JsMap, TypedArray
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "test" / "vectors" / "protocol.json"
 
@@ -117,6 +120,70 @@ INVALID: list[dict[str, Any]] = [
 ]
 
 
+#: Tagged JSON: {"$bigint": "decimal"}, {"$float": "-0"|"NaN"|"Infinity"|"-Infinity"}, {"$date": ms},
+#: {"$typed": [JS class, [items]]} (64-bit items as decimal strings), {"$set": [...]}, {"$map": [[k, v], ...]},
+#: {"$bytes": "hex"}. Set vectors hold small ints only: Python iterates those in the order JS inserts them.
+VALUES: list[tuple[str, Any]] = [
+    ("bigint_small", {"$bigint": "5"}),
+    ("bigint_negative", {"$bigint": "-129"}),
+    ("bigint_2_53", {"$bigint": str(2**53)}),
+    ("bigint_huge", {"$bigint": str(-(2**100))}),
+    ("float_negative_zero", {"$float": "-0"}),
+    ("float_nan", {"$float": "NaN"}),
+    ("float_infinity", {"$float": "Infinity"}),
+    ("float_negative_infinity", {"$float": "-Infinity"}),
+    ("date", {"$date": 1709208000007}),
+    ("date_year_1", {"$date": -62135596800000}),
+    ("bytes", {"$bytes": "00ff7f"}),
+    ("int8array", {"$typed": ["Int8Array", [-1, 2, 127]]}),
+    ("uint8clampedarray", {"$typed": ["Uint8ClampedArray", [0, 255]]}),
+    ("int16array", {"$typed": ["Int16Array", [-32768, 1]]}),
+    ("uint16array", {"$typed": ["Uint16Array", [65535]]}),
+    ("int32array", {"$typed": ["Int32Array", [-2147483648, 7]]}),
+    ("uint32array", {"$typed": ["Uint32Array", [4294967295]]}),
+    ("float32array", {"$typed": ["Float32Array", [1.5, -0.25]]}),
+    ("float64array_ext16", {"$typed": ["Float64Array", [i / 4 for i in range(40)]]}),
+    ("bigint64array", {"$typed": ["BigInt64Array", ["-5", str(2**63 - 1)]]}),
+    ("biguint64array", {"$typed": ["BigUint64Array", [str(2**64 - 1)]]}),
+    ("empty_typed_array", {"$typed": ["Float32Array", []]}),
+    ("set", {"$set": [1, 2, 3]}),
+    ("set_empty", {"$set": []}),
+    ("map", {"$map": [[1, "one"], ["1", "string one"], [None, [True]], [{"$bigint": "7"}, {"$float": "-0"}]]}),
+    ("map16", {"$map": [[i, i * i] for i in range(17)]}),
+    ("nested", {"list": [{"$set": [1]}, {"$map": [["k", {"$date": 0}]]}], "typed": {"$typed": ["Uint16Array", [1, 2]]}}),
+]
+
+
+def revive(value: Any) -> Any:
+    """The Python value of tagged JSON (see VALUES)."""
+    if isinstance(value, list):
+        return [revive(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((tag, body),) = value.items()
+        if tag == "$bigint":
+            return JsBigInt(int(body))
+        if tag == "$float":
+            return float(body.replace("Infinity", "inf"))
+        if tag == "$date":
+            return EPOCH + datetime.timedelta(milliseconds=body)
+        if tag == "$bytes":
+            return bytes.fromhex(body)
+        if tag == "$typed":
+            kind, items = body
+            return TypedArray(kind, [int(i) if isinstance(i, str) else i for i in items])
+        if tag == "$set":
+            return {revive(v) for v in body}
+        if tag == "$map":
+            return JsMap((revive(k), revive(v)) for k, v in body)
+    return {k: revive(v) for k, v in value.items()}
+
+
+def value_frame(value: Any) -> bytes:
+    return encode_frame({"t": "result", "id": 1, "value": revive(value)})
+
+
 def build() -> dict[str, Any]:
     return {
         "description": "DSPex bridge frames: 4-byte big-endian length + one MessagePack map. Checked by the "
@@ -124,6 +191,7 @@ def build() -> dict[str, Any]:
         "max_frame_bytes": DEFAULT_MAX_FRAME_BYTES,
         "vectors": [{"name": name, "message": message, "hex": encode_frame(message).hex()}
                     for name, message in MESSAGES],
+        "values": [{"name": name, "value": value, "hex": value_frame(value).hex()} for name, value in VALUES],
         "invalid": INVALID,
     }
 

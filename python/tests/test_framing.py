@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from gen_vectors import VECTORS_PATH, render
+from gen_vectors import VECTORS_PATH, render, revive
 
 from dspex_bridge.framing import (
     DEFAULT_MAX_FRAME_BYTES,
@@ -18,6 +18,7 @@ from dspex_bridge.framing import (
     encode_frame,
     validate_message,
 )
+from dspex_bridge.values import TypedArray
 
 VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
 
@@ -137,3 +138,26 @@ def test_frame_decoder_refuses_an_oversized_prefix_before_its_payload_arrives() 
     with pytest.raises(ProtocolError) as raised:
         decoder.feed((17).to_bytes(4, "big"))
     assert raised.value.kind == "FrameTooLarge"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, of the same type, -0.0 apart from 0.0 and NaN equal to NaN (the value table's notion of equal)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (a != a and b != b) or (a == b and str(a) == str(b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, TypedArray):
+        return a.kind == b.kind and a.tobytes() == b.tobytes()
+    return bool(a == b)
+
+
+@pytest.mark.parametrize("vector", VECTORS["values"], ids=lambda v: v["name"])
+def test_value_vectors_encode_and_decode_both_ways(vector: dict[str, Any]) -> None:
+    value = revive(vector["value"])
+    assert encode_frame({"t": "result", "id": 1, "value": value}).hex() == vector["hex"]
+    (decoded,) = decode_frames(bytes.fromhex(vector["hex"]))
+    assert _same(decoded["value"], value)

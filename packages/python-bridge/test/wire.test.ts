@@ -20,8 +20,43 @@ interface InvalidVector {
 const vectors = JSON.parse(readFileSync(new URL('../../../test/vectors/protocol.json', import.meta.url), 'utf8')) as {
   max_frame_bytes: number;
   vectors: Vector[];
+  values: { name: string; value: unknown; hex: string }[];
   invalid: InvalidVector[];
 };
+
+const TYPED: Record<string, new (items: ArrayLike<number | bigint>) => ArrayBufferView> = {
+  Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+};
+
+/** The JS value of the vectors' tagged JSON (python/tests/gen_vectors.py, VALUES). */
+function revive(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revive);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1) {
+    const [tag, body] = entries[0]! as [string, never];
+    switch (tag) {
+      case '$bigint':
+        return BigInt(body);
+      case '$float':
+        return Number(body);
+      case '$date':
+        return new Date(body);
+      case '$bytes':
+        return Buffer.from(body, 'hex');
+      case '$typed': {
+        const [kind, items] = body as [string, (number | string)[]];
+        const big = kind.startsWith('Big');
+        return new TYPED[kind]!(items.map((i) => (big ? BigInt(i) : (i as number))));
+      }
+      case '$set':
+        return new Set((body as unknown[]).map(revive));
+      case '$map':
+        return new Map((body as [unknown, unknown][]).map(([k, v]) => [revive(k), revive(v)]));
+    }
+  }
+  return Object.fromEntries(entries.map(([k, v]) => [k, revive(v)]));
+}
 
 /** Every message decoded from `chunks` pushed in order, then end(). */
 function decodeAll(chunks: Buffer[], maxFrameBytes?: number): WorkerMessage[] {
@@ -58,6 +93,16 @@ describe('shared wire vectors', () => {
   it('decodes all the vectors sent back to back as one stream, in order', () => {
     const stream = Buffer.concat(vectors.vectors.map((v) => Buffer.from(v.hex, 'hex')));
     expect(decodeAll([stream])).toEqual(vectors.vectors.map((v) => v.message));
+  });
+
+  describe.each(vectors.values.map((v) => [v.name, v] as const))('value %s', (_name, vector) => {
+    it('encodes to exactly the vector bytes and decodes back to an equal value', () => {
+      const value = revive(vector.value);
+      expect(encodeFrame({ t: 'result', id: 1, value }).toString('hex')).toBe(vector.hex);
+      const [decoded] = decodeAll([Buffer.from(vector.hex, 'hex')]) as unknown as { value: unknown }[];
+      expect(decoded!.value).toStrictEqual(value);
+      if (typeof value === 'number') expect(Object.is(decoded!.value, value)).toBe(true);
+    });
   });
 
   describe.each(vectors.invalid.map((v) => [v.name, v] as const))('invalid: %s', (_name, vector) => {
