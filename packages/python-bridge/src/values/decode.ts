@@ -10,7 +10,7 @@ import { EXT_BIGINT, EXT_DATE, EXT_MAP, EXT_SET, EXT_TYPED_ARRAY, TYPED_ARRAY_KI
 const MAX_DECODE_DEPTH = 1000;
 const TWO_32 = 0x1_0000_0000;
 
-type FastSlices = { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+type FastSlices = { utf8Slice(start: number, end: number): string };
 
 let src: Buffer = Buffer.alloc(0);
 let pos = 0;
@@ -155,19 +155,48 @@ function string(length: number): string {
   need(length);
   const start = pos;
   pos += length;
-  if (length <= 24) {
-    let ascii = true;
-    for (let i = start; i < pos; i++) {
-      if (src[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
+  // Keys and short values: built in JS, cheaper than a call into native code for "t" or "result".
+  if (length <= 16) {
+    const head = shortAscii(start, length <= 8 ? length : 8);
+    if (head !== null) {
+      if (length <= 8) return head;
+      const tail = shortAscii(start + 8, length - 8);
+      if (tail !== null) return head + tail;
     }
-    if (ascii) return (src as unknown as FastSlices).latin1Slice(start, pos);
   }
   // Invalid UTF-8 would otherwise decode with U+FFFD in place of the bad bytes, silently changing the data.
   if (!isUtf8(src.subarray(start, pos))) throw new ProtocolError('Undecodable', 'a frame holds a string that is not valid UTF-8.');
   return (src as unknown as FastSlices).utf8Slice(start, pos);
+}
+
+const fromCharCode = String.fromCharCode;
+
+/** Up to 8 bytes as a string when all are ASCII; null otherwise. */
+function shortAscii(start: number, length: number): string | null {
+  const b = src;
+  let bits = 0;
+  for (let i = start; i < start + length; i++) bits |= b[i]!;
+  if (bits >= 0x80) return null;
+  switch (length) {
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[start]!);
+    case 2:
+      return fromCharCode(b[start]!, b[start + 1]!);
+    case 3:
+      return fromCharCode(b[start]!, b[start + 1]!, b[start + 2]!);
+    case 4:
+      return fromCharCode(b[start]!, b[start + 1]!, b[start + 2]!, b[start + 3]!);
+    case 5:
+      return fromCharCode(b[start]!, b[start + 1]!, b[start + 2]!, b[start + 3]!, b[start + 4]!);
+    case 6:
+      return fromCharCode(b[start]!, b[start + 1]!, b[start + 2]!, b[start + 3]!, b[start + 4]!, b[start + 5]!);
+    case 7:
+      return fromCharCode(b[start]!, b[start + 1]!, b[start + 2]!, b[start + 3]!, b[start + 4]!, b[start + 5]!, b[start + 6]!);
+    default:
+      return fromCharCode(b[start]!, b[start + 1]!, b[start + 2]!, b[start + 3]!, b[start + 4]!, b[start + 5]!, b[start + 6]!, b[start + 7]!);
+  }
 }
 
 function bytes(length: number): Buffer {
