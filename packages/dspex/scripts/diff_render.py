@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import typing
 import warnings
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,10 @@ def run_parse(adapter: dspy.ChatAdapter, sig: Any, completion: str) -> dict[str,
 
 
 def render(case: dict[str, Any]) -> dict[str, Any]:
+    # typing caches Union[...] by equality, so `Union[int, None]` would come back as an earlier case's
+    # `Union[None, int]`: each case starts from empty caches, as a fresh process does.
+    for clear in typing._cleanups:  # noqa: SLF001
+        clear()
     try:
         sig = build_signature(case)
     except Exception as error:  # noqa: BLE001 - DSPy refusing a signature is an answer too
@@ -93,7 +98,8 @@ def render(case: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     cases = json.load(sys.stdin)
-    json.dump([render(c) for c in cases], sys.stdout, ensure_ascii=False, allow_nan=False)
+    # ASCII escapes carry lone surrogates (a completion cut inside an emoji) that UTF-8 cannot.
+    json.dump([render(c) for c in cases], sys.stdout, ensure_ascii=True, allow_nan=False)
 
 
 if __name__ == "__main__":

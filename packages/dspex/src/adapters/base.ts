@@ -6,6 +6,7 @@ import type { LM, LMConfig, LMMessage, LMOutput, LMRequest } from '../clients/ba
 import { compileSignature, type CompiledSignature } from '../signatures/compiler.js';
 import type { Signature } from '../signatures/signature.js';
 import { allowsNone } from '../signatures/types.js';
+import { splitCustomTypes } from './custom_types.js';
 import { AdapterParseError } from './errors.js';
 
 export type Demo = Readonly<Record<string, unknown>>;
@@ -47,7 +48,7 @@ export abstract class Adapter {
     this.formatDemos(compiled, demos, messages);
     const content = this.formatUserMessageContent(compiled, inputs, '', '', true);
     if (content) messages.push({ role: 'user', content });
-    return messages;
+    return splitCustomTypes(messages);
   }
 
   /** Field descriptions, structure and task; depends on the signature only, so it is kept beside it. */

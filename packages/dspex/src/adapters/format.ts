@@ -19,6 +19,8 @@ export function toPyJson(value: unknown, type: TypeExpr | undefined, registry: T
   const position = type === undefined ? undefined : resolvePosition(type, value);
   if (typeof value === 'number') {
     if (nested && !Number.isFinite(value)) return null;
+    const literals = position?.kind === 'union' ? position.members : position === undefined ? [] : [position];
+    if (literals.some((m) => m.kind === 'literal' && m.wholeFloats?.includes(value))) return new PyFloat(value);
     return position !== undefined && isFloatPosition(position, registry) && Number.isInteger(value) ? new PyFloat(value) : value;
   }
   if (typeof value !== 'object') return value;

@@ -10,9 +10,18 @@ export interface ToolCall {
   args: Record<string, unknown>;
 }
 
+/** One block of a user message split around DSPy custom-type markers (OpenAI content-part shape). */
+export type LMContentPart = { type: 'text'; text: string } | Record<string, unknown>;
+
 export interface LMMessage {
   role: Role;
   content: string;
+  /**
+   * DSPy's split_message_content_for_custom_types: set by adapters when an input carries
+   * `<<CUSTOM-TYPE-START-IDENTIFIER>>` markers (an image, a file); `content` still holds the whole text for
+   * providers that send one string. OpenAI-compatible providers send these blocks instead.
+   */
+  contentParts?: LMContentPart[];
   toolCalls?: ToolCall[];
   toolCallId?: string;
 }

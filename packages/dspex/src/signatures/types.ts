@@ -115,9 +115,12 @@ export function allowsNone(type: TypeExpr): boolean {
   return false;
 }
 
-/** True for dict-typed fields (open-ended mappings that OpenAI structured outputs cannot express). */
+/**
+ * True for dict[K, V] fields (open-ended mappings that OpenAI structured outputs cannot express). DSPy tests
+ * get_origin(annotation) is dict, which a bare `dict` (no origin) does not pass: it gets a strict schema.
+ */
 export function isOpenMapping(type: TypeExpr): boolean {
-  return type.kind === 'dict';
+  return type.kind === 'dict' && !type.bare;
 }
 
 /** A literal value as Python prints it: whole numbers written as floats keep their ".0". */

@@ -207,12 +207,15 @@ export class ValueScanner {
       const char = text[j]!;
       if (char === '\\' && j + 1 < text.length) {
         const escaped = text[j + 1]!;
-        if (escaped === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(j + 2, j + 6))) {
-          out += String.fromCharCode(parseInt(text.slice(j + 2, j + 6), 16));
-          j += 6;
+        const width = escaped === 'u' ? 4 : escaped === 'x' ? 2 : 0;
+        if (width > 0 && new RegExp(`^[0-9a-fA-F]{${width}}$`).test(text.slice(j + 2, j + 2 + width))) {
+          // \x41 as json_repair reads it (a Python escape an LM copies from a repr).
+          out += String.fromCharCode(parseInt(text.slice(j + 2, j + 2 + width), 16));
+          j += 2 + width;
           continue;
         }
-        out += ESCAPES[escaped] ?? escaped;
+        // An escape JSON does not have (\q, \v, \a) keeps its backslash, as json_repair and Python keep it.
+        out += ESCAPES[escaped] ?? `\\${escaped}`;
         j += 2;
         continue;
       }

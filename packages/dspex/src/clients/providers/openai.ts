@@ -11,7 +11,7 @@ const NAME = 'openai';
 
 function wireMessage(m: LMMessage): Record<string, unknown> {
   if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId ?? '', content: m.content };
-  const out: Record<string, unknown> = { role: m.role, content: m.content };
+  const out: Record<string, unknown> = { role: m.role, content: m.contentParts ?? m.content };
   if (m.toolCalls !== undefined && m.toolCalls.length > 0) {
     out.content = m.content === '' ? null : m.content;
     out.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args) } }));
