@@ -200,5 +200,5 @@ def check_str(value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise Refused(f"lone surrogate U+{ord(value[exc.start]):04X} at index {exc.start}; "
-                      "Node strings sent by the bridge are valid Unicode: fix the string, or encode it with "
-                      "errors='replace'") from None
+                      "a JS string from the bridge is valid Unicode: fix the string (text from bytes that are not "
+                      "UTF-8 holds these: decode it with errors='replace')") from None
