@@ -14,6 +14,7 @@ export { JSONAdapter, type JSONAdapterOptions } from './adapters/json_adapter.js
 export { AdapterParseError } from './adapters/errors.js';
 export { neutraliseMarkers } from './adapters/format.js';
 export { repairJson } from './utils/json_repair.js';
+export { PyFloat } from './utils/py_json.js';
 export { Example, type Fields } from './primitives/example.js';
 export { Prediction, Completions } from './primitives/prediction.js';
 export { Module, isParameter, type Parameter, type CallOptions, type Inputs as ModuleInputs } from './primitives/module.js';
