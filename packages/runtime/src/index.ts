@@ -14,4 +14,4 @@ export { WorkerPool, type WorkerPoolOptions, type WorkerRunOptions } from './wor
 export { StateMachine, MachineEmitted, MachineDone, type StateMachineOptions, type MachineState, type InfoEvent } from './state_machine.js';
 export { DynamicSupervisor, type DynamicSupervisorOptions } from './dynamic_supervisor.js';
 export { Registry, type RegistryKeys, type RegistryOptions, type RegisterResult, type UpdateValueResult, type RegistryStartResult } from './registry.js';
-export { Task, TaskReply, TaskSupervisor, type TaskOutcome, type TaskFn, type StreamFn, type StreamItem, type AsyncStreamOptions, type TaskSupervisorOptions, type TaskStartOptions } from './task.js';
+export { Task, TaskReply, TaskSupervisor, type YieldManyOptions, type TaskOutcome, type TaskFn, type StreamFn, type StreamItem, type AsyncStreamOptions, type TaskSupervisorOptions, type TaskStartOptions } from './task.js';

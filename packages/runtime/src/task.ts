@@ -36,7 +36,9 @@ interface TaskState {
   readonly notify: Process | null;
   readonly ref: Ref;
   /** The process the task is linked to (its owner, an async stream's link holder), or null. */
-  readonly linked: Process | null;
+  linked: Process | null;
+  /** Task.ignore was called: its outcome is no longer reported (await and yield wait in vain, as in Elixir). */
+  ignored: boolean;
 }
 
 const STATES = new WeakMap<Task<unknown>, TaskState>();
@@ -76,7 +78,7 @@ export class Task<T = unknown> {
    */
   static async await<T>(task: Task<T>, timeoutMs = 5000): Promise<T> {
     const state = stateOf(task);
-    const outcome = await within(state.settled, timeoutMs);
+    const outcome = await within(reported(state), timeoutMs);
     if (outcome === undefined) {
       killTask(task);
       flush(state);
@@ -90,10 +92,89 @@ export class Task<T = unknown> {
   /** Waits up to `timeoutMs` (default 5000): the outcome, or null if the task is still running (it keeps running). */
   static async yield<T>(task: Task<T>, timeoutMs = 5000): Promise<TaskOutcome<T> | null> {
     const state = stateOf(task);
-    const outcome = await within(state.settled, timeoutMs);
+    const outcome = await within(reported(state), timeoutMs);
     if (outcome === undefined) return null;
     flush(state);
     return outcome as TaskOutcome<T>;
+  }
+
+  /**
+   * Waits for every task's value, in the order given. Rejects with TaskExitError as soon as any task exits
+   * without a value (the others keep running), or TaskTimeoutError when they are not all done within
+   * `timeoutMs` (default 5000; Infinity waits forever), in which case the tasks still running are killed as
+   * Task.await kills one. Elixir's Task.await_many.
+   */
+  static async awaitMany<T>(tasks: ReadonlyArray<Task<T>>, timeoutMs = 5000): Promise<T[]> {
+    const states = tasks.map((task) => stateOf(task));
+    let failed: ((error: Error) => void) | undefined;
+    const firstExit = new Promise<never>((_resolve, reject) => (failed = reject));
+    states.forEach((state, i) => void reported(state).then((outcome) => 'exit' in outcome && failed!(new TaskExitError(String(tasks[i]!.pid), outcome.exit))));
+    const outcomes = await within(Promise.race([Promise.all(states.map(reported)), firstExit]), timeoutMs).catch((error: unknown) => {
+      for (const state of states) flush(state); // no DOWN of any of them reaches the caller afterwards
+      throw error;
+    });
+    if (outcomes === undefined) {
+      const pending = tasks.filter((_task, i) => states[i]!.outcome === undefined);
+      for (const task of pending) killTask(task);
+      for (const state of states) flush(state);
+      throw new TaskTimeoutError(pending.map((task) => String(task.pid)).join(', '), timeoutMs);
+    }
+    for (const state of states) flush(state);
+    return outcomes.map((outcome) => (outcome as { ok: T }).ok);
+  }
+
+  /**
+   * Waits up to `timeout` ms (default 5000) for the tasks, or until `limit` of them (default all) are done,
+   * and answers [task, outcome or null] for each, in the order given (Elixir's Task.yield_many). When the
+   * time runs out, `onTimeout` decides what becomes of those still running: 'nothing' (default) leaves
+   * them, 'ignore' calls Task.ignore on them, 'kill_task' shuts them down with brutal_kill; their entry is
+   * what that answers.
+   */
+  static async yieldMany<T>(tasks: ReadonlyArray<Task<T>>, options: YieldManyOptions = {}): Promise<Array<[Task<T>, TaskOutcome<T> | null]>> {
+    const states = tasks.map((task) => stateOf(task));
+    const timeout = options.timeout ?? 5000;
+    const limit = Math.min(options.limit ?? tasks.length, tasks.length);
+    const onTimeout = options.onTimeout ?? 'nothing';
+    if (!Number.isInteger(limit) || limit < 0) throw new BadArgumentError(`limit must be a non-negative integer, not ${String(options.limit)}.`);
+    if (onTimeout !== 'nothing' && onTimeout !== 'ignore' && onTimeout !== 'kill_task') {
+      throw new BadArgumentError(`onTimeout must be 'nothing', 'ignore' or 'kill_task', not ${String(onTimeout)}.`);
+    }
+    const done = (): number => states.filter((state) => !state.ignored && state.outcome !== undefined).length;
+    let reachLimit: (() => void) | undefined;
+    const enough = new Promise<true>((resolve) => (reachLimit = () => resolve(true)));
+    for (const state of states) void reported(state).then(() => done() >= limit && reachLimit!());
+    const timedOut = done() >= limit ? false : (await within(enough, timeout)) === undefined;
+    const answers: Array<[Task<T>, TaskOutcome<T> | null]> = [];
+    for (const [i, task] of tasks.entries()) {
+      const state = states[i]!;
+      let answer: TaskOutcome<T> | null = null;
+      if (!state.ignored && state.outcome !== undefined) {
+        flush(state);
+        answer = state.outcome as TaskOutcome<T>;
+      } else if (timedOut && onTimeout === 'kill_task') {
+        answer = await Task.shutdown(task, 'brutal_kill');
+      } else if (timedOut && onTimeout === 'ignore') {
+        answer = Task.ignore(task);
+      }
+      answers.push([task, answer]);
+    }
+    return answers;
+  }
+
+  /**
+   * Lets the task run on its own: unlinks it from the caller and drops its monitor, so neither its crash
+   * nor its reply reach the caller. Answers its outcome if it already had one, else null; from then on
+   * Task.await and Task.yield on it wait in vain (Elixir's Task.ignore).
+   */
+  static ignore<T>(task: Task<T>): TaskOutcome<T> | null {
+    const state = stateOf(task);
+    flush(state);
+    if (state.ignored) return null;
+    state.ignored = true;
+    if (state.outcome !== undefined) return state.outcome as TaskOutcome<T>;
+    if (state.linked !== null) asProcess(task.pid).runtime.unlink(state.linked, asProcess(task.pid));
+    state.linked = null;
+    return null;
   }
 
   /**
@@ -146,6 +227,15 @@ export class Task<T = unknown> {
   }
 }
 
+export interface YieldManyOptions {
+  /** Milliseconds to wait (default 5000; Infinity waits until `limit` tasks are done). */
+  timeout?: number;
+  /** Return once this many tasks are done (default all of them). */
+  limit?: number;
+  /** What becomes of the tasks still running when the time runs out (default 'nothing'). */
+  onTimeout?: 'nothing' | 'ignore' | 'kill_task';
+}
+
 export type StreamFn<I, T> = (item: I, self: ProcessContext) => T | Promise<T>;
 /** One result of an async stream. With zipInputOnExit, exit is { input, reason }. */
 export type StreamItem<T> = { ok: T } | { exit: ExitReason };
@@ -179,7 +269,7 @@ const taskProcess: ProcessBehavior = {
     const value = await run.fn(self);
     if (!asProcess(self.pid).alive) return;
     run.state.result = { ok: value };
-    if (run.state.notify !== null) self.send(run.state.notify, new TaskReply(run.state.ref, value));
+    if (run.state.notify !== null && !run.state.ignored) self.send(run.state.notify, new TaskReply(run.state.ref, value));
     self.exit('normal');
   },
   receive() {},
@@ -202,7 +292,7 @@ function runTask<T>(process: Process, owner: Process | null, fn: TaskFn<T>, noti
   const watcher = notify && owner !== null && owner.alive ? owner : null;
   const ref = watcher !== null ? watcher.monitor(process) : rt.makeRef();
   let resolve!: (outcome: TaskOutcome<unknown>) => void;
-  const state: TaskState = { result: undefined, outcome: undefined, settled: new Promise((r) => (resolve = r)), notify: watcher, ref, linked };
+  const state: TaskState = { result: undefined, outcome: undefined, settled: new Promise((r) => (resolve = r)), notify: watcher, ref, linked, ignored: false };
   const finish = (reason: ExitReason): void => {
     state.outcome = state.result ?? { exit: reason };
     resolve(state.outcome);
@@ -270,6 +360,13 @@ class StreamLinks {
 }
 
 const discardMessages: ProcessBehavior = { receive() {} };
+
+const NEVER = new Promise<never>(() => {});
+
+/** The task's outcome as its owner sees it: never, once the task was ignored. */
+function reported(state: TaskState): Promise<TaskOutcome<unknown>> {
+  return state.ignored ? NEVER : state.settled;
+}
 
 /** The owner no longer needs the TaskReply and DOWN of a task it has the result of. */
 function flush(state: TaskState): void {

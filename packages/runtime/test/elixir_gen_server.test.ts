@@ -111,3 +111,74 @@ describe('gen_server.erl handle_msg: {stop, Reason, Reply, State}', () => {
     }
   });
 });
+
+describe('gen_server_SUITE (stop group, undef_callbacks group)', () => {
+  it('stop3', async () => {
+    const rt = silentRuntime();
+    const pid = await startStack(rt);
+    await expect(GenServer.stop(rt, pid, 'other_reason', 'invalid_timeout' as unknown as number)).rejects.toBeInstanceOf(BadArgumentError);
+    expect(rt.isAlive(pid)).toBe(true);
+    await GenServer.stop(rt, pid);
+    expect(rt.isAlive(pid)).toBe(false);
+  });
+
+  it('stop7', async () => {
+    const rt = silentRuntime();
+    const started = await Registry.start<string, unknown>(rt, { keys: 'unique', name: 'dummy_via' });
+    if (!('ok' in started)) throw new Error('registry did not start');
+    const via = started.registry.via('to_stop');
+    const pid = okPid(await GenServer.start(rt, { init: (_: void, self) => (started.registry.registerName('to_stop', self.pid) ? { ok: null } : { stop: 'taken' }) }, undefined));
+    await GenServer.stop(rt, via);
+    expect(rt.isAlive(pid)).toBe(false);
+    await expect(GenServer.stop(rt, via)).rejects.toBeInstanceOf(NoProcError);
+  });
+
+  it('undef_handle_call', async () => {
+    const rt = silentRuntime();
+    const pid = okPid(await GenServer.start(rt, { init: () => ({ ok: null }) }, undefined));
+    await expect(GenServer.call(rt, pid, 'call')).rejects.toMatchObject({ code: 'DSPEX_CALL_EXIT' });
+    expect(rt.isAlive(pid)).toBe(false);
+  });
+
+  it('undef_handle_cast', async () => {
+    const rt = silentRuntime();
+    const pid = okPid(await GenServer.start(rt, { init: () => ({ ok: null }) }, undefined));
+    const exited = exitReasonOf(rt, pid);
+    GenServer.cast(rt, pid, 'cast');
+    expect(await exited).toBeInstanceOf(BadArgumentError);
+  });
+
+  it('undef_handle_info', async () => {
+    const rt = silentRuntime();
+    const pid = okPid(await GenServer.start(rt, { init: () => ({ ok: null }), handleCall: (_r: unknown, _f, s: null) => ({ reply: 'alive', state: s }) }, undefined));
+    rt.send(pid, 'hello');
+    // The stray message is logged and dropped; the server carries on.
+    expect(await GenServer.call(rt, pid, 'ping')).toBe('alive');
+  });
+
+  it('undef_terminate1 and undef_terminate2: a server without terminate stops with its reason', async () => {
+    const rt = silentRuntime();
+    const pid = okPid(await GenServer.start(rt, { init: () => ({ ok: null }), handleCall: (_r: unknown, _f, s: null) => ({ stop: 'normal', state: s }) }, undefined));
+    const exited = exitReasonOf(rt, pid);
+    await GenServer.call(rt, pid, 'stop').catch(() => undefined);
+    expect(await exited).toBe('normal');
+    const other = okPid(await GenServer.start(rt, { init: () => ({ ok: null }) }, undefined));
+    const reason = exitReasonOf(rt, other);
+    await GenServer.stop(rt, other, 'other_reason').catch(() => undefined);
+    expect(await reason).toBe('other_reason');
+  });
+
+  it('undef_in_terminate: a crash in terminate becomes the exit reason', async () => {
+    const rt = silentRuntime();
+    const boom = new Error('undef');
+    const pid = okPid(await GenServer.start(rt, {
+      init: () => ({ ok: null }),
+      terminate() {
+        throw boom;
+      },
+    }, undefined));
+    const exited = exitReasonOf(rt, pid);
+    await expect(GenServer.stop(rt, pid)).rejects.toMatchObject({ code: 'DSPEX_CALL_EXIT', reason: boom });
+    expect(await exited).toBe(boom);
+  });
+});

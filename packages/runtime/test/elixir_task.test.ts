@@ -232,3 +232,212 @@ describe('task_test.exs async_stream/2', () => {
     expect(await dead).toBe('boom');
   });
 });
+
+/** A task held until `release()`; then it returns `value`, or exits with `exit` when given. */
+function heldTask<T>(me: TestProcess, value: T, exit?: ExitReason): { task: Task<T>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const task = Task.async(me.self, async (self) => {
+    await gate;
+    if (exit !== undefined) self.exit(exit);
+    return value;
+  });
+  return { task, release };
+}
+
+describe('task_test.exs ignore/1', () => {
+  it('discards on time replies', async () => {
+    const { rt, me } = await setup();
+    const task = Task.async(me.self, () => 'ok');
+    await downOf(rt, task.pid);
+    expect(Task.ignore(task)).toEqual({ ok: 'ok' });
+    await expect(Task.await(task, 0)).rejects.toBeInstanceOf(TaskTimeoutError);
+  });
+
+  it('discards late replies', async () => {
+    const { rt, me } = await setup();
+    const { task, release } = heldTask(me, 'ok');
+    expect(Task.ignore(task)).toBeNull();
+    release();
+    await downOf(rt, task.pid);
+    await expect(Task.await(task, 0)).rejects.toBeInstanceOf(TaskTimeoutError);
+    await noTaskMessagesLeft(me);
+  });
+
+  it('discards on-time failures', async () => {
+    const { rt, me } = await setup();
+    const task = await dummyTask(rt, me, 'oops');
+    expect(Task.ignore(task)).toEqual({ exit: 'oops' });
+    await expect(Task.await(task, 0)).rejects.toBeInstanceOf(TaskTimeoutError);
+  });
+
+  it('discards late failures', async () => {
+    const { rt, me } = await setup(false);
+    const { task, release } = heldTask(me, 'ok', 'oops');
+    expect(Task.ignore(task)).toBeNull();
+    release();
+    expect(await downOf(rt, task.pid)).toBe('oops');
+    // Unlinked by ignore: the failure does not take the (non-trapping) caller down.
+    expect(rt.isAlive(me.pid)).toBe(true);
+    await expect(Task.await(task, 0)).rejects.toBeInstanceOf(TaskTimeoutError);
+  });
+});
+
+describe('task_test.exs await_many/2', () => {
+  it('returns list of replies', async () => {
+    const { me } = await setup();
+    const tasks = [1, 3, 9].map((value) => Task.async(me.self, () => value));
+    expect(await Task.awaitMany(tasks)).toEqual([1, 3, 9]);
+    await noTaskMessagesLeft(me);
+  });
+
+  it('returns replies in input order ignoring response order', async () => {
+    const { me } = await setup();
+    const held = [1, 3, 9].map((value) => heldTask(me, value));
+    const result = Task.awaitMany(held.map((h) => h.task));
+    held[1]!.release();
+    held[2]!.release();
+    held[0]!.release();
+    expect(await result).toEqual([1, 3, 9]);
+  });
+
+  it('returns an empty list immediately', async () => {
+    expect(await Task.awaitMany([], 0)).toEqual([]);
+  });
+
+  it('ignores messages from other processes', async () => {
+    const { rt, me } = await setup();
+    const tasks = ['a', 'b'].map((value) => Task.async(me.self, () => value));
+    rt.send(me.pid, 'other');
+    expect(await Task.awaitMany(tasks)).toEqual(['a', 'b']);
+    await me.sync();
+    expect(me.held()).toContain('other');
+  });
+
+  it('exits on timeout', async () => {
+    const { rt, me } = await setup();
+    const task = await sleepingTask(me);
+    await expect(Task.awaitMany([task], 0)).rejects.toBeInstanceOf(TaskTimeoutError);
+    expect(await downOf(rt, task.pid)).toBe('killed');
+  });
+
+  it('exits with same reason when task exits', async () => {
+    const { me } = await setup();
+    const task = Task.async(me.self, (self) => self.exit('normal'));
+    await expect(Task.awaitMany([task])).rejects.toMatchObject({ code: 'DSPEX_TASK_EXIT', reason: 'normal' });
+  });
+
+  it('exits immediately when any task exits', async () => {
+    const { me } = await setup();
+    const sleeping = await sleepingTask(me);
+    const exiting = Task.async(me.self, (self) => self.exit('normal'));
+    await expect(Task.awaitMany([sleeping, exiting], Infinity)).rejects.toMatchObject({ reason: 'normal' });
+  });
+
+  it('exits immediately when any task crashes', async () => {
+    const { rt, me } = await setup();
+    const sleeping = await sleepingTask(me);
+    const crashing = Task.async(me.self, (self) => self.exit('unknown'));
+    await expect(Task.awaitMany([sleeping, crashing], Infinity)).rejects.toMatchObject({ reason: 'unknown' });
+    // Every monitor is gone afterwards: killing the tasks sends the caller no DOWN.
+    rt.exit(sleeping.pid, 'kill');
+    await downOf(rt, sleeping.pid);
+    await noTaskMessagesLeft(me);
+  });
+
+  it('exits immediately on any task error', async () => {
+    const { me } = await setup();
+    const sleeping = await sleepingTask(me);
+    const oops = new Error('oops');
+    const crashing = Task.async(me.self, () => {
+      throw oops;
+    });
+    await expect(Task.awaitMany([sleeping, crashing], Infinity)).rejects.toMatchObject({ reason: oops });
+  });
+});
+
+describe('task_test.exs yield_many/2', () => {
+  it('returns {:ok, result} when reply and :DOWN in message queue', async () => {
+    const { rt, me } = await setup();
+    const task = Task.async(me.self, () => 'result');
+    await downOf(rt, task.pid);
+    expect(await Task.yieldMany([task], { timeout: 0 })).toEqual([[task, { ok: 'result' }]]);
+    await noTaskMessagesLeft(me);
+  });
+
+  it('returns nil on timeout by default', async () => {
+    const { rt, me } = await setup();
+    const task = await sleepingTask(me);
+    expect(await Task.yieldMany([task], { timeout: 0 })).toEqual([[task, null]]);
+    expect(rt.isAlive(task.pid)).toBe(true);
+  });
+
+  it('shuts down on timeout when configured', async () => {
+    const { rt, me } = await setup();
+    const task = await sleepingTask(me);
+    expect(await Task.yieldMany([task], { timeout: 0, onTimeout: 'kill_task' })).toEqual([[task, null]]);
+    expect(rt.isAlive(task.pid)).toBe(false);
+  });
+
+  it('ignores on timeout when configured', async () => {
+    const { rt, me } = await setup();
+    const { task, release } = heldTask(me, 'ok');
+    expect(await Task.yieldMany([task], { timeout: 0, onTimeout: 'ignore' })).toEqual([[task, null]]);
+    expect(rt.isAlive(task.pid)).toBe(true);
+    release();
+    await downOf(rt, task.pid);
+    expect(await Task.yield(task, 0)).toBeNull();
+  });
+
+  it('return exit on normal exit', async () => {
+    const { me } = await setup();
+    const task = Task.async(me.self, (self) => self.exit('normal'));
+    expect(await Task.yieldMany([task])).toEqual([[task, { exit: 'normal' }]]);
+  });
+
+  it('returns results from multiple tasks', async () => {
+    const { rt, me } = await setup();
+    const task1 = Task.async(me.self, () => 'result');
+    const task2 = await sleepingTask(me);
+    const task3 = await dummyTask(rt, me, 'normal');
+    await downOf(rt, task1.pid);
+    expect(await Task.yieldMany([task1, task2, task3], { timeout: 0 })).toEqual([[task1, { ok: 'result' }], [task2, null], [task3, { exit: 'normal' }]]);
+  });
+
+  it('returns results from multiple tasks with limit', async () => {
+    const { me } = await setup();
+    const first = heldTask(me, 'result');
+    const second = heldTask(me, 'never');
+    const third = heldTask(me, 'x', 'normal');
+    const answer = Task.yieldMany([first.task, second.task, third.task], { limit: 1, timeout: Infinity });
+    first.release();
+    expect(await answer).toEqual([[first.task, { ok: 'result' }], [second.task, null], [third.task, null]]);
+    const next = Task.yieldMany([second.task, third.task], { limit: 1, timeout: Infinity });
+    third.release();
+    expect(await next).toEqual([[second.task, null], [third.task, { exit: 'normal' }]]);
+  });
+
+  it('returns once all tasks have replied below limit', async () => {
+    const { me } = await setup();
+    const task = Task.async(me.self, () => 'done');
+    expect(await Task.yieldMany([task], { limit: 2, timeout: Infinity })).toEqual([[task, { ok: 'done' }]]);
+  });
+
+  it('returns results from multiple tasks with limit and on timeout', async () => {
+    const { rt, me } = await setup();
+    const task1 = await sleepingTask(me);
+    const task2 = Task.async(me.self, () => 'done');
+    expect(await Task.yieldMany([task1, task2], { timeout: Infinity, onTimeout: 'kill_task', limit: 1 })).toEqual([[task1, null], [task2, { ok: 'done' }]]);
+    expect(rt.isAlive(task1.pid)).toBe(true);
+    expect(await Task.yieldMany([task1], { timeout: 0, onTimeout: 'kill_task', limit: 1 })).toEqual([[task1, null]]);
+    expect(rt.isAlive(task1.pid)).toBe(false);
+  });
+
+  it('returns results on infinity timeout', async () => {
+    const { rt, me } = await setup();
+    const task1 = Task.async(me.self, () => 'result');
+    const task2 = Task.async(me.self, () => 'result');
+    const task3 = await dummyTask(rt, me, 'normal');
+    expect(await Task.yieldMany([task1, task2, task3], { timeout: Infinity })).toEqual([[task1, { ok: 'result' }], [task2, { ok: 'result' }], [task3, { exit: 'normal' }]]);
+  });
+});
