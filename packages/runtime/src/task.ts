@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { DynamicSupervisor, type DynamicSupervisorOptions } from './dynamic_supervisor.js';
 import { BadArgumentError, ChildStartError, TaskExitError, TaskTimeoutError } from './errors.js';
 import { runtimeOf, type Caller, type StartOptions, type StartResult } from './gen_server.js';
+import type { TerminateChildResult } from './supervisor.js';
 import { shutdownChild, type ChildSpec, type Shutdown } from './child_spec.js';
 import type { Dest, Pid, Process, ProcessBehavior, ProcessContext } from './process.js';
 import type { ExitReason, Ref } from './reasons.js';
@@ -556,6 +557,11 @@ export const TaskSupervisor = {
   /** Runs `fn` under `sup` for its effect only (no reply, no link). Resolves to its pid; rejects as asyncNolink. */
   async startChild(caller: Caller, sup: Dest, fn: TaskFn<unknown>, options: TaskStartOptions = {}): Promise<Pid> {
     return (await startSupervised(runtimeOf(caller), sup, fn, null, false, options)).pid;
+  },
+
+  /** Shuts one task down as its shutdown option says. Resolves to { ok } or { error: 'not_found' }. */
+  terminateChild(caller: Caller, sup: Dest, pid: Pid): Promise<TerminateChildResult> {
+    return DynamicSupervisor.terminateChild(caller, sup, pid);
   },
 
   /** The pids of the running tasks. Rejects with NoProcError when the supervisor is not running. */
