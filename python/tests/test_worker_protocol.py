@@ -363,9 +363,10 @@ def test_a_huge_exception_message_is_cut_at_the_limit_and_says_so(worker: Worker
     assert error["type"] == "ValueError"
     cut = chars - MAX_ERROR_MESSAGE_CHARS
     assert error["message"] == "x" * MAX_ERROR_MESSAGE_CHARS + f" [dspex_bridge: cut, {cut} more characters]"
-    # The traceback keeps its end, where the exception is named, and starts with the marker.
-    assert error["traceback"].startswith("[dspex_bridge: cut, ")
-    assert len(error["traceback"]) < MAX_TRACEBACK_CHARS + 100
+    # The traceback names the raising frame and ends with a short cut of the message (the full cut is above).
+    assert "raise_huge" in error["traceback"]
+    assert error["traceback"].endswith(f"ValueError: {'x' * 1000} [dspex_bridge: cut, {chars - 1000} more characters]\n")
+    assert len(error["traceback"]) < MAX_TRACEBACK_CHARS
     assert worker.call_table()["calls"] == 0
 
 
@@ -387,6 +388,26 @@ def test_a_chunk_that_cannot_be_encoded_ends_the_stream_with_an_error(worker: Wo
     assert values == [1]
     assert final["t"] == "error" and "chunk 1" in final["error"]["message"]
     assert worker.call_table()["calls"] == 0
+
+
+def test_a_huge_traceback_keeps_its_end_and_says_it_was_cut() -> None:
+    from dspex_bridge.errors import MAX_TRACEBACK_CHARS, error_map
+
+    def chain(n: int) -> None:  # each link's message fits; together they pass the traceback limit
+        try:
+            if n > 0:
+                chain(n - 1)
+        finally:
+            if n < 4:
+                raise ValueError(f"link {n} " + "y" * 30_000)
+            raise KeyError("bottom")
+
+    try:
+        chain(4)
+    except KeyError as exc:
+        tb = error_map(exc)["traceback"]
+    assert tb.startswith("[dspex_bridge: cut, ") and tb.endswith("KeyError: 'bottom'\n")
+    assert len(tb) < MAX_TRACEBACK_CHARS + 100
 
 
 def test_an_error_over_a_tiny_frame_limit_still_reaches_node_shortened() -> None:

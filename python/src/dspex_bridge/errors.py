@@ -99,12 +99,18 @@ def error_map(exc: BaseException) -> dict[str, str]:
     """The wire form of an exception: {"type", "message", "traceback"}, always encodable: text is made valid
     UTF-8 (`safe_text`) and cut at MAX_ERROR_MESSAGE_CHARS / MAX_TRACEBACK_CHARS with a marker."""
     kind = exc.type if isinstance(exc, BridgeError) else type(exc).__name__
+    full = _describe(exc)
+    message = cut_text(full, MAX_ERROR_MESSAGE_CHARS)
     try:
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        if message is full:
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        else:  # its last line would repeat the whole message (the `message` field has it): a short cut instead
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            tb = f"Traceback (most recent call last):\n{frames}{type(exc).__name__}: {cut_text(full, 1000)}\n"
     except BaseException:  # noqa: BLE001 - a traceback is a courtesy; the reply is not
         tb = ""
     return {
         "type": safe_text(str(kind))[:200],
-        "message": safe_text(cut_text(_describe(exc), MAX_ERROR_MESSAGE_CHARS)),
+        "message": safe_text(message),
         "traceback": safe_text(cut_text(tb, MAX_TRACEBACK_CHARS, keep_end=True)),
     }
