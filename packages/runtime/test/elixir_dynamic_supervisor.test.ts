@@ -1,10 +1,10 @@
 // More ports of Elixir's dynamic_supervisor_test.exs (terminate/2, terminate_child/2, start_link/3 options)
 // under the upstream names, and the flag checks DynamicSupervisor shares with Supervisor (supervision.ts).
 import { describe, expect, it } from 'vitest';
-import { BadArgumentError, DynamicSupervisor, Supervisor, type ChildSpec, type Pid, type ProcessContext, type StartResult } from '../src/index.js';
+import { BadArgumentError, DynamicSupervisor, InvalidChildSpecError, Supervisor, type ChildSpec, type Pid, type ProcessContext, type StartResult } from '../src/index.js';
 import { asProcess, type Runtime } from '../src/runtime.js';
 import { createTestRuntime } from '../src/testing/index.js';
-import { okPid } from './helpers.js';
+import { okPid, testProcess } from './helpers.js';
 
 const downOf = (rt: Runtime, pid: Pid): Promise<unknown> => {
   const process = asProcess(pid);
@@ -49,8 +49,10 @@ describe('dynamic_supervisor_test.exs terminate/2', () => {
     const normal = (parent: ProcessContext): StartResult => ({
       ok: parent.runtime.spawn((_m: unknown, self) => self.exit('normal'), { link: parent.pid, trapExit: true }),
     });
-    const { sup } = await threeChildren(rt, { id: 'n', start: normal, restart: 'permanent', shutdown: 1000 });
+    const { sup, children } = await threeChildren(rt, { id: 'n', start: normal, restart: 'permanent', shutdown: 1000 });
+    const downs = children.map((child) => downOf(rt, child));
     await DynamicSupervisor.stop(rt, sup, 'shutdown');
+    expect(await Promise.all(downs)).toEqual(['normal', 'normal', 'normal']);
     // normal is clean only for a non-permanent child: three shutdown errors.
     expect(rt.supervisorReports.filter((r) => r.context === 'shutdown_error')).toHaveLength(3);
   });
@@ -80,5 +82,44 @@ describe("restart period: OTP's invalid_period", () => {
   it('a dynamic supervisor refuses maxSeconds Infinity', async () => {
     const rt = createTestRuntime();
     await expect(DynamicSupervisor.start(rt, { maxSeconds: Infinity })).rejects.toBeInstanceOf(BadArgumentError);
+  });
+});
+
+describe('dynamic_supervisor_test.exs start_link/3 and start_child/2', () => {
+  it('start_link/3 with registered process', async () => {
+    const rt = createTestRuntime();
+    const me = await testProcess(rt);
+    const pid = okPid(await DynamicSupervisor.startLink(me.self, { name: 'DynamicSupervisorTest' }));
+    expect(rt.processInfo(me.pid)?.links).toContain(pid);
+    expect(rt.whereis('DynamicSupervisorTest')).toBe(pid);
+    await expect(DynamicSupervisor.stop(rt, 'DynamicSupervisorTest')).resolves.toBeUndefined();
+  });
+
+  it('restarting on exit children counted in max_children', async () => {
+    const rt = createTestRuntime();
+    const sup = okPid(await DynamicSupervisor.start(rt, { maxChildren: 1, maxRestarts: 100_000 }));
+    const child = okPid(await DynamicSupervisor.startChild(rt, sup, { id: 's', start: sleepy, restart: 'permanent' }));
+    const down = downOf(rt, child);
+    rt.exit(child, 'shutdown');
+    await down;
+    expect(await DynamicSupervisor.countChildren(rt, sup)).toMatchObject({ workers: 1, active: 1 });
+    expect(await DynamicSupervisor.startChild(rt, sup, { id: 's', start: sleepy, restart: 'permanent' })).toEqual({ error: 'max_children' });
+  });
+
+  it('with valid shutdown', async () => {
+    const rt = createTestRuntime();
+    const sup = okPid(await DynamicSupervisor.start(rt));
+    for (const shutdown of [0, 1]) {
+      const child = okPid(await DynamicSupervisor.startChild(rt, sup, { id: String(shutdown), start: sleepy, shutdown }));
+      const down = downOf(rt, child);
+      rt.exit(child, 'shutdown');
+      expect(await down).toBe('shutdown');
+    }
+  });
+
+  it('with invalid valid shutdown', async () => {
+    const rt = createTestRuntime();
+    // Elixir answers {:error, {:invalid_shutdown, -1}}; here the spec is refused with a typed error before any call.
+    await expect(DynamicSupervisor.startChild(rt, 'not_used', { id: '1', start: sleepy, shutdown: -1 })).rejects.toBeInstanceOf(InvalidChildSpecError);
   });
 });
