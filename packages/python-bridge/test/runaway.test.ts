@@ -34,7 +34,7 @@ async function expectTablesEmpty(pool: PythonPool): Promise<void> {
  */
 async function recoverFrom(command: string, name: string): Promise<void> {
   const pool = await bridge.pool({ name, size: 1, python });
-  const [{ osPid }] = (await pool.stats()).workerOsPids.map((osPid) => ({ osPid }));
+  const [osPid] = (await pool.stats()).workerOsPids;
   const exited = nextEvent(pool, 'worker_exit');
   const restarted = nextEvent(pool, 'worker_start');
   const start = performance.now();
