@@ -16,10 +16,40 @@ export type LMErrorCode =
   | 'DSPEX_LM_BAD_RESPONSE'
   | 'DSPEX_LM_CONTEXT_WINDOW_EXCEEDED';
 
+/** How much of a provider's body an error keeps once redacted. */
+const MAX_BODY_CHARS = 4000;
+
 export abstract class LMError extends DSPexError {
   abstract override readonly code: LMErrorCode;
-  /** Whether the client retries this failure (429, 5xx, network, timeout). */
+  /** Whether the failure may pass on another try or another side (429, 5xx, network, timeout). */
   readonly retryable: boolean = false;
+
+  /**
+   * Removes secrets from this error in place (message, stack, body): the one choke point every error passes
+   * before it leaves a client. A message that quotes a cut of the body is rebuilt from the redacted body, so a
+   * cut through a key cannot leave part of it behind.
+   */
+  redact(redactor: Redactor): this {
+    const body = (this as { body?: unknown }).body;
+    if (typeof body === 'string') {
+      // Redacted whole, then cut: a cut through a key first would leave part of it unrecognisable.
+      const clean = redactor.text(body).slice(0, MAX_BODY_CHARS);
+      Object.defineProperty(this, 'body', { value: clean, enumerable: true });
+      this.message = this.messageWith(clean) ?? this.message;
+    }
+    this.message = redactor.text(this.message);
+    if (this.stack !== undefined) {
+      // The stack's first line repeats the message as it was when the error was made.
+      const frames = this.stack.indexOf('\n    at ');
+      this.stack = `${this.name}: ${this.message}${frames === -1 ? '' : redactor.text(this.stack.slice(frames))}`;
+    }
+    return this;
+  }
+
+  /** The message this error would have with `body` as its body; undefined for an error without a body. */
+  protected messageWith(_body: string): string | undefined {
+    return undefined;
+  }
 }
 
 /** A client is misconfigured (unknown provider, missing base URL); fix the options passed to LM.start. */
@@ -40,10 +70,18 @@ export class LMHttpError extends LMError {
   readonly code = 'DSPEX_LM_HTTP';
   override readonly retryable: boolean;
   constructor(readonly provider: string, readonly status: number, readonly body: string, readonly retryAfterMs?: number) {
-    const hint = status >= 500 ? 'the provider is failing; retry later or raise retries.' : 'the request was refused; check the model name and request settings.';
-    super(`${provider}: HTTP ${status}: ${body.slice(0, 300) || '(empty body)'} - ${hint}`);
+    super(httpMessage(provider, status, body));
     this.retryable = status >= 500 || status === 408 || status === 409;
   }
+
+  protected override messageWith(body: string): string {
+    return httpMessage(this.provider, this.status, body);
+  }
+}
+
+function httpMessage(provider: string, status: number, body: string): string {
+  const hint = status >= 500 ? 'the provider is failing; retry later or raise retries.' : 'the request was refused; check the model name and request settings.';
+  return `${provider}: HTTP ${status}: ${body.slice(0, 300) || '(empty body)'} - ${hint}`;
 }
 
 /**
@@ -53,7 +91,15 @@ export class LMHttpError extends LMError {
 export class LMContextWindowExceeded extends LMError {
   readonly code = 'DSPEX_LM_CONTEXT_WINDOW_EXCEEDED';
   constructor(readonly provider: string, readonly status: number, readonly body: string) {
-    super(`${provider}: the prompt does not fit the model's context window (HTTP ${status}): ${body.slice(0, 300)} - send fewer demos or shorter inputs, or use a model with a longer context.`);
+    super(LMContextWindowExceeded.describe(provider, status, body));
+  }
+
+  protected override messageWith(body: string): string {
+    return LMContextWindowExceeded.describe(this.provider, this.status, body);
+  }
+
+  private static describe(provider: string, status: number, body: string): string {
+    return `${provider}: the prompt does not fit the model's context window (HTTP ${status}): ${body.slice(0, 300)} - send fewer demos or shorter inputs, or use a model with a longer context.`;
   }
 }
 
@@ -70,8 +116,16 @@ export class LMRateLimited extends LMError {
   readonly code = 'DSPEX_LM_RATE_LIMITED';
   override readonly retryable = true;
   constructor(readonly provider: string, readonly retryAfterMs: number | undefined, readonly body: string) {
+    super(LMRateLimited.describe(provider, retryAfterMs, body));
+  }
+
+  protected override messageWith(body: string): string {
+    return LMRateLimited.describe(this.provider, this.retryAfterMs, body);
+  }
+
+  private static describe(provider: string, retryAfterMs: number | undefined, body: string): string {
     const after = retryAfterMs === undefined ? '' : ` (Retry-After ${Math.ceil(retryAfterMs / 1000)} s)`;
-    super(`${provider}: rate limited${after}: ${body.slice(0, 200)} - lower rateLimit.rpm/tpm, raise retries, or wait.`);
+    return `${provider}: rate limited${after}: ${body.slice(0, 200)} - lower rateLimit.rpm/tpm, raise retries, or wait.`;
   }
 }
 
@@ -87,12 +141,20 @@ export class CircuitOpen extends LMError {
   }
 }
 
-/** One attempt took longer than timeoutMs (and the retries, if any, did too). */
+/**
+ * An attempt waited `timeoutMs` for its response ('response'), or a stream went quiet that long between chunks
+ * ('idle'). Retried only when the client's `retries.timeouts` is true (default false); `retryable` is true
+ * because another side (the Router's fallback) may well answer in time.
+ */
 export class LMTimeout extends LMError {
   readonly code = 'DSPEX_LM_TIMEOUT';
   override readonly retryable = true;
-  constructor(readonly provider: string, readonly timeoutMs: number) {
-    super(`${provider}: no response within ${timeoutMs} ms; raise timeoutMs or check that the server is reachable.`);
+  constructor(readonly provider: string, readonly timeoutMs: number, readonly phase: 'response' | 'idle' = 'response') {
+    super(
+      phase === 'idle'
+        ? `${provider}: the stream sent nothing for ${timeoutMs} ms; raise timeoutMs if the model pauses that long, or check the server.`
+        : `${provider}: no response within ${timeoutMs} ms; raise timeoutMs or check that the server is reachable.`,
+    );
   }
 }
 
@@ -116,8 +178,18 @@ export class LMNetworkError extends LMError {
 /** The provider answered 2xx with a body that is not what its wire format says (bad JSON, missing fields). */
 export class LMBadResponse extends LMError {
   readonly code = 'DSPEX_LM_BAD_RESPONSE';
+  readonly #detail: string;
   constructor(readonly provider: string, detail: string, readonly body: string) {
-    super(`${provider}: malformed response: ${detail}${body ? `; body starts ${JSON.stringify(body.slice(0, 200))}` : ''}. Is apiBase pointing at the right API?`);
+    super(LMBadResponse.describe(provider, detail, body));
+    this.#detail = detail;
+  }
+
+  protected override messageWith(body: string): string {
+    return LMBadResponse.describe(this.provider, this.#detail, body);
+  }
+
+  private static describe(provider: string, detail: string, body: string): string {
+    return `${provider}: malformed response: ${detail}${body ? `; body starts ${JSON.stringify(body.slice(0, 200))}` : ''}. Is apiBase pointing at the right API?`;
   }
 }
 
@@ -130,16 +202,41 @@ const KEY_PATTERNS: readonly RegExp[] = [
   /((?:x-api-key|x-goog-api-key|api[_-]?key)["']?\s*[:=]\s*["']?)[^\s"',&]+/gi,
 ];
 
-/** Removes this client's secrets, and anything shaped like a credential, from text that may be logged. */
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+/** A hex digit in either case. */
+const anyCaseHex = (hex: string): string => [...hex].map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d)).join('');
+
+/**
+ * `secret` as a provider may echo it: each character as itself, as a JSON escape (`\/`, `\u002f`, `\u002F`; any
+ * character may be written `\uXXXX`), with the backslashes doubled by a JSON string inside a JSON string, or
+ * percent-encoded as in a URL. Any mix of these matches.
+ */
+function escapedForms(secret: string): RegExp {
+  let source = '';
+  for (let i = 0; i < secret.length; i++) {
+    const char = secret[i]!;
+    const unit = secret.charCodeAt(i);
+    const forms = [escapeRegExp(char), `\\\\+u${anyCaseHex(unit.toString(16).padStart(4, '0'))}`, `\\\\+${escapeRegExp(char)}`];
+    if (unit < 0x80 && !/[A-Za-z0-9]/.test(char)) forms.push(`%${anyCaseHex(unit.toString(16).padStart(2, '0'))}`);
+    source += `(?:${forms.join('|')})`;
+  }
+  return new RegExp(source, 'g');
+}
+
+/** Removes this client's secrets, in any escaping, and anything shaped like a credential, from text that may be logged. */
 export class Redactor {
   private readonly secrets: string[];
+  private readonly escaped: RegExp[];
   constructor(secrets: readonly (string | undefined)[] = []) {
     this.secrets = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4).sort((a, b) => b.length - a.length);
+    this.escaped = this.secrets.map(escapedForms);
   }
 
   text(input: string): string {
     let out = input;
     for (const secret of this.secrets) out = out.split(secret).join(REDACTED);
+    // Only text with an escape in it can hold an escaped secret; the common case stays a plain search.
+    if (out.includes('\\') || out.includes('%')) for (const pattern of this.escaped) out = out.replace(pattern, REDACTED);
     for (const pattern of KEY_PATTERNS) out = out.replace(pattern, (_m, prefix: unknown) => (typeof prefix === 'string' ? prefix : '') + REDACTED);
     return out;
   }

@@ -77,17 +77,37 @@ export async function post(attempt: HttpAttempt): Promise<HttpReply> {
   return reply;
 }
 
-/** One attempt from its request to the end of its body; a class, not closures, since every attempt makes one. */
+/**
+ * One attempt from its request to the end of its body; a class, not closures, since every attempt makes one.
+ * `timeoutMs` bounds the wait for the response head, then a JSON body's read; a stream read with events() is
+ * bounded only by its silences: no gap between chunks may reach `timeoutMs`, however long the stream runs.
+ */
 class Reply implements HttpReply {
   private open = true;
-  private readonly timer: unknown;
+  private timer: unknown;
+  /** While a stream is read: when bytes last arrived (the head, then each chunk); -1 before. */
+  private lastBytesAt = -1;
 
   constructor(
     private readonly attempt: HttpAttempt,
     private readonly exchange: Exchange,
   ) {
-    this.timer = attempt.clock.setTimeout(() => exchange.end(new LMTimeout(attempt.provider, attempt.timeoutMs)), attempt.timeoutMs);
+    this.timer = attempt.clock.setTimeout(() => this.expired(), attempt.timeoutMs);
     attempt.signal?.addEventListener('abort', this, { once: true });
+  }
+
+  /** The timer fired: a stream that had bytes since it was set gets the rest of its idle allowance. */
+  private expired(): void {
+    const { clock, timeoutMs, provider } = this.attempt;
+    if (this.lastBytesAt >= 0) {
+      const quiet = clock.now() - this.lastBytesAt;
+      if (quiet < timeoutMs) {
+        // One timer per allowance, not one per chunk: re-armed only when it fires.
+        this.timer = clock.setTimeout(() => this.expired(), timeoutMs - quiet);
+        return;
+      }
+    }
+    this.exchange.end(new LMTimeout(provider, timeoutMs, this.lastBytesAt >= 0 ? 'idle' : 'response'));
   }
 
   /** The caller's AbortSignal fired. */
@@ -120,10 +140,19 @@ class Reply implements HttpReply {
   }
 
   async *events(): AsyncGenerator<SseEvent> {
+    this.lastBytesAt = this.attempt.clock.now(); // the head is here: from now on only silences count
     try {
-      yield* sseEvents(this.exchange.chunks());
+      yield* sseEvents(this.stamped(this.exchange.chunks()));
     } catch (error) {
       throw this.failed(error, 'reading the stream failed: ');
+    }
+  }
+
+  /** The chunks, each noted as the stream's latest sign of life. */
+  private async *stamped(chunks: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of chunks) {
+      this.lastBytesAt = this.attempt.clock.now();
+      yield chunk;
     }
   }
 
@@ -165,16 +194,21 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** A Retry-After longer than this is not waited for: the call fails with LMRateLimited (default 120000 ms). */
   maxRetryAfterMs: number;
+  /**
+   * Whether an LMTimeout is retried (default false): `timeoutMs` is how long the caller will wait, and a retry
+   * would multiply it (1.5 s and 3 retries: over 6 s). True suits a provider that stalls now and then.
+   */
+  timeouts: boolean;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { max: 3, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
+export const DEFAULT_RETRY: RetryPolicy = { max: 3, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000, timeouts: false };
 
 /**
  * How long to wait before retry number `retry` (0-based): Retry-After when the server sent one, otherwise
  * exponential backoff with equal jitter (half fixed, half random). Undefined: do not retry.
  */
 export function retryDelay(error: LMError, retry: number, policy: RetryPolicy, random: () => number): number | undefined {
-  if (!error.retryable || retry >= policy.max) return undefined;
+  if (!error.retryable || retry >= policy.max || (error instanceof LMTimeout && !policy.timeouts)) return undefined;
   const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
   if (retryAfter !== undefined) return retryAfter <= policy.maxRetryAfterMs ? retryAfter : undefined;
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);

@@ -84,12 +84,8 @@ function outcomeOf(error: LMError): 'failure' | 'neutral' {
 }
 
 /** The one choke point every error passes before it leaves a job: message, stack and body lose any secret. */
-export function scrub<E extends Error>(error: E, redactor: Redactor): E {
-  error.message = redactor.text(error.message);
-  if (error.stack !== undefined) error.stack = redactor.text(error.stack);
-  const body = (error as { body?: unknown }).body;
-  if (typeof body === 'string') Object.defineProperty(error, 'body', { value: redactor.text(body), enumerable: true });
-  return error;
+export function scrub<E extends LMError>(error: E, redactor: Redactor): E {
+  return error.redact(redactor);
 }
 
 function asLMError(error: unknown, ctx: JobContext, signal: AbortSignal): LMError {

@@ -27,14 +27,17 @@ export interface LMOptions {
   apiKeyEnv?: string;
   /** Settings every call starts from: temperature, max_tokens, ... */
   defaults?: LMConfig;
-  /** Retries after the first attempt, or the full policy. */
+  /** Retries after the first attempt, or the full policy (`timeouts: true` retries timeouts too; default false). */
   retries?: number | Partial<RetryPolicy>;
   rateLimit?: RateLimit;
   /** false turns the breaker off. */
   breaker?: BreakerOptions | false;
   /** memory: LRU on (default) / off / max entries; disk: off (default) / on at .dspex-cache / a directory. */
   cache?: { memory?: boolean | number; disk?: boolean | string };
-  /** Per-attempt timeout (default 120000 ms). */
+  /**
+   * Per-attempt timeout (default 120000 ms): the wait for the response, and for a streaming call the longest
+   * silence between chunks (a stream that keeps delivering is never cut). Not retried unless retries.timeouts.
+   */
   timeoutMs?: number;
   /** Extra HTTP headers (never part of the cache key). */
   headers?: Record<string, string>;
@@ -102,6 +105,7 @@ export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = pr
   const retries = typeof options.retries === 'number' ? { max: options.retries } : (options.retries ?? {});
   const retry = { ...DEFAULT_RETRY, ...retries };
   if (!Number.isInteger(retry.max) || retry.max < 0) throw new LMConfigError(`retries must be a non-negative integer, not ${String(retry.max)}.`);
+  if (typeof retry.timeouts !== 'boolean') throw new LMConfigError(`retries.timeouts must be true or false, not ${String(retry.timeouts)}.`);
   for (const [key, value] of Object.entries(options.rateLimit ?? {})) {
     if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new LMConfigError(`rateLimit.${key} must be a positive number.`);
   }

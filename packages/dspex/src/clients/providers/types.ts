@@ -56,7 +56,8 @@ export class Shape {
   constructor(readonly provider: string, readonly body: unknown) {}
 
   fail(detail: string): never {
-    throw new LMBadResponse(this.provider, detail, JSON.stringify(this.body)?.slice(0, 500) ?? '');
+    // Uncut: a cut through an echoed key could not be redacted. The client's redaction cuts it afterwards.
+    throw new LMBadResponse(this.provider, detail, JSON.stringify(this.body) ?? '');
   }
 
   object(value: unknown, what: string): Record<string, unknown> {
