@@ -1,4 +1,5 @@
-"""The allow-list for `create`: import + getattr only, glob patterns, and every refusal is NotAllowed."""
+"""An operator's allow-list (--allow): glob patterns resolved by import + getattr only, every refusal NotAllowed.
+The worker's default grant is not an allow-list but the table in capabilities/table.py (test_security.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ from dspex_bridge import NotAllowed
 from dspex_bridge.allowlist import AllowList
 
 
-def test_default_allows_dspy_classes() -> None:
+DSPY = ["dspy.*"]
+
+
+def test_an_allow_list_without_patterns_allows_nothing() -> None:
+    with pytest.raises(NotAllowed, match="not allowed"):
+        AllowList().resolve_class("dspy.Predict")
+
+
+def test_the_broad_dspy_pattern_allows_dspy_classes() -> None:
     import dspy
 
-    allow = AllowList()
+    allow = AllowList(DSPY)
     assert allow.resolve_class("dspy.Predict") is dspy.Predict
     assert allow.resolve_class("dspy.ChainOfThought") is dspy.ChainOfThought
     assert allow.resolve_class("dspy.ReAct") is dspy.ReAct
@@ -36,7 +45,7 @@ def test_default_allows_dspy_classes() -> None:
 )
 def test_refusals(path: str) -> None:
     with pytest.raises(NotAllowed):
-        AllowList().resolve_class(path)
+        AllowList(DSPY).resolve_class(path)
 
 
 def test_classes_reexported_from_other_packages_are_refused() -> None:
@@ -46,7 +55,7 @@ def test_classes_reexported_from_other_packages_are_refused() -> None:
 
     assert hasattr(saving, "Path")  # pathlib.Path is reachable by getattr from a dspy module...
     with pytest.raises(NotAllowed, match="outside package"):
-        AllowList().resolve_class("dspy.utils.saving.Path")  # ...but is not constructible
+        AllowList(DSPY).resolve_class("dspy.utils.saving.Path")  # ...but is not constructible
 
 
 def test_custom_patterns() -> None:

@@ -242,7 +242,7 @@ def test_paths_named_by_constructor_arguments_stay_in_the_save_directory(sec: Wo
                               "optimizer_kwargs": {"log_dir": str(tmp_path / "gepa"), "max_metric_calls": 1}},
             "log_dir")
     refused(sec, "optimize", {"handle": handle, "optimizer": "GEPA", "trainset": [], "input_keys": ["question"],
-                              "optimizer_kwargs": {"gepa_kwargs": {"run_dir": str(tmp_path / "gepa")}}}, "run_dir")
+                              "optimizer_kwargs": {"gepa_kwargs": {"run_dir": str(tmp_path / "gepa")}}}, "gepa_kwargs")
     refused(sec, "optimize", {"handle": handle, "optimizer": "GEPA", "trainset": [], "input_keys": ["question"],
                               "optimizer_kwargs": {"use_wandb": True}}, "use_wandb")
     refused(sec, "create", {"class": "dspy.Evaluate", "kwargs": {"devset": [], "save_as_json": str(tmp_path / "e")}},
@@ -299,7 +299,7 @@ def test_the_grant_judges_types_by_their_real_home() -> None:
     grant = Grant()
     assert grant.grants_type(dspy.Predict) and grant.grants_type(dspy.ChainOfThought)
     assert not grant.grants_type(collections.OrderedDict)
-    assert not grant.grants_type(dspy.PythonInterpreter)  # in dspy, but denied whatever the patterns say
+    assert not grant.grants_type(dspy.PythonInterpreter)  # in dspy, but not in the table
     narrow = Grant(["dspy.Predict"])
     assert narrow.grants_type(dspy.Predict) and not narrow.grants_type(dspy.ChainOfThought)
     for obj, what in [(os, "a module"), (os.system, "a function"), (dspy.Predict, "a class"),
@@ -308,3 +308,161 @@ def test_the_grant_judges_types_by_their_real_home() -> None:
             grant.check_handle(obj)
     with pytest.raises(NotAllowed, match="builtins.dict"):
         grant.check_handle({})
+
+
+# -- the default grant is a table --------------------------------------------------------------------------------
+UNLISTED = [
+    "dspy.ProgramOfThought", "dspy.CodeAct", "dspy.primitives.python_interpreter.PythonInterpreter",
+    "dspy.clients.lm_local.LocalProvider", "dspy.LM", "dspy.Embedder", "dspy.KNN", "dspy.Parallel",
+    "dspy.Planted",  # planted in dspy's namespace by security_probe: a class no table foresaw
+]
+
+
+@pytest.mark.parametrize("path", UNLISTED)
+def test_dspy_classes_the_table_does_not_list_are_not_built(sec: WorkerProcess, path: str) -> None:
+    message = refused(sec, "create", {"class": path, "args": ["question -> answer"]}, repr(path))
+    assert "python.allow" in message or "not to be built" in message
+
+
+@pytest.mark.parametrize("optimizer", ["BetterTogether", "BootstrapFinetune", "KNNFewShot", "Ensemble",
+                                       "AvatarOptimizer", "PlantedOptimizer"])
+def test_optimizers_the_table_does_not_list_are_not_run(sec: WorkerProcess, optimizer: str) -> None:
+    refused(sec, "optimize", {"handle": cot(sec), "optimizer": optimizer, "trainset": [], "input_keys": ["question"]},
+            optimizer)
+
+
+@pytest.mark.parametrize(
+    ("cmd", "args", "names"),
+    [
+        ("create", {"class": "dspy.Predict", "args": ["q -> a"], "kwargs": {"output": "x.json"}}, ["output"]),
+        ("create", {"class": "dspy.Predict", "args": ["q -> a"], "kwargs": {"location": "/tmp"}}, ["location"]),
+        ("create", {"class": "dspy.Predict", "args": ["q -> a"], "kwargs": {"api_base": "http://evil"}}, ["api_base"]),
+        ("create", {"class": "dspy.ReAct", "args": ["q -> a", [], 3, "extra"]}, ["positional"]),
+        ("create", {"class": "dspy.ChatAdapter", "kwargs": {"callbacks": []}}, ["callbacks"]),
+        ("create", {"class": "dspy.ChainOfThought", "args": ["q -> a"], "kwargs": {"rationale_field_type": "x"}},
+         ["rationale_field_type"]),
+        ("optimize", {"optimizer": "GEPA", "optimizer_kwargs": {"cache_dir_root": "/tmp/x"}}, ["cache_dir_root"]),
+        ("optimize", {"optimizer": "GEPA", "optimizer_kwargs": {"trace_to": "/tmp/x"}}, ["trace_to"]),
+        ("optimize", {"optimizer": "GEPA", "optimizer_kwargs": {"instruction_proposer": "x"}}, ["instruction_proposer"]),
+        ("optimize", {"optimizer": "MIPROv2", "optimizer_kwargs": {"track_stats": True}}, ["track_stats"]),
+        ("optimize", {"optimizer": "MIPROv2", "compile_kwargs": {"requires_permission_to_run": True}},
+         ["requires_permission_to_run", "compile"]),
+        ("optimize", {"optimizer": "BootstrapFewShot", "optimizer_kwargs": {"teacher_settings": {"callbacks": []}}},
+         ["callbacks", "teacher_settings"]),
+        ("optimize", {"optimizer": "COPRO", "compile_kwargs": {"eval_kwargs": {"save_as_json": "x.json"}}},
+         ["save_as_json", "eval_kwargs"]),
+    ],
+)
+def test_arguments_the_table_does_not_list_are_refused_naming_class_and_argument(
+        sec: WorkerProcess, cmd: str, args: dict[str, Any], names: list[str]) -> None:
+    if cmd == "optimize":
+        args = {"handle": cot(sec), "trainset": [], "input_keys": ["question"], **args}
+    message = refused(sec, cmd, args, *names)
+    assert "dspy." in message  # the class, by its real home
+    if "positional" not in names:
+        assert "python.grant" in message  # and how to grant it
+
+
+def test_granted_but_not_buildable_classes_are_refused_by_create(sec: WorkerProcess) -> None:
+    for path in ("dspy.clients.lm.LM", "dspy.Tool", "dspy.teleprompt.GEPA", "dspy.Image"):
+        refused(sec, "create", {"class": path, "args": []}, repr(path), "not to be built")
+
+
+def test_the_default_table_lists_real_classes_and_each_is_built_with_its_declared_arguments(tmp_path: Path) -> None:
+    import inspect
+
+    import dspy
+
+    from dspex_bridge.capabilities import DEFAULT_TABLE, qualified_name
+    from dspex_bridge.session import Session, ToolSpec
+
+    grant = Grant(save_dir=tmp_path)
+    session = Session("table", None)
+    session.register_tool(ToolSpec("search"))
+    module = {"$handle": session.put(dspy.Predict("q -> a"))}
+    lm = {"$lm": {"dummy": [{"a": "x"}]}}
+    samples: dict[str, dict[str, Any]] = {
+        "Predict": {"signature": "q -> a", "temperature": 0.5, "n": 1},
+        "ChainOfThought": {"signature": "q -> a", "max_tokens": 10},
+        "ReAct": {"signature": "q -> a", "tools": [{"$tool": "search"}], "max_iters": 2},
+        "MultiChainComparison": {"signature": "q -> a", "M": 2, "temperature": 0.5},
+        "BestOfN": {"module": module, "N": 2, "reward_fn": "exact_match", "threshold": 1.0, "fail_count": 1},
+        "Refine": {"module": module, "N": 2, "reward_fn": {"$tool": "search"}, "threshold": 1.0},
+        "Example": {"q": "x", "a": "y"},
+        "Prediction": {"a": "y"},
+        "ChatAdapter": {"use_native_function_calling": False, "use_json_adapter_fallback": True},
+        "JSONAdapter": {"use_native_function_calling": False},
+        "XMLAdapter": {"parallel_tool_calls": None},
+        "TwoStepAdapter": {"extraction_model": lm},
+        "Evaluate": {"devset": [{"q": "x"}], "metric": "exact_match", "num_threads": 1, "save_as_json": "e.json"},
+        "LabeledFewShot": {"k": 2},
+        "BootstrapFewShot": {"metric": "exact_match", "teacher_settings": {"lm": lm}, "max_rounds": 1},
+        "BootstrapFewShotWithRandomSearch": {"metric": "exact_match", "num_candidate_programs": 2},
+        "InferRules": {"metric": "exact_match", "num_rules": 2},
+        "COPRO": {"metric": "exact_match", "prompt_model": lm, "breadth": 2},
+        "MIPROv2": {"metric": "exact_match", "prompt_model": lm, "task_model": lm, "auto": None, "num_candidates": 2,
+                    "log_dir": "mipro"},
+        "SIMBA": {"metric": "exact_match", "prompt_model": lm, "bsize": 2},
+        "GEPA": {"metric": {"$tool": "search"}, "reflection_lm": lm, "max_metric_calls": 2, "log_dir": "gepa"},
+    }
+    built = []
+    for path, entry in DEFAULT_TABLE.items():
+        cls = grant.resolve(path)[0]
+        assert qualified_name(cls) == path  # the table names where each class really lives
+        tables = [(cls.__init__, entry.construct)] if entry.construct is not None else []
+        tables += [(cls.compile, entry.compile)] if entry.compile is not None else []
+        for target, arguments in tables:  # every declared name is a real parameter (or goes to **config)
+            params = inspect.signature(target).parameters
+            takes_rest = any(p.kind is p.VAR_KEYWORD for p in params.values())
+            assert takes_rest or set(arguments.named) <= set(params), (path, set(arguments.named) - set(params))
+        if entry.construct is None:
+            continue
+        _, kwargs = grant.bind(cls, entry.construct, session, None, samples[cls.__name__], purpose="construction")
+        with dspy.context(lm=dspy.utils.DummyLM([])):
+            obj = cls(**kwargs)
+        assert isinstance(obj, cls)
+        built.append(cls.__name__)
+    assert sorted(built) == sorted(samples)
+    # Declared paths land in the save directory, resolved.
+    _, kwargs = grant.bind(dspy.GEPA, DEFAULT_TABLE["dspy.teleprompt.gepa.gepa.GEPA"].construct, session, None,
+                           {"log_dir": "runs/1"}, purpose="construction")
+    assert kwargs["log_dir"] == str(tmp_path.resolve() / "runs" / "1")
+
+
+# -- operator grants -------------------------------------------------------------------------------------------
+def test_an_operator_grant_table_from_node_config_is_enforced_by_name() -> None:
+    grant = '{"security_probe.Counter": {"construct": ["start"]}, "dspy.ProgramOfThought": {"construct": false}}'
+    with probe_worker("--grant", grant, worker_id="fine") as proc:
+        proc.ready()
+        made = proc.call("create", {"class": "security_probe.Counter", "kwargs": {"start": 3}}, session="f")
+        assert proc.call("held_types", session="f")[made["handle"]] == "security_probe.Counter"
+        refused(proc, "create", {"class": "security_probe.Counter", "kwargs": {"label": "x"}}, "security_probe.Counter",
+                "'label'", session="f")
+        refused(proc, "create", {"class": "security_probe.Counter", "args": [3]}, "positional", session="f")
+        # The default table still applies beside it.
+        assert proc.call("create", {"class": "dspy.Predict", "args": ["q -> a"]}, session="f")["handle"]
+        refused(proc, "create", {"class": "dspy.ProgramOfThought", "args": ["q -> a"]}, "not to be built", session="f")
+
+
+def test_allow_patterns_are_the_operators_own_classes_and_dspy_star_is_broad() -> None:
+    with probe_worker("--allow", "security_probe.*,dspy.*", worker_id="broad") as proc:
+        proc.ready()
+        # An operator's class: its arguments are the operator's responsibility.
+        assert proc.call("create", {"class": "security_probe.Counter", "args": [1, "x"]}, session="b")["handle"]
+        # dspy.* grants what the table leaves out (ProgramOfThought runs code: a broad, explicit choice)...
+        assert proc.call("create", {"class": "dspy.ProgramOfThought", "args": ["q -> a"]}, session="b")["handle"]
+        # ...while a class the table lists keeps the table's arguments.
+        handle = proc.call("create", {"class": "dspy.Predict", "args": ["q -> a"]}, session="b")["handle"]
+        refused(proc, "optimize", {"handle": handle, "optimizer": "GEPA", "trainset": [], "input_keys": ["q"],
+                                   "optimizer_kwargs": {"use_wandb": True}}, "use_wandb", session="b")
+        refused(proc, "create", {"class": "builtins.eval", "args": ["1"]}, "'builtins.eval'", session="b")
+
+
+def test_lm_request_options_are_a_table_too(sec: WorkerProcess) -> None:
+    handle = cot(sec)
+    refused(sec, "configure_lm", {"model": "openai/x", "kwargs": {"base_url": "http://evil"}}, "base_url")
+    refused(sec, "set_attr", {"handle": handle, "name": "predict.config", "value": {"api_base": "http://evil"}},
+            "api_base")
+    assert sec.call("set_attr", {"handle": handle, "name": "predict.config", "value": {"temperature": 0.3, "n": 2}},
+                    session="s")
+    assert sec.call("get_attr", {"handle": handle, "name": "predict.config"}, session="s") == {"temperature": 0.3, "n": 2}

@@ -1,8 +1,9 @@
-"""Which Python classes Node may construct by dotted path. Resolution is importlib + getattr, never eval.
+"""Resolving an operator's glob patterns (`--allow`) to classes by dotted path: importlib + getattr, never eval.
 
-A path must match one of the glob patterns (default `dspy.*`), contain no private segment, walk only through
-modules and classes, end at a class, and that class must really live in the same top-level package (so
-`dspy.some_module.subprocess.Popen` is refused even though `dspy.*` matches it).
+A path must match one of the patterns, contain no private segment, walk only through modules and classes, end
+at a class, and that class must really live in the same top-level package (so `dspy.some_module.subprocess.Popen`
+is refused even though `dspy.*` matches it). An AllowList without patterns grants nothing by itself; the
+worker's default grant is the table in capabilities/table.py.
 """
 
 from __future__ import annotations
@@ -15,18 +16,17 @@ from typing import Any, Iterable
 
 from .errors import NotAllowed
 
-DEFAULT_PATTERNS: tuple[str, ...] = ("dspy.*",)
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
 class AllowList:
-    def __init__(self, patterns: Iterable[str] = DEFAULT_PATTERNS) -> None:
+    def __init__(self, patterns: Iterable[str] = ()) -> None:
         self.patterns = tuple(p.strip() for p in patterns if p.strip())
 
     @classmethod
     def parse(cls, spec: str | None) -> AllowList:
-        """From the --allow flag: comma-separated globs; None means the default."""
-        return cls(DEFAULT_PATTERNS if spec is None else spec.split(","))
+        """From the --allow flag: comma-separated globs; None means no patterns."""
+        return cls(() if spec is None else spec.split(","))
 
     def allows(self, path: str) -> bool:
         return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.patterns)

@@ -47,14 +47,16 @@ def build_lm(spec: dict[str, Any]) -> Any:
 
 
 def check_request_options(options: dict[str, Any]) -> None:
-    """LM request options from Node are plain data, and never callbacks: LiteLLM resolves a callback named by a
-    string by importing its integration module."""
-    from .capabilities import Grant
+    """LM request options from Node are the granted ones (capabilities.LM_REQUEST_OPTIONS), as plain data: an
+    `api_base` here would send the configured key elsewhere, and LiteLLM imports `callbacks` by name."""
+    from .capabilities import LM_REQUEST_OPTIONS
 
     for key, value in options.items():
-        if not isinstance(key, str) or not _is_plain(value):
+        if key not in LM_REQUEST_OPTIONS:
+            raise NotAllowed(f"LM option {key!r} is not granted; the granted request options are "
+                             f"{', '.join(LM_REQUEST_OPTIONS)} (the model, api_base and api_key are the spec's own keys)")
+        if not _is_plain(value):
             raise NotAllowed(f"LM option {key!r} must be plain data (strings, numbers, lists, maps)")
-    Grant().check_arguments(options)
 
 
 def _is_plain(value: Any) -> bool:

@@ -31,7 +31,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run-id", required=True, help="id of the Node runtime run (for the orphan sweeper)")
     parser.add_argument("--worker-id", required=True, help="this worker's id, echoed in the ready frame")
     parser.add_argument("--commands", default="", help="comma-separated modules whose @command functions to load")
-    parser.add_argument("--allow", default=None, help="comma-separated glob patterns of constructible classes")
+    parser.add_argument("--allow", default=None,
+                        help="comma-separated glob patterns of granted classes (default: the default grant table)")
+    parser.add_argument("--grant", default=None, help="JSON map of class path -> grant entry (python.grant)")
     parser.add_argument("--save-dir", default=None, help="the only directory save/load may name files in")
     parser.add_argument("--allow-pickle", action="store_true", help="let save/load use .pkl files in --save-dir")
     parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES)
@@ -72,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             in_fd=in_fd,
             out_fd=out_fd,
             max_frame_bytes=args.max_frame_bytes,
-            allow=Grant.parse(args.allow, save_dir=args.save_dir, allow_pickle=args.allow_pickle),
+            allow=Grant.parse(args.allow, save_dir=args.save_dir, allow_pickle=args.allow_pickle, grant=args.grant),
             max_threads=args.max_threads,
         )
     )

@@ -7,13 +7,18 @@ other object exposes attributes, and no private or dunder name is ever looked up
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BadArguments, NotAllowed
 from .grant import Grant, qualified_name
+from .kinds import DATA, LM, LM_OPTIONS, MODULE, SIGNATURE, Kind, Use
 
-#: What a predictor (dspy.Predict) exposes besides its sub-modules; all of them may be written too.
-PREDICTOR_ATTRIBUTES = ("demos", "signature", "lm", "config")
+if TYPE_CHECKING:
+    from ..session import Session
+
+#: What a predictor (dspy.Predict) exposes besides its sub-modules, each written as the kind the table gives
+#: the same argument of Predict (its per-call overrides); a named parameter is replaced by a granted module.
+PREDICTOR_ATTRIBUTES: dict[str, Kind] = {"demos": DATA, "signature": SIGNATURE, "lm": LM, "config": LM_OPTIONS}
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -94,8 +99,9 @@ def read_attribute(obj: Any, dotted: Any) -> Any:
     return obj
 
 
-def write_attribute(grant: Grant, obj: Any, dotted: Any, value: Any) -> None:
-    """Sets `dotted` on `obj`; signatures are rebuilt from checked strings, modules must be granted ones."""
+def write_attribute(grant: Grant, session: Session, obj: Any, dotted: Any, value: Any) -> None:
+    """Sets `dotted` on `obj` from a raw Node value, converted by the attribute's kind (signatures are rebuilt
+    from checked strings, LMs from the LM spec, modules must be granted ones)."""
     parts = _split(dotted)
     if parts[-2:] == ["signature", "instructions"] and len(parts) >= 2:
         owner = read_attribute(obj, ".".join(parts[:-2])) if len(parts) > 2 else obj
@@ -111,25 +117,13 @@ def write_attribute(grant: Grant, obj: Any, dotted: Any, value: Any) -> None:
     if not writable:
         state = "read-only" if writable is False else "not exposed"
         raise NotAllowed(f"attribute {dotted!r} of {qualified_name(type(owner))} is {state}")
-    setattr(owner, attr, _checked_value(grant, owner, attr, value, dotted))
+    grant.check_arguments(value)
+    from dspy.predict.parameter import Parameter
 
-
-def _checked_value(grant: Grant, owner: Any, attr: str, value: Any, dotted: str) -> Any:
-    from dspy.clients.base_lm import BaseLM
-    from dspy.primitives.base_module import BaseModule
-    from dspy.signatures.signature import ensure_signature
-
+    kind = PREDICTOR_ATTRIBUTES[attr] if isinstance(owner, Parameter) and attr in PREDICTOR_ATTRIBUTES else MODULE
+    checked = kind(value, Use(grant, session, f"attribute {dotted!r}"))
     if attr == "signature":
-        if not isinstance(value, str):
-            raise BadArguments(f"{dotted}: a signature is set from a string such as 'question -> answer'")
-        grant.check_arguments(value)
-        return ensure_signature(value)
-    if attr == "lm":
-        if value is not None and not isinstance(value, BaseLM):
-            raise BadArguments(f"{dotted}: an LM is set from {{'$lm': spec}} or an LM handle, or None")
-        return value
-    if attr in ("demos", "config"):
-        return value
-    if not isinstance(value, BaseModule) or not grant.grants_type(type(value)):
-        raise NotAllowed(f"{dotted}: a named parameter may only be replaced by a granted DSPy module handle")
-    return value
+        from dspy.signatures.signature import ensure_signature
+
+        checked = ensure_signature(checked)
+    setattr(owner, attr, checked)

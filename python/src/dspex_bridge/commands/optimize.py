@@ -1,4 +1,5 @@
-"""`optimize`: runs any allow-listed dspy teleprompter (BootstrapFewShot, MIPROv2, GEPA, ...) on a program.
+"""`optimize`: runs a granted dspy teleprompter (BootstrapFewShot, MIPROv2, GEPA, ...) on a program, built with
+the constructor arguments its grant entry lists and compiled with the compile() arguments it lists.
 
 A stream: compile runs on its own thread while this generator forwards progress events as chunks (LM call
 counts, evaluation scores, the optimizer's own log lines); the result is the optimized program's handle and
@@ -14,29 +15,33 @@ import threading
 from typing import Any, Generator
 
 from ..context import bind_context, current_call
-from ..errors import BadArguments, Cancelled
+from ..capabilities import Arguments, qualified_name
+from ..errors import BadArguments, Cancelled, NotAllowed
 from ..lm import session_lm
 from ..registry import command
 from .evaluation import resolve_metric, to_examples
-from .programs import checked_refs, current_grant, saved_state
+from .programs import current_grant, saved_state
 
 _DONE = object()
 
 
 def _optimizer_path(name: str) -> str:
-    """Bare names are dspy.teleprompt classes; dotted paths go through the allow-list as they are."""
+    """Bare names are dspy.teleprompt classes; dotted paths go through the grant as they are."""
     if not isinstance(name, str) or not name:
         raise BadArguments('"optimizer" must be a class name like "BootstrapFewShot" or a dotted path')
     return name if "." in name else f"dspy.teleprompt.{name}"
 
 
-def _accepts(cls: type, name: str) -> bool:
-    """Whether the optimizer's constructor takes `name` (LabeledFewShot, for one, takes no metric)."""
+def _takes_metric(cls: type, construct: Arguments) -> bool:
+    """Whether the optimizer is built with the call's metric: its table entry lists `metric` (an operator's own
+    optimizer: its constructor takes one)."""
+    if not construct.open:
+        return construct.declares("metric")
     try:
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return True
-    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+    return "metric" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 class _LogForwarder(logging.Handler):
@@ -112,14 +117,15 @@ def optimize(
     program = session.get(handle)
     grant.check_callable(program)
     path = _optimizer_path(optimizer)
-    cls = grant.resolve_class(path)
-    init_kwargs = checked_refs(optimizer_kwargs or {}, session, grant)
-    grant.check_path_arguments(cls, [], init_kwargs)  # log_dir & co. only inside the save directory
+    cls, entry = grant.resolve(path)
+    if entry.compile is None or entry.construct is None:
+        raise NotAllowed(f"{path!r} ({qualified_name(cls)}) is not an optimizer this pool grants `optimize`")
+    with session_lm(session):  # an {"$lm": spec} argument is built like any other
+        _, init_kwargs = grant.bind(cls, entry.construct, session, None, optimizer_kwargs, purpose="construction")
+        _, compile_args = grant.bind(cls, entry.compile, session, None, compile_kwargs, purpose="compile")
     metric_fn = resolve_metric(metric, session)
-    if metric_fn is not None and _accepts(cls, "metric"):
+    if metric_fn is not None and _takes_metric(cls, entry.construct):
         init_kwargs.setdefault("metric", metric_fn)
-    compile_args = checked_refs(compile_kwargs or {}, session, grant)
-    grant.check_path_arguments(getattr(cls, "compile", cls), [], compile_args)
     grant.check_arguments([trainset, valset])
     compile_args["trainset"] = to_examples(trainset, input_keys, "trainset")
     if valset is not None:

@@ -10,13 +10,13 @@ from typing import Any
 
 import orjson
 
-from ..capabilities import Grant, read_attribute, write_attribute
+from ..capabilities import Grant, qualified_name, read_attribute, write_attribute
 from ..context import current_call
 from ..errors import BadArguments, NotAllowed
 from ..lm import session_lm
 from ..registry import command
 from ..session import Session
-from ..wire import resolve_refs, to_wire
+from ..wire import to_wire
 
 
 def _session() -> Session:
@@ -28,25 +28,16 @@ def current_grant() -> Grant:
     return Grant.of(current_call().worker.allow)
 
 
-def checked_refs(value: Any, session: Session, grant: Grant) -> Any:
-    """Node arguments after the signature grammar, with $handle/$tool/$lm references resolved."""
-    grant.check_arguments(value)
-    return resolve_refs(value, session)
-
-
 def construct(path: str, args: list[Any] | None, kwargs: dict[str, Any] | None) -> Any:
-    """Resolves `path` through the grant and calls it with checked, resolved ($handle/$tool/$lm) args."""
-    ctx = current_call()
+    """Builds the class `path` names, if the grant's table lets `create` build it, with its granted arguments
+    (each converted by its kind: signatures checked, $handle/$tool/$lm resolved, paths put in the save dir)."""
     grant = current_grant()
-    cls = grant.resolve_class(path)
-    if args is not None and not isinstance(args, list):
-        raise BadArguments('"args" must be a list')
-    if kwargs is not None and not isinstance(kwargs, dict):
-        raise BadArguments('"kwargs" must be a map')
-    session = ctx.session
-    call_args = checked_refs(args or [], session, grant)
-    call_kwargs = checked_refs(kwargs or {}, session, grant)
-    grant.check_path_arguments(cls, call_args, call_kwargs)
+    cls, entry = grant.resolve(path)
+    if entry.construct is None or entry.compile is not None:
+        raise NotAllowed(f"{path!r} ({qualified_name(cls)}) is granted, but not to be built by `create`/`load`"
+                         " (an LM comes from an LM spec, a tool from {'$tool': name}, an optimizer from `optimize`)")
+    call_args, call_kwargs = grant.bind(cls, entry.construct, current_call().session, args, kwargs,
+                                        purpose="construction")
     return cls(*call_args, **call_kwargs)
 
 
@@ -75,13 +66,13 @@ def create(**params: Any) -> dict[str, Any]:
 @command("call")
 def call(handle: str, kwargs: dict[str, Any] | None = None, args: list[Any] | None = None) -> Any:
     """Calls a DSPy module and returns its Prediction as {field: value, ...} (+ "completions" when it has
-    several). Only modules of granted types may be called."""
+    several). Only what the grant's table lets `call` run, with the arguments it grants (a module's input
+    fields, and Predict's config/lm/signature/demos overrides)."""
     session = _session()
     grant = current_grant()
     target = session.get(handle)
-    grant.check_callable(target)
-    call_args = checked_refs(args or [], session, grant)
-    call_kwargs = checked_refs(kwargs or {}, session, grant)
+    arguments = grant.call_arguments(target)
+    call_args, call_kwargs = grant.bind(type(target), arguments, session, args, kwargs, purpose="call")
     with session_lm(session):
         result = target(*call_args, **call_kwargs)
     return to_wire(result, session)
@@ -98,7 +89,7 @@ def get_attr(handle: str, name: str) -> Any:
 def set_attr(handle: str, name: str, value: Any) -> bool:
     session = _session()
     grant = current_grant()
-    write_attribute(grant, session.get(handle), name, checked_refs(value, session, grant))
+    write_attribute(grant, session, session.get(handle), name, value)
     return True
 
 
