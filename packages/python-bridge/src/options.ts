@@ -51,10 +51,19 @@ export interface PoolOptions {
     /** Extra command modules to load, by module name. */
     commands?: readonly string[];
     /**
-     * The grant: glob patterns of the classes Node may build and hold handles to, matched on each class's real
-     * module and name (default: dspy.*). See "Security model" in the README.
+     * Replaces the default grant (a table of DSPy classes, each with the arguments it may be given) with glob
+     * patterns over classes' real module and name: your own classes, whose constructor arguments are then your
+     * responsibility. `['dspy.*']` grants all of DSPy (broad: it includes modules that run code). A class the
+     * default table lists keeps the table's arguments. See "Security model" in the README.
      */
     allow?: readonly string[];
+    /**
+     * Adds classes with their own argument tables, by class path: `{ 'mypkg.Scorer': { construct: ['k'], call:
+     * true } }`. `construct`/`call`/`compile`: true (any arguments; for `call`, a module's input fields), a list
+     * of names (plain data), or a map name -> kind ('data', 'signature', 'module', 'lm', 'tools', 'metric',
+     * 'path', ...); `positional`: the names positional arguments bind to; `hold` (default true); `annotation`.
+     */
+    grant?: Readonly<Record<string, PythonGrantEntry>>;
     /** The only directory `save`/`load` may name files in (default: none, so only state maps travel). */
     saveDir?: string;
     /** Let `save`/`load` use .pkl files inside `saveDir` (pickle runs code on load; default false). */
@@ -65,6 +74,16 @@ export interface PoolOptions {
     /** Threads a worker runs sync commands on (default 16). */
     maxThreads?: number;
   };
+}
+
+/** One class in `python.grant` (see python/README.md, "Security model"). */
+export interface PythonGrantEntry {
+  construct?: boolean | readonly string[] | Readonly<Record<string, string>>;
+  positional?: readonly string[];
+  call?: boolean | readonly string[] | Readonly<Record<string, string>>;
+  compile?: boolean | readonly string[] | Readonly<Record<string, string>>;
+  hold?: boolean;
+  annotation?: boolean;
 }
 
 export interface ResolvedPoolOptions {
@@ -89,6 +108,7 @@ export interface ResolvedPoolOptions {
   executable: string;
   commands: readonly string[];
   allow: readonly string[];
+  grant: Readonly<Record<string, PythonGrantEntry>> | undefined;
   saveDir: string | undefined;
   allowPickle: boolean;
   env: Readonly<Record<string, string>>;
@@ -157,6 +177,7 @@ export function resolvePoolOptions(options: PoolOptions, gpus: readonly string[]
     executable: python.executable ?? findPython(python.cwd),
     commands: python.commands ?? [],
     allow: python.allow ?? [],
+    grant: python.grant,
     saveDir: python.saveDir === undefined ? undefined : resolve(python.saveDir),
     allowPickle: python.allowPickle === true,
     env: python.env ?? {},

@@ -159,6 +159,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
     const args = ['-u', '-m', 'dspex_bridge.worker', '--run-id', shared.runId, '--worker-id', id, '--max-frame-bytes', String(options.maxFrameBytes)];
     if (options.commands.length > 0) args.push('--commands', options.commands.join(','));
     if (options.allow.length > 0) args.push('--allow', options.allow.join(','));
+    if (options.grant !== undefined) args.push('--grant', JSON.stringify(options.grant));
     if (options.maxThreads !== 16) args.push('--max-threads', String(options.maxThreads));
     if (options.saveDir !== undefined) args.push('--save-dir', options.saveDir);
     if (options.allowPickle) args.push('--allow-pickle');

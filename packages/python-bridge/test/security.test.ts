@@ -4,14 +4,14 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NotAllowed, PythonException, type PythonPool, type Session } from '../src/index.js';
+import { NotAllowed, PythonException, type PoolOptions, type PythonPool, type Session } from '../src/index.js';
 import { FIXTURES_DIR, rejectionOf, useBridge } from './helpers.js';
 
 const bridge = useBridge();
 
-/** Loads the probe commands (loaded_modules, held_types) from python/tests/fixtures. */
-async function probePool(name: string, allow?: readonly string[]): Promise<PythonPool> {
-  return bridge.pool({ name, size: 1, python: { commands: ['security_probe'], env: { PYTHONPATH: FIXTURES_DIR }, ...(allow === undefined ? {} : { allow }) } });
+/** Loads the probe commands (loaded_modules, held_types) and its planted classes from python/tests/fixtures. */
+async function probePool(name: string, grant: Pick<NonNullable<PoolOptions['python']>, 'allow' | 'grant'> = {}): Promise<PythonPool> {
+  return bridge.pool({ name, size: 1, python: { commands: ['security_probe'], env: { PYTHONPATH: FIXTURES_DIR }, ...grant } });
 }
 
 interface Handle {
@@ -69,6 +69,36 @@ describe('escapes from Node', () => {
     await refusal(session.call('load', { class: 'dspy.Predict', args: ['q -> a'], path: '/tmp/x.pkl' }), 'no save directory');
     // Legit use keeps working on the same worker.
     expect(await session.call('get_attr', { handle, name: 'predict.demos' })).toEqual([]);
+  });
+});
+
+describe('the default grant is a table', () => {
+  it('refuses DSPy classes and constructor arguments the table does not list, naming the class and the argument', async () => {
+    const pool = await probePool('table');
+    const session = pool.session('table');
+    // ProgramOfThought runs code, PythonInterpreter starts Deno, LocalProvider starts servers; Planted is a class
+    // the fixture put into dspy's namespace, as a new DSPy release would: none is in the table.
+    for (const path of ['dspy.ProgramOfThought', 'dspy.primitives.python_interpreter.PythonInterpreter', 'dspy.clients.lm_local.LocalProvider', 'dspy.Planted']) {
+      await refusal(session.call('create', { class: path, args: ['question -> answer'] }), path);
+    }
+    for (const [kwargs, name] of [[{ output: 'x.json' }, 'output'], [{ location: '/tmp' }, 'location'], [{ callbacks: [] }, 'callbacks']] as const) {
+      const error = await refusal(session.call('create', { class: 'dspy.Predict', args: ['q -> a'], kwargs }), name, 'dspy.predict.predict.Predict', 'python.grant');
+      expect(error.code).toBe('DSPEX_NOT_ALLOWED');
+    }
+    const { handle } = await session.call<{ handle: string }>('create', { class: 'dspy.Predict', args: ['question -> answer'], kwargs: { temperature: 0.2 } });
+    for (const [optimizerKwargs, name] of [[{ cache_dir_root: '/tmp/x' }, 'cache_dir_root'], [{ trace_to: '/tmp/x' }, 'trace_to'], [{ use_wandb: true }, 'use_wandb'], [{ gepa_kwargs: { run_dir: '/tmp/x' } }, 'gepa_kwargs']] as const) {
+      await refusal(session.call('optimize', { handle, optimizer: 'GEPA', trainset: [], input_keys: ['question'], optimizer_kwargs: optimizerKwargs }), name, 'GEPA');
+    }
+    await refusal(session.call('optimize', { handle, optimizer: 'PlantedOptimizer', trainset: [], input_keys: ['question'] }), 'PlantedOptimizer');
+  });
+
+  it('takes finer operator grants from python.grant, and python.allow for the operator\'s own classes', async () => {
+    const fine = (await probePool('fine', { grant: { 'security_probe.Counter': { construct: ['start'] } } })).session('fine');
+    expect(await fine.call('create', { class: 'security_probe.Counter', kwargs: { start: 2 } })).toMatchObject({ class: 'security_probe.Counter' });
+    await refusal(fine.call('create', { class: 'security_probe.Counter', kwargs: { label: 'x' } }), 'label', 'security_probe.Counter');
+    const own = (await probePool('own', { allow: ['security_probe.Counter'] })).session('own');
+    expect(await own.call('create', { class: 'security_probe.Counter', args: [1, 'any'] })).toMatchObject({ class: 'security_probe.Counter' });
+    await refusal(own.call('create', { class: 'dspy.Predict', args: ['q -> a'] }), 'dspy.Predict');
   });
 });
 
