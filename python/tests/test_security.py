@@ -466,3 +466,9 @@ def test_lm_request_options_are_a_table_too(sec: WorkerProcess) -> None:
     assert sec.call("set_attr", {"handle": handle, "name": "predict.config", "value": {"temperature": 0.3, "n": 2}},
                     session="s")
     assert sec.call("get_attr", {"handle": handle, "name": "predict.config"}, session="s") == {"temperature": 0.3, "n": 2}
+
+
+def test_a_malformed_grant_stops_the_worker_at_startup() -> None:
+    for grant in ("{not json", '{"security_probe.Counter": {"construct": {"start": "anything"}}}'):
+        with probe_worker("--grant", grant, worker_id="badgrant") as proc:
+            assert proc.proc.wait(timeout=30) == 2

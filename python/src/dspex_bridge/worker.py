@@ -13,6 +13,7 @@ import traceback
 from typing import Sequence
 
 from .capabilities import Grant
+from .errors import BadArguments
 from .framing import DEFAULT_MAX_FRAME_BYTES
 from .lifecycle import arm_worker_lifetime, watch_parent
 from .registry import load_command_modules
@@ -67,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"dspex_bridge: protocol fds are not usable: {exc}", file=sys.stderr, flush=True)
         return EXIT_STARTUP
+    try:
+        grant = Grant.parse(args.allow, save_dir=args.save_dir, allow_pickle=args.allow_pickle, grant=args.grant)
+    except (ValueError, BadArguments) as exc:  # a --grant that is not JSON, or an entry of the wrong shape
+        print(f"dspex_bridge: bad --grant: {exc}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP
     server = Server(
         ServerOptions(
             run_id=args.run_id,
@@ -74,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             in_fd=in_fd,
             out_fd=out_fd,
             max_frame_bytes=args.max_frame_bytes,
-            allow=Grant.parse(args.allow, save_dir=args.save_dir, allow_pickle=args.allow_pickle, grant=args.grant),
+            allow=grant,
             max_threads=args.max_threads,
         )
     )
