@@ -2,7 +2,8 @@
 
 A command is any function; async functions run on the worker's event loop, sync ones in its thread pool.
 A (sync or async) generator is a stream: each yield becomes a `chunk`, a sync generator's return value the
-final `result`.
+final `result`. An `ordered` command (close_session) runs on the event loop as its frame is read, before any later
+frame: a barrier in the order Node sent them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class Command:
     signature: inspect.Signature
     #: The function takes only **kwargs, so any string-keyed args bind (and Signature.bind can be skipped).
     takes_any: bool = False
+    #: Runs on the loop thread when its frame is dispatched, so every later frame sees its effect. Short, sync,
+    #: never blocking: it holds up the reading of every frame behind it.
+    ordered: bool = False
 
     def bind(self, args: dict[Any, Any]) -> dict[str, Any]:
         """Checks the call's args against the function's parameters; BadArguments names what is wrong."""
@@ -45,12 +49,16 @@ class Registry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
 
-    def add(self, name: str, fn: Callable[..., Any], *, stream: bool | None = None, replace: bool = False) -> Command:
+    def add(
+        self, name: str, fn: Callable[..., Any], *, stream: bool | None = None, replace: bool = False, ordered: bool = False
+    ) -> Command:
         existing = self._commands.get(name)
         if existing is not None and existing.fn is not fn and not replace:
             raise ValueError(f"command {name!r} is already registered by {existing.fn.__module__}")
         is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
         is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+        if ordered and (is_async or is_generator or stream):
+            raise ValueError(f"command {name!r}: an ordered command is a plain sync function (it runs inline)")
         signature = inspect.signature(fn)
         command = Command(
             name=name,
@@ -59,6 +67,7 @@ class Registry:
             is_async=is_async,
             signature=signature,
             takes_any=all(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()) and bool(signature.parameters),
+            ordered=ordered,
         )
         self._commands[name] = command
         return command
@@ -85,15 +94,16 @@ def command(
     stream: bool | None = None,
     replace: bool = False,
     registry: Registry | None = None,
+    ordered: bool = False,
 ) -> Callable[[F], F]:
     """Registers a function as a bridge command in the process-wide registry.
 
     `stream` defaults to whether the function is a generator; `stream=True` on a plain function streams the
-    iterable it returns.
+    iterable it returns. `ordered=True`: see Command.ordered.
     """
 
     def decorate(fn: F) -> F:
-        (registry or REGISTRY).add(name or fn.__name__, fn, stream=stream, replace=replace)
+        (registry or REGISTRY).add(name or fn.__name__, fn, stream=stream, replace=replace, ordered=ordered)
         return fn
 
     return decorate

@@ -41,7 +41,7 @@ from .framing import (
     write_all,
 )
 from .registry import REGISTRY, Command, Registry
-from .session import SessionStore
+from .session import Session, SessionStore
 from .versions import versions
 from .wire import encode_default
 
@@ -294,10 +294,43 @@ class Server:
         try:
             command = self.registry.get(str(cmd))
             command.bind(args or {})
+            if command.ordered:
+                self._run_ordered(ctx, command, args or {})
+                return
             assert self._loop is not None
             ctx.task = self._loop.create_task(self._run_call(ctx, command, args or {}), context=bind_context(ctx))
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
             self._finish_error(ctx, exc)
+
+    def _run_ordered(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> None:
+        """An ordered command (close_session) runs here, as its frame is dispatched: every frame read after it
+        sees its effect, whatever threads the calls before it still run on."""
+        try:
+            value = bind_context(ctx).run(command.fn, **args)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
+            self._finish_error(ctx, exc)
+        else:
+            self._finish_result(ctx, value)
+
+    def free_when_idle(self, session: Session) -> int:
+        """For close_session, on the loop thread: frees a session already detached from the store once the calls
+        running in it end (at once if none do), so a call sent before the close keeps its objects to the end.
+        Returns how many objects the session holds now."""
+        held = len(session.objects)
+        running = [c.task for c in self.calls.values() if c.session is session and c.task is not None and not c.task.done()]
+        left = len(running)
+
+        def one_ended(_task: asyncio.Task[Any]) -> None:
+            nonlocal left
+            left -= 1
+            if left == 0:
+                session.clear()
+
+        for task in running:
+            task.add_done_callback(one_ended)
+        if left == 0:
+            session.clear()
+        return held
 
     async def _run_call(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> None:
         try:

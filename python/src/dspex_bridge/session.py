@@ -203,10 +203,11 @@ class SessionStore:
                 session = self._sessions[session_id] = Session(session_id, self.host)
             return session
 
-    def close(self, session_id: str | None) -> int:
+    def detach(self, session_id: str | None) -> Session | None:
+        """Removes a session from the store (close_session): later calls with its id get a fresh, empty one. The
+        caller frees the detached session's objects (see Server.free_when_idle)."""
         with self._lock:
-            session = self._sessions.pop(session_id, None)
-        return session.clear() if session is not None else 0
+            return self._sessions.pop(session_id, None)
 
     def ids(self) -> list[str | None]:
         with self._lock:

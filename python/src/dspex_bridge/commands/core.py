@@ -107,10 +107,14 @@ def register_tools(tools: list[dict[str, Any]]) -> dict[str, Any]:
     return {"session": session.id, "tools": sorted(session.tools)}
 
 
-@command("close_session")
+@command("close_session", ordered=True)
 def close_session(session: str | None = None) -> dict[str, Any]:
-    """Frees every object, tool and LM of the call's session (or of `session` when given)."""
+    """Ends the call's session (or `session` when given) at this frame: every call frame read after it gets a
+    fresh, empty session, whatever thread the calls before it still run on. Calls of the session already running
+    keep its objects until they end; then every object, tool and LM of it is freed. Answers at once, with the
+    number of objects the session held."""
     ctx = current_call()
     target = session if session is not None else ctx.session.id
-    freed = ctx.worker.sessions.close(target)
-    return {"session": target, "objects": freed}
+    retired = ctx.worker.sessions.detach(target)
+    objects = 0 if retired is None else ctx.worker.free_when_idle(retired)
+    return {"session": target, "objects": objects}
