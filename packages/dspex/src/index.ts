@@ -10,8 +10,8 @@ export { typeSchema, promptSchema, strictJsonSchema, type SchemaObject } from '.
 export { SignatureEngine, SignatureEngineStartError, type SignatureEngineOptions, type BatchValidation, type RenderRequest, type ValidationScope, type AdapterKind } from './signatures/engine.js';
 export { Adapter, type Demo, type Inputs, type Outputs, type AdapterCallOptions } from './adapters/base.js';
 export { ChatAdapter, type ChatAdapterOptions } from './adapters/chat_adapter.js';
-export { JSONAdapter, type JSONAdapterOptions } from './adapters/json_adapter.js';
-export { AdapterParseError } from './adapters/errors.js';
+export { JSONAdapter, chooseResponseFormat, type JSONAdapterOptions, type StructuredOutputsOption, type ResponseFormatChoice } from './adapters/json_adapter.js';
+export { AdapterParseError, AdapterConfigError } from './adapters/errors.js';
 export { neutraliseMarkers } from './adapters/format.js';
 export { repairJson } from './utils/json_repair.js';
 export { PyFloat } from './utils/py_json.js';

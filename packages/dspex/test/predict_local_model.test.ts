@@ -38,7 +38,7 @@ beforeAll(async () => {
   runtime = new Runtime({ logger: pino({ level: 'silent' }) });
   local = await LocalLM.start(runtime, { gpu: false, contextSize: 4096, sequences: 1 });
   const handle = local.lm;
-  lm = { model: handle.model, defaults: handle.defaults, call: (request) => (requests.push(request), handle.call(request)) };
+  lm = { model: handle.model, structuredOutputs: handle.structuredOutputs, defaults: handle.defaults, call: (request) => (requests.push(request), handle.call(request)) };
 }, 180_000);
 
 afterAll(async () => {

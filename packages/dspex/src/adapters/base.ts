@@ -110,12 +110,12 @@ export abstract class Adapter {
   protected async callOnce(lm: LM, lmConfig: LMConfig, signature: Signature | string, demos: readonly Demo[], inputs: Inputs, options: AdapterCallOptions = {}): Promise<Outputs[]> {
     const compiled = compileSignature(signature);
     const messages = this.format(compiled.signature, demos, inputs);
-    const response = await this.send(lm, this.buildRequest(compiled, messages, lmConfig, options));
+    const response = await this.send(lm, this.buildRequest(compiled, messages, lmConfig, options, lm));
     return this.postprocess(compiled, response.outputs);
   }
 
-  /** The LM request for these messages; JSONAdapter adds its response format. */
-  protected buildRequest(_compiled: CompiledSignature, messages: LMMessage[], config: LMConfig, options: AdapterCallOptions): LMRequest {
+  /** The LM request for these messages; JSONAdapter adds the response format the LM can take. */
+  protected buildRequest(_compiled: CompiledSignature, messages: LMMessage[], config: LMConfig, options: AdapterCallOptions, _lm?: LM): LMRequest {
     return { messages, config: { ...config }, ...(options.signal === undefined ? {} : { signal: options.signal }) };
   }
 

@@ -7,12 +7,16 @@ import { compileSignature, type CompiledField, type CompiledSignature } from '..
 import type { Signature } from '../signatures/signature.js';
 import { pySplitlines, pyStrip, dedent } from '../utils/py_text.js';
 import { Adapter, applyOutputDefaults, has, missingOutputs, type AdapterCallOptions, type Demo, type Inputs, type Outputs } from './base.js';
-import { AdapterParseError } from './errors.js';
+import { isStructuredOutputs } from '../clients/providers/capabilities.js';
+import { AdapterConfigError, AdapterParseError } from './errors.js';
+import type { StructuredOutputsOption } from './json_adapter.js';
 import { fieldDescriptions, formatFieldValue, headerNames, neutraliseMarkers } from './format.js';
 
 export interface ChatAdapterOptions {
   /** Retry through JSONAdapter when a reply cannot be parsed (DSPy's use_json_adapter_fallback; default true). */
   useJsonAdapterFallback?: boolean;
+  /** What the JSONAdapter fallback asks for (JSONAdapterOptions.structuredOutputs; default 'auto': the LM's capability). */
+  structuredOutputs?: StructuredOutputsOption;
 }
 
 const TASK_INDENT = `\n${' '.repeat(8)}`;
@@ -37,10 +41,16 @@ export function matchHeader(stripped: string): { name: string; length: number } 
 export class ChatAdapter extends Adapter {
   readonly name: string = 'ChatAdapter';
   readonly useJsonAdapterFallback: boolean;
+  readonly structuredOutputs: StructuredOutputsOption;
 
   constructor(options: ChatAdapterOptions = {}) {
     super();
     this.useJsonAdapterFallback = options.useJsonAdapterFallback ?? true;
+    const structured = options.structuredOutputs ?? 'auto';
+    if (structured !== 'auto' && !isStructuredOutputs(structured)) {
+      throw new AdapterConfigError(`structuredOutputs must be 'auto', 'grammar', 'json_schema', 'json_object' or 'none', not ${JSON.stringify(structured)}.`);
+    }
+    this.structuredOutputs = structured;
   }
 
   /** Calls through ChatAdapter; on AdapterParseError, once more through JSONAdapter (a second LM call). */
@@ -51,7 +61,7 @@ export class ChatAdapter extends Adapter {
       if (!(error instanceof AdapterParseError) || !this.useJsonAdapterFallback || options.signal?.aborted) throw error;
       // Loaded here: json_adapter.ts extends this module's class, so a static import would be circular.
       const { JSONAdapter } = await import('./json_adapter.js');
-      return new JSONAdapter().call(lm, lmConfig, signature, demos, inputs, options);
+      return new JSONAdapter({ structuredOutputs: this.structuredOutputs }).call(lm, lmConfig, signature, demos, inputs, options);
     }
   }
 

@@ -33,3 +33,8 @@ export class AdapterParseError extends DSPexError {
     this.parsedResult = parsedResult;
   }
 }
+
+/** An adapter option with a value the adapter does not know; the message lists the accepted values. */
+export class AdapterConfigError extends DSPexError {
+  readonly code = 'DSPEX_ADAPTER_CONFIG';
+}

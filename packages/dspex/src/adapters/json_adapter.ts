@@ -1,9 +1,12 @@
-// JSONAdapter: inputs as ChatAdapter sections, outputs as one JSON object, byte-identical to DSPy 3.4's. The
-// request asks for structured output (DSPyProgramOutputs, strict) and falls back to JSON mode where a strict
-// schema cannot express the outputs (dict fields) or the LM refuses the schema.
+// JSONAdapter: inputs as ChatAdapter sections, outputs as one JSON object, byte-identical to DSPy 3.4's. What the
+// request asks for follows DSPy's _prepare_response_format, decided from the LM's declared (or default) capability:
+// a strict DSPyProgramOutputs schema, JSON mode for outputs a strict schema cannot express, or nothing at all.
 
-import type { LM, LMConfig, LMMessage, LMRequest, LMResponse } from '../clients/base_lm.js';
-import { compileSignature, type CompiledField, type CompiledSignature } from '../signatures/compiler.js';
+import type { LM, LMConfig, LMMessage, LMRequest, LMResponse, StructuredOutputs } from '../clients/base_lm.js';
+import { LMHttpError } from '../clients/errors.js';
+import { structuredOutputsOf } from '../clients/providers/capabilities.js';
+import { compileSignature, type CompiledField, type CompiledSignature, type ResponseFormat } from '../signatures/compiler.js';
+import { outputsModelSchema } from '../signatures/json_schema.js';
 import type { Signature } from '../signatures/signature.js';
 import { repairJson } from '../utils/json_repair.js';
 import { pyJsonDumps } from '../utils/py_json.js';
@@ -13,16 +16,36 @@ import { ChatAdapter, typeInfo } from './chat_adapter.js';
 import { AdapterParseError } from './errors.js';
 import { toPyJson } from './format.js';
 
+/** 'auto': what the LM declares (LM.structuredOutputs), else DSPy's default for its model name. */
+export type StructuredOutputsOption = 'auto' | StructuredOutputs;
+
 export interface JSONAdapterOptions {
   /**
-   * 'auto' (default): a strict json_schema where the outputs allow it, else JSON mode (config.response_format
-   * { type: 'json_object' }); when the LM rejects the schema request, one retry in JSON mode. 'json_object': JSON
-   * mode only. 'off': no response format at all (prompt-only JSON).
+   * What the request asks for (default 'auto': the LM's capability). 'grammar': a schema for every signature,
+   * open mappings as open objects (not strict); 'json_schema': the strict schema, JSON mode for open mappings;
+   * 'json_object': JSON mode; 'none': no response format (the prompt alone asks for JSON).
    */
-  structuredOutputs?: 'auto' | 'json_object' | 'off';
+  structuredOutputs?: StructuredOutputsOption;
 }
 
+/** What one request carries: a schema (LMRequest.responseFormat), JSON mode (config.response_format), or neither. */
+export type ResponseFormatChoice = { kind: 'schema'; format: ResponseFormat } | { kind: 'json_object' } | { kind: 'none' };
+
 const JSON_MODE = { type: 'json_object' } as const;
+
+/**
+ * DSPy's JSONAdapter._prepare_response_format: no "response_format" in lm.supported_params -> nothing; an
+ * open-ended mapping output or not lm.supports_response_schema -> {"type": "json_object"}; else the strict
+ * DSPyProgramOutputs schema. 'grammar' (no DSPy counterpart: a local grammar takes any schema) also sends the
+ * open mappings as a schema, pydantic's own (additionalProperties: true), so a small model's tool-call fields parse.
+ */
+export function chooseResponseFormat(compiled: CompiledSignature, capability: StructuredOutputs): ResponseFormatChoice {
+  if (capability === 'none') return { kind: 'none' };
+  if (capability === 'json_object') return { kind: 'json_object' };
+  if (!compiled.hasOpenMapping) return { kind: 'schema', format: compiled.responseFormat() };
+  if (capability === 'json_schema') return { kind: 'json_object' };
+  return { kind: 'schema', format: { name: 'DSPyProgramOutputs', schema: outputsModelSchema(compiled.signature.outputFields, compiled.signature.registry), strict: false } };
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -43,11 +66,9 @@ export function findBalancedObject(text: string): string | null {
 
 export class JSONAdapter extends ChatAdapter {
   override readonly name: string = 'JSONAdapter';
-  readonly structuredOutputs: 'auto' | 'json_object' | 'off';
 
   constructor(options: JSONAdapterOptions = {}) {
-    super({ useJsonAdapterFallback: false });
-    this.structuredOutputs = options.structuredOutputs ?? 'auto';
+    super({ useJsonAdapterFallback: false, ...(options.structuredOutputs === undefined ? {} : { structuredOutputs: options.structuredOutputs }) });
   }
 
   /** One call with JSON formatting; no adapter fallback (DSPy's ChatAdapter.__call__ re-raises for JSONAdapter). */
@@ -55,19 +76,22 @@ export class JSONAdapter extends ChatAdapter {
     return this.callOnce(lm, lmConfig, signature, demos, inputs, options);
   }
 
-  protected override buildRequest(compiled: CompiledSignature, messages: LMMessage[], config: LMConfig, options: AdapterCallOptions): LMRequest {
-    const request = super.buildRequest(compiled, messages, config, options);
-    if (this.structuredOutputs === 'off') return request;
-    if (this.structuredOutputs === 'json_object' || compiled.hasOpenMapping) return { ...request, config: { ...request.config, response_format: JSON_MODE } };
-    return { ...request, responseFormat: compiled.responseFormat() };
+  protected override buildRequest(compiled: CompiledSignature, messages: LMMessage[], config: LMConfig, options: AdapterCallOptions, lm?: LM): LMRequest {
+    const request = super.buildRequest(compiled, messages, config, options, lm);
+    const capability = this.structuredOutputs !== 'auto' ? this.structuredOutputs : lm === undefined ? 'none' : structuredOutputsOf(lm);
+    const choice = chooseResponseFormat(compiled, capability);
+    if (choice.kind === 'json_object') return { ...request, config: { ...request.config, response_format: JSON_MODE } };
+    if (choice.kind === 'schema') return { ...request, responseFormat: choice.format };
+    return request;
   }
 
   protected override async send(lm: LM, request: LMRequest): Promise<LMResponse> {
     try {
       return await lm.call(request);
     } catch (error) {
-      if (request.responseFormat === undefined || request.signal?.aborted || (error instanceof Error && error.name === 'AbortError')) throw error;
-      // The schema was refused (a provider without structured outputs, or a schema it cannot take): JSON mode.
+      // The server refused the schema (HTTP 400/422: a capability declared wrongly, or a schema it cannot take):
+      // once more in JSON mode. DSPy decides before the call and never retries; timeouts and 5xx are not refusals.
+      if (request.responseFormat === undefined || !(error instanceof LMHttpError) || (error.status !== 400 && error.status !== 422)) throw error;
       const { responseFormat: _refused, ...plain } = request;
       return lm.call({ ...plain, config: { ...plain.config, response_format: JSON_MODE } });
     }

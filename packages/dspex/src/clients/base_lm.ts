@@ -84,9 +84,21 @@ export interface LMStreamChunk {
   response?: LMResponse;
 }
 
+/**
+ * How far an LM honours a requested response format, strongest first (see providers/capabilities.ts):
+ * 'grammar': any JSON Schema is enforced while decoding (llama.cpp, the embedded model), open mappings too;
+ * 'json_schema': strict structured outputs (OpenAI's subset); 'json_object': JSON mode only; 'none': nothing.
+ */
+export type StructuredOutputs = 'grammar' | 'json_schema' | 'json_object' | 'none';
+
 export interface LM {
   /** Provider-qualified model name, e.g. "openai/gpt-4o-mini" or "local/smollm2-135m-instruct". */
   readonly model: string;
+  /**
+   * What JSONAdapter may ask this LM for; when absent, the default for the model name (DSPy's provider table,
+   * defaultStructuredOutputs): 'none' for a self-hosted or custom name.
+   */
+  readonly structuredOutputs?: StructuredOutputs;
   /** Default settings (temperature, max_tokens, ...) that per-call config overrides. */
   readonly defaults: LMConfig;
   call(request: LMRequest): Promise<LMResponse>;

@@ -1,5 +1,6 @@
 // Public API of the LM clients. Only re-exports; see lm.ts for the entry points and base_lm.ts for the contract.
-export type { Role, ToolCall, LMMessage, ToolDefinition, LMRequest, LMConfig, LMOutput, LMUsage, LMResponse, LMStreamChunk } from './base_lm.js';
+export type { Role, ToolCall, LMMessage, ToolDefinition, LMRequest, LMConfig, LMOutput, LMUsage, LMResponse, LMStreamChunk, LMContentPart, StructuredOutputs } from './base_lm.js';
+export { defaultStructuredOutputs, structuredOutputsOf } from './providers/capabilities.js';
 export { LM, lmSupervisorSpec, type LMHandle, type LMStartOptions } from './lm.js';
 export type { LMOptions, ApiBase } from './options.js';
 export { DEFAULT_DISK_CACHE_DIR } from './options.js';

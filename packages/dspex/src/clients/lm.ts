@@ -3,7 +3,7 @@
 // restarted by the `LM` supervisor keeps serving the same handle. lmSupervisorSpec builds that supervisor.
 
 import { GenServer, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid } from '@dspex/runtime';
-import type { LM as LMContract, LMConfig, LMRequest, LMResponse, LMStreamChunk } from './base_lm.js';
+import type { LM as LMContract, LMConfig, LMRequest, LMResponse, LMStreamChunk, StructuredOutputs } from './base_lm.js';
 import { ChunkChannel } from './channel.js';
 import type { BreakerState } from './circuit_breaker.js';
 import { lmClientBehavior, type ClientArgs, type ClientCall, type ClientReply, type LMDescription, type LMUsageTotals } from './lm_client.js';
@@ -39,6 +39,7 @@ class Handle implements LMHandle {
     readonly name: string,
     readonly model: string,
     readonly defaults: LMConfig,
+    readonly structuredOutputs: StructuredOutputs,
   ) {
     this.serverName = serverName(name);
   }
@@ -110,7 +111,7 @@ export const LM = {
     const { config } = args;
     const started = await GenServer.start(caller, lmClientBehavior, args, { name: serverName(config.name), label: serverName(config.name) });
     if (!('ok' in started)) throw 'error' in started && started.error instanceof Error ? started.error : new Error(`LMClient ${config.name} did not start: ${JSON.stringify(started)}`);
-    return new Handle(caller, config.name, config.model, config.defaults);
+    return new Handle(caller, config.name, config.model, config.defaults, config.structuredOutputs);
   },
 
   /** A child spec for the `LM` supervisor: the client registered as `LMClient:<name>`. Bad options throw here. */
@@ -123,7 +124,7 @@ export const LM = {
   /** The handle of a client started elsewhere (a supervisor's child), by its name. NoProcError if none runs. */
   async connect(caller: Caller, name: string): Promise<LMHandle> {
     const description = await GenServer.call<LMDescription>(caller, serverName(name), { op: 'describe' } satisfies ClientCall);
-    return new Handle(caller, description.name, description.model, description.defaults);
+    return new Handle(caller, description.name, description.model, description.defaults, description.structuredOutputs);
   },
 
   /** The pid of a running client, if any. */

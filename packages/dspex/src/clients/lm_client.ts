@@ -4,7 +4,7 @@
 
 import { GenServer, type From, type GenServerBehavior, type ProcessContext } from '@dspex/runtime';
 import type { Logger } from 'pino';
-import type { LMConfig, LMRequest, LMResponse, LMUsage } from './base_lm.js';
+import type { LMConfig, LMRequest, LMResponse, LMUsage, StructuredOutputs } from './base_lm.js';
 import { DiskCache, LruCache, cacheKey } from './cache.js';
 import type { ChunkSink } from './channel.js';
 import { CircuitBreaker, type BreakerState } from './circuit_breaker.js';
@@ -33,6 +33,7 @@ export interface LMDescription {
   name: string;
   model: string;
   defaults: LMConfig;
+  structuredOutputs: StructuredOutputs;
 }
 
 /** The result every call gets: errors travel as values so that the caller rethrows the typed error. */
@@ -162,7 +163,7 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
       case 'breaker':
         return { reply: state.breaker.state satisfies BreakerState, state };
       case 'describe':
-        return { reply: { name: state.config.name, model: state.config.model, defaults: { ...state.config.defaults } } satisfies LMDescription, state };
+        return { reply: { name: state.config.name, model: state.config.model, defaults: { ...state.config.defaults }, structuredOutputs: state.config.structuredOutputs } satisfies LMDescription, state };
     }
   },
 

@@ -2,13 +2,14 @@
 // API key from the environment (read once, held only by the client process), retries, limits, cache paths.
 
 import type { Caller } from '@dspex/runtime';
-import type { LMConfig } from './base_lm.js';
+import type { LMConfig, StructuredOutputs } from './base_lm.js';
 import type { BreakerOptions } from './circuit_breaker.js';
 import { systemClock, type Clock } from './clock.js';
 import { LMAuthError, LMConfigError } from './errors.js';
 import { normalizeHedge, type HedgeOptions, type HedgePolicy } from './hedge.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
 import { anthropic } from './providers/anthropic.js';
+import { defaultStructuredOutputs, isStructuredOutputs } from './providers/capabilities.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import type { Provider } from './providers/types.js';
@@ -47,6 +48,12 @@ export interface LMOptions {
   random?: () => number;
   /** Hedged requests: a duplicate of an attempt slower than the observed p95 (off by default; see hedge.ts). */
   hedge?: boolean | HedgeOptions;
+  /**
+   * What response format the model honours, for JSONAdapter: 'grammar' (any JSON Schema, enforced while
+   * decoding), 'json_schema', 'json_object' or 'none'. Default: DSPy's answer for the model name
+   * (defaultStructuredOutputs), which is 'none' for a self-hosted or custom name.
+   */
+  structuredOutputs?: StructuredOutputs;
 }
 
 export interface ClientConfig {
@@ -70,6 +77,8 @@ export interface ClientConfig {
   random: () => number;
   /** Undefined when hedging is off. */
   hedge: HedgePolicy | undefined;
+  /** Declared, or the default for the model name. */
+  structuredOutputs: StructuredOutputs;
 }
 
 export const DEFAULT_DISK_CACHE_DIR = '.dspex-cache';
@@ -109,6 +118,9 @@ export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = pr
   for (const [key, value] of Object.entries(options.rateLimit ?? {})) {
     if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new LMConfigError(`rateLimit.${key} must be a positive number.`);
   }
+  if (options.structuredOutputs !== undefined && !isStructuredOutputs(options.structuredOutputs)) {
+    throw new LMConfigError(`structuredOutputs must be 'grammar', 'json_schema', 'json_object' or 'none', not ${JSON.stringify(options.structuredOutputs)}.`);
+  }
   const memory = options.cache?.memory ?? true;
   const disk = options.cache?.disk ?? false;
   return {
@@ -129,6 +141,7 @@ export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = pr
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     hedge: normalizeHedge(options.hedge),
+    structuredOutputs: options.structuredOutputs ?? defaultStructuredOutputs(options.model),
   };
 }
 

@@ -176,8 +176,17 @@ export const LocalLM = {
 
   /** LM options for a client of the server named `name`, for LM.start or the LM supervisor's children. */
   clientOptions(name = 'LocalLM'): LMStartOptions {
-    // The base URL is asked before each attempt: a restarted server listens on a new port.
-    return { name, model: LOCAL_MODEL_ID, apiBase: async (caller) => (await LocalLM.info(caller, name)).baseUrl, retries: 2, breaker: false, timeoutMs: 300_000 };
+    // The base URL is asked before each attempt: a restarted server listens on a new port. The server compiles
+    // any JSON Schema to a grammar (engine.ts), so JSONAdapter may constrain even open mappings (ReAct's args).
+    return {
+      name,
+      model: LOCAL_MODEL_ID,
+      apiBase: async (caller) => (await LocalLM.info(caller, name)).baseUrl,
+      retries: 2,
+      breaker: false,
+      timeoutMs: 300_000,
+      structuredOutputs: 'grammar',
+    };
   },
 
   info(caller: Caller, name = 'LocalLM'): Promise<LocalLMInfo> {

@@ -7,15 +7,17 @@ import type { LM, LMOutput, LMRequest, LMResponse } from '../../src/clients/base
 import { ChatAdapter } from '../../src/adapters/chat_adapter.js';
 import { AdapterParseError } from '../../src/adapters/errors.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';
+import { LMHttpError, LMTimeout } from '../../src/clients/errors.js';
 import { Signature } from '../../src/signatures/signature.js';
 
 type Reply = LMOutput[] | Error;
 
-/** An LM that answers each call with the next scripted reply and records every request. */
+/** An LM that answers each call with the next scripted reply and records every request (declaring json_schema). */
 function scriptedLM(...replies: Reply[]): LM & { requests: LMRequest[] } {
   const requests: LMRequest[] = [];
   return {
     model: 'test/scripted',
+    structuredOutputs: 'json_schema',
     defaults: {},
     requests,
     async call(request: LMRequest): Promise<LMResponse> {
@@ -96,17 +98,21 @@ describe('JSONAdapter.call', () => {
     expect(lm.requests[0]!.config?.response_format).toEqual({ type: 'json_object' });
   });
 
-  it('retries once in JSON mode when the LM refuses the schema request', async () => {
-    const lm = scriptedLM(new Error('response_format json_schema is not supported'), [{ text: '{"answer": "a", "confidence": 1}' }]);
+  it('retries once in JSON mode when the server refuses the schema request (HTTP 400), and only then', async () => {
+    const lm = scriptedLM(new LMHttpError('openai', 400, 'response_format json_schema is not supported'), [{ text: '{"answer": "a", "confidence": 1}' }]);
     expect(await new JSONAdapter().call(lm, {}, sig, [], { question: 'q' })).toEqual([{ answer: 'a', confidence: 1 }]);
     expect(lm.requests).toHaveLength(2);
     expect(lm.requests[1]!.responseFormat).toBeUndefined();
     expect(lm.requests[1]!.config?.response_format).toEqual({ type: 'json_object' });
+    const timeout = new LMTimeout('openai', 1000);
+    const slow = scriptedLM(timeout, [{ text: '{}' }]);
+    await expect(new JSONAdapter().call(slow, {}, sig, [], { question: 'q' })).rejects.toBe(timeout);
+    expect(slow.requests).toHaveLength(1);
   });
 
-  it('structuredOutputs: off sends no response format at all', async () => {
+  it('structuredOutputs: none sends no response format at all', async () => {
     const lm = scriptedLM([{ text: '{"answer": "a", "confidence": 1}' }]);
-    await new JSONAdapter({ structuredOutputs: 'off' }).call(lm, { max_tokens: 5 }, sig, [], { question: 'q' });
+    await new JSONAdapter({ structuredOutputs: 'none' }).call(lm, { max_tokens: 5 }, sig, [], { question: 'q' });
     expect(lm.requests[0]!.responseFormat).toBeUndefined();
     expect(lm.requests[0]!.config).toEqual({ max_tokens: 5 });
   });
