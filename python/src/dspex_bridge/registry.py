@@ -109,7 +109,19 @@ def command(
     return decorate
 
 
+class CommandModuleError(Exception):
+    """A command module failed to import: `module` names it; `__cause__` is what its import raised."""
+
+    def __init__(self, module: str) -> None:
+        super().__init__(f"command module {module!r} failed to import")
+        self.module = module
+
+
 def load_command_modules(modules: list[str]) -> None:
-    """Imports each module; their `@command` decorators register on import."""
+    """Imports each module; their `@command` decorators register on import. CommandModuleError (from what the
+    import raised) names the first module that fails."""
     for module in modules:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit or KeyboardInterrupt in a module body too
+            raise CommandModuleError(module) from exc
