@@ -5,7 +5,8 @@
 import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../base_lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
-import { Shape, streamEventJson, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { anthropicBlock } from './content_parts.js';
+import { Shape, isJsonMode, streamEventJson, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 
 const NAME = 'anthropic';
 const VERSION = '2023-06-01';
@@ -14,7 +15,7 @@ const DEFAULT_MAX_TOKENS = 4096;
 
 function content(m: LMMessage): unknown {
   if (m.role === 'tool') return [{ type: 'tool_result', tool_use_id: m.toolCallId ?? '', content: m.content }];
-  if (m.toolCalls === undefined || m.toolCalls.length === 0) return m.content;
+  if (m.toolCalls === undefined || m.toolCalls.length === 0) return m.contentParts === undefined ? m.content : m.contentParts.map(anthropicBlock);
   return [...(m.content === '' ? [] : [{ type: 'text', text: m.content }]), ...m.toolCalls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: c.args }))];
 }
 
@@ -22,6 +23,9 @@ function build({ model, request, settings, apiBase, apiKey, stream }: BuildInput
   const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
   const messages = request.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role === 'assistant' ? 'assistant' : 'user', content: content(m) }));
   const body: Record<string, unknown> = { model, messages, max_tokens: settings.max_tokens ?? DEFAULT_MAX_TOKENS, ...passthrough(settings) };
+  // The Messages API has no JSON mode: a json_object request (JSONAdapter on an LM declared json_object) is
+  // left to the prompt, which already asks for JSON. A schema travels as the forced tool below.
+  if (isJsonMode(body.response_format)) delete body.response_format;
   if (system !== '') body.system = system;
   if (settings.temperature !== undefined) body.temperature = settings.temperature;
   if (settings.top_p !== undefined) body.top_p = settings.top_p;

@@ -5,7 +5,8 @@
 import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../base_lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
-import { Shape, streamEventJson, ZERO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { geminiPart } from './content_parts.js';
+import { Shape, isJsonMode, streamEventJson, ZERO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 
 const NAME = 'gemini';
 /** JSON Schema keywords Gemini's responseSchema rejects. */
@@ -33,7 +34,7 @@ function contents(messages: readonly LMMessage[]): unknown[] {
       out.push({ role: 'user', parts: [{ functionResponse: { name, response: { content: m.content } } }] });
       continue;
     }
-    const parts: unknown[] = m.content === '' ? [] : [{ text: m.content }];
+    const parts: unknown[] = m.contentParts !== undefined ? m.contentParts.map(geminiPart) : m.content === '' ? [] : [{ text: m.content }];
     for (const call of m.toolCalls ?? []) {
       names.set(call.id, call.name);
       parts.push({ functionCall: { name: call.name, args: call.args } });
@@ -45,6 +46,11 @@ function contents(messages: readonly LMMessage[]): unknown[] {
 
 function build({ model, request, settings, apiBase, apiKey, stream }: BuildInput): WireRequest {
   const generationConfig: Record<string, unknown> = { ...passthrough(settings) };
+  // JSON mode (config.response_format json_object) is Gemini's responseMimeType without a schema.
+  if (isJsonMode(generationConfig.response_format)) {
+    delete generationConfig.response_format;
+    generationConfig.responseMimeType = 'application/json';
+  }
   if (settings.temperature !== undefined) generationConfig.temperature = settings.temperature;
   if (settings.max_tokens !== undefined) generationConfig.maxOutputTokens = settings.max_tokens;
   if (settings.top_p !== undefined) generationConfig.topP = settings.top_p;

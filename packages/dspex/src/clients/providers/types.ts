@@ -95,6 +95,11 @@ export function passthrough(settings: LMConfig): Record<string, unknown> {
   return out;
 }
 
+/** Whether a config's response_format asks for JSON mode ({ type: 'json_object' }). */
+export function isJsonMode(format: unknown): boolean {
+  return format !== null && typeof format === 'object' && (format as { type?: unknown }).type === 'json_object';
+}
+
 export function usageOf(prompt: number, completion: number, total?: number): LMUsage {
   return { promptTokens: prompt, completionTokens: completion, totalTokens: total ?? prompt + completion };
 }
