@@ -19,7 +19,7 @@ export interface LMMessage {
   /**
    * DSPy's split_message_content_for_custom_types: set by adapters when an input carries
    * `<<CUSTOM-TYPE-START-IDENTIFIER>>` markers (an image, a file); `content` still holds the whole text for
-   * providers that send one string. OpenAI-compatible providers send these blocks instead.
+   * providers that send one string. Every provider sends these blocks in its own shape (providers/content_parts.ts).
    */
   contentParts?: LMContentPart[];
   toolCalls?: ToolCall[];

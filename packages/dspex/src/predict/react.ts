@@ -1,6 +1,8 @@
 // DSPy's ReAct (dspy/predict/react.py): a tool-using agent over any signature. A Predict named `react` picks
 // next_thought / next_tool_name / next_tool_args from DSPy 3.4's exact instructions; tools run and their
-// observations join the trajectory; a ChainOfThought named `extract` reads the final outputs from it.
+// observations join the trajectory; a ChainOfThought named `extract` reads the final outputs from it. On an LM
+// that takes any schema ('grammar', the embedded model) JSONAdapter constrains the step: next_tool_name to the
+// tool names (its Literal), next_tool_args to an object; the prompt stays DSPy's (chooseResponseFormat).
 
 import { compileSignature } from '../signatures/compiler.js';
 import { InputField, OutputField } from '../signatures/field.js';

@@ -2,6 +2,7 @@
 // decoding, streaming, concurrent requests, the tokens/s measurement, and a crash of the server process
 // contained by its supervisor. Without the .gguf: fail under CI / DSPEX_REQUIRE_SERVICES, skip otherwise.
 
+import { statSync } from 'node:fs';
 import { Supervisor, type Runtime } from '@dspex/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LM, type LMStreamChunk } from '../../src/clients/index.js';
@@ -19,9 +20,11 @@ try {
 if (modelPath === undefined && !required) console.warn(`SKIPPED the real-model LocalLM tests: ${missing}`);
 
 describe('the SmolLM2 GGUF', () => {
-  it.runIf(required)('is installed (CI / DSPEX_REQUIRE_SERVICES require it)', () => {
+  // Runs wherever the model is installed (and fails where CI / DSPEX_REQUIRE_SERVICES require it and it is not).
+  it.skipIf(modelPath === undefined && !required)('is installed and found as a .gguf file', () => {
     if (modelPath === undefined) throw new Error(`the real-model tests need the model: ${missing}`);
     expect(modelPath).toMatch(/\.gguf$/);
+    expect(statSync(modelPath).size).toBeGreaterThan(50_000_000);
   });
 });
 
