@@ -31,9 +31,10 @@ export class NotAllowed extends PythonException {
 
 /**
  * How a worker died. `runaway`: a cancelled or timed-out call did not stop within `cancelGraceMs`, so the worker
- * was killed to free its thread; `memory`: its RSS passed `recycle.maxRssMb` while calls ran (see WorkerOverMemory).
+ * was killed to free its thread; `memory`: its RSS passed `recycle.maxRssMb` while calls ran (see WorkerOverMemory);
+ * `startup`: Python failed before it was ready (see WorkerStartupFailed).
  */
-export type CrashKind = 'killed' | 'oom' | 'segfault' | 'abort' | 'exit' | 'heartbeat' | 'protocol' | 'recycled' | 'runaway' | 'memory';
+export type CrashKind = 'killed' | 'oom' | 'segfault' | 'abort' | 'exit' | 'heartbeat' | 'protocol' | 'recycled' | 'runaway' | 'memory' | 'startup';
 
 /** The worker process died while the call was in flight (or before it could run). */
 export class WorkerCrashed extends BridgeError {
@@ -145,5 +146,38 @@ export class BadArguments extends BridgeError {
   readonly code = 'DSPEX_BAD_ARGUMENTS';
   constructor(readonly path: string, readonly problem: string, readonly hint: string) {
     super(`${path}: ${problem}; ${hint}. Nothing was sent to Python.`);
+  }
+}
+
+/**
+ * A worker's Python process failed before it was ready: a `python.commands` module (or one of the bridge's own)
+ * raised on import. Restarting cannot help, so the pool stops trying: calls waiting for a worker, and calls made
+ * until the pool is started again, reject with this error (see the README, "When Python cannot start").
+ * `module` names the module, `pythonType` and `pythonMessage` what it raised, `traceback` Python's trace.
+ */
+export class WorkerStartupFailed extends BridgeError {
+  readonly code = 'DSPEX_WORKER_STARTUP_FAILED';
+  constructor(
+    readonly pool: string,
+    readonly worker: string,
+    readonly module: string | undefined,
+    readonly pythonType: string,
+    readonly pythonMessage: string,
+    readonly traceback: string,
+  ) {
+    const what = module === undefined ? 'the Python worker failed to start' : module.startsWith('dspex_bridge.') ? `the bridge's module '${module}' failed to import` : `python.commands module '${module}' failed to import`;
+    const next =
+      module === undefined || module.startsWith('dspex_bridge.')
+        ? "check python.executable's environment (dspy and the bridge installed, see the worker's stderr)"
+        : 'fix the module or remove it from python.commands';
+    super(`pool ${pool}: ${what}: ${pythonMessage}; ${next}, then start the pool again.`);
+  }
+}
+
+/** The Session was closed: a closed Session takes no more calls, and its calls still waiting for a worker were not run. */
+export class SessionClosed extends BridgeError {
+  readonly code = 'DSPEX_SESSION_CLOSED';
+  constructor(readonly session: string, readonly command: string) {
+    super(`${command} was not run: session ${session} is closed. Open a new session with pool.session() for more calls.`);
   }
 }

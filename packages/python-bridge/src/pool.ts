@@ -5,7 +5,7 @@
 import { GenServer, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid, type Runtime, type SupervisorSpec } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
 import { readdirSync } from 'node:fs';
-import { BridgeConfigError, CallCancelled, InvalidCall, PoolClosed } from './errors.js';
+import { BridgeConfigError, CallCancelled, InvalidCall, PoolClosed, SessionClosed, type BridgeError } from './errors.js';
 import { Job, type Affinity, type CallOptions, type JobSpec } from './job.js';
 import { JobSet } from './job_table.js';
 import { sweepOrphans } from './orphans.js';
@@ -162,7 +162,7 @@ export class PythonPool {
       }
       const manager = this.rt.whereis(this.managerName);
       if (manager === undefined) {
-        reject(new PoolClosed(this.name));
+        reject(this.notRunning());
         return;
       }
       job = new Job(spec, resolve as (value: unknown) => void, reject, this.onSettle);
@@ -184,9 +184,14 @@ export class PythonPool {
     this.watched = { manager, jobs };
     this.rt.watch(process, () => {
       if (this.watched?.jobs === jobs) this.watched = null;
-      for (const job of jobs) job.reject(new PoolClosed(this.name));
+      for (const job of jobs) job.reject(this.notRunning());
     });
     return jobs;
+  }
+
+  /** Why a call cannot reach the manager: its workers cannot start (WorkerStartupFailed), or PoolClosed. */
+  private notRunning(): BridgeError {
+    return this.shared.startupFailure ?? new PoolClosed(this.name);
   }
 
   /** @internal */
@@ -196,17 +201,21 @@ export class PythonPool {
     try {
       spec = this.jobSpec(command, args, options, session, affinity, window);
     } catch (error) {
-      // Misuse fails the stream (its iterator and `result`), never the caller's stack.
-      const placeholder: JobSpec = { command: String(command), args: {}, session, affinity, timeoutMs: Infinity, idempotent: false, signal: undefined, credits: 1 };
-      return new CallStream<T>(new Job(placeholder, () => undefined, () => undefined, () => undefined), 1, Promise.reject(error as Error));
+      return this.failedStream<T>(command, session, error as Error);
     }
     const { job, promise } = this.submit<unknown>(spec);
     return new CallStream<T>(job ?? new Job(spec, () => undefined, () => undefined, () => undefined), window, promise);
   }
 
+  /** @internal A stream that fails with `error` (its iterator and `result`): misuse never throws at the caller. */
+  failedStream<T>(command: string, session: string | null, error: Error): CallStream<T> {
+    const placeholder: JobSpec = { command: String(command), args: {}, session, affinity: 'hint', timeoutMs: Infinity, idempotent: false, signal: undefined, credits: 1 };
+    return new CallStream<T>(new Job(placeholder, () => undefined, () => undefined, () => undefined), 1, Promise.reject(error));
+  }
+
   /** @internal */
   managerCall<T>(request: ManagerCall): Promise<T> {
-    if (this.rt.whereis(this.managerName) === undefined) return Promise.reject(new PoolClosed(this.name));
+    if (this.rt.whereis(this.managerName) === undefined) return Promise.reject(this.notRunning());
     return GenServer.call<T>(this.rt, this.managerName, request, 30_000);
   }
 
@@ -228,17 +237,22 @@ export class PythonPool {
 
 /** Calls pinned to one worker. Python objects made in a session live there until it closes or expires. */
 export class Session {
+  private closed = false;
+
   constructor(
     readonly pool: PythonPool,
     readonly id: string,
     readonly affinity: Affinity,
   ) {}
 
+  /** Rejects with SessionClosed once close() was called. */
   call<T = unknown>(command: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+    if (this.closed) return Promise.reject(new SessionClosed(this.id, String(command)));
     return this.pool.submitCall<T>(command, args, options, this.id, this.affinity);
   }
 
   stream<T = unknown>(command: string, args: Record<string, unknown> = {}, options: StreamOptions = {}): CallStream<T> {
+    if (this.closed) return this.pool.failedStream<T>(command, this.id, new SessionClosed(this.id, String(command)));
     return this.pool.openStream<T>(command, args, options, this.id, this.affinity);
   }
 
@@ -247,6 +261,7 @@ export class Session {
     if (typeof name !== 'string' || name.length === 0 || typeof fn !== 'function') {
       throw new BridgeConfigError('registerTool takes a non-empty name and a function (args) => result.');
     }
+    if (this.closed) throw new SessionClosed(this.id, `registerTool(${JSON.stringify(name)})`);
     this.pool.toolsOf(this.id).set(name, fn);
   }
 
@@ -264,10 +279,20 @@ export class Session {
     await this.pool.managerCall({ rebuildSession: this.id });
   }
 
-  /** Frees the session's Python objects and its tools. */
+  /**
+   * Closes the session; resolves at once (a second close does nothing). Later calls on this Session reject with
+   * SessionClosed, and so do its calls still waiting in the queue. Calls already running finish normally: their
+   * Python objects and Node tools stay until they settle, then go. Calls made afterwards through another Session
+   * with the same id start a fresh, empty session.
+   */
   async close(): Promise<void> {
-    this.pool.dropTools(this.id);
-    await this.pool.managerCall({ closeSession: this.id });
+    if (this.closed) return;
+    this.closed = true;
+    const dropTools = (): void => this.pool.dropTools(this.id);
+    await this.pool.managerCall({ closeSession: this.id, whenIdle: dropTools }).catch((error: unknown) => {
+      dropTools();
+      throw error;
+    });
   }
 }
 
@@ -299,7 +324,13 @@ function sharedFor(rt: Runtime, options: PoolOptions): { shared: PoolShared; poo
 function poolSupervisorSpec(shared: PoolShared): ChildSpec {
   const name = supervisorName(shared.options.name);
   const tree = poolTree(shared, `${name}.workers`, shared.options.start === 'lazy');
-  return Supervisor.childSpec(`pool:${shared.options.name}`, tree, { start: (parent) => Supervisor.startLink(parent, tree, { name }) });
+  return Supervisor.childSpec(`pool:${shared.options.name}`, tree, {
+    start: (parent) => {
+      // A new start of the whole subtree (by the tree the pool sits in) tries Python again.
+      shared.startupFailure = undefined;
+      return Supervisor.startLink(parent, tree, { name });
+    },
+  });
 }
 
 /** The pool's subtree: the manager first, so rest_for_one restarts the workers whenever the manager restarts. */
@@ -313,6 +344,9 @@ function poolTree(shared: PoolShared, workersName: string, lazy: boolean): Super
       {
         id: 'manager',
         start: (parent) => {
+          // Python cannot start (WorkerStartupFailed): refused at once, so each restart counts against this
+          // supervisor's intensity and the pool gives up instead of spawning Python forever.
+          if (shared.startupFailure !== undefined) return { error: { workerStartupFailed: shared.startupFailure.message } };
           // Before any worker of this run starts: clear workers that an earlier, crashed runtime left behind.
           const swept = sweepOrphans(shared.runId);
           if (swept.length > 0 && shared.telemetry.listenerCount('orphans_swept') > 0) shared.telemetry.emit('orphans_swept', { pool: options.name, pids: swept });

@@ -3,7 +3,7 @@
 // of a worker that died, expires idle sessions, and replaces workers that asked to be recycled.
 
 import { Down, Supervisor, isShutdown, type GenServerBehavior, type NoReplyResult, type Pid, type ProcessContext } from '@dspex/runtime';
-import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionWorkerLost, WorkerBusy, WorkerCrashed, WorkerOverMemory, type CrashKind } from './errors.js';
+import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionClosed, SessionWorkerLost, WorkerBusy, WorkerCrashed, WorkerOverMemory, type CrashKind, type WorkerStartupFailed } from './errors.js';
 import { Job } from './job.js';
 import { JobSet } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -38,6 +38,8 @@ interface SessionEntry {
   lastUsed: number;
   /** Calls of the session not settled yet: a session never expires under a running call. */
   calls: Set<Job>;
+  /** Set by Session.close(): runs once the calls that were running at the close have settled. */
+  whenIdle?: () => void;
 }
 
 export interface PoolStats {
@@ -59,15 +61,18 @@ interface State {
   sweepTimer: ReturnType<typeof setInterval>;
   /** Lazy pools: worker slots not started yet. */
   idleSlots: string[];
+  /** Closed sessions whose calls still run (see closeSession). */
+  closing: Set<SessionEntry>;
 }
 
 export type ManagerCast =
   | { submit: Job }
   | { settled: Job }
   | { workerUp: { pid: Pid; id: string; osPid: number } }
-  | { draining: Pid };
+  | { draining: Pid }
+  | { startupFailed: WorkerStartupFailed };
 
-export type ManagerCall = { stats: true } | { rebuildSession: string } | { closeSession: string };
+export type ManagerCall = { stats: true } | { rebuildSession: string } | { closeSession: string; whenIdle?: () => void };
 
 export interface ManagerArgs {
   options: ResolvedPoolOptions;
@@ -83,7 +88,7 @@ export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall,
     const sweepTimer = setInterval(() => self.send(self.pid, new SweepSessions()), sweepEvery);
     sweepTimer.unref();
     const idleSlots = options.start === 'lazy' ? Array.from({ length: options.size }, (_, i) => `worker-${i}`) : [];
-    return { ok: { options, telemetry, workerSupervisor, workers: new Map(), queue: [], sessions: new Map(), sweepTimer, idleSlots } };
+    return { ok: { options, telemetry, workerSupervisor, workers: new Map(), queue: [], sessions: new Map(), sweepTimer, idleSlots, closing: new Set() } };
   },
 
   handleCast(message, state, self): NoReplyResult<State> {
@@ -91,19 +96,17 @@ export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall,
     else if ('settled' in message) settled(message.settled, state, self);
     else if ('workerUp' in message) workerUp(message.workerUp, state, self);
     else if ('draining' in message) draining(message.draining, state, self);
+    else if ('startupFailed' in message) return startupFailed(message.startupFailed, state);
     return { noreply: true, state };
   },
 
   handleCall(request, _from, state, self) {
     if ('stats' in request) return { reply: stats(state), state };
-    const entry = state.sessions.get('rebuildSession' in request ? request.rebuildSession : request.closeSession);
+    if ('closeSession' in request) return { reply: closeSession(request.closeSession, request.whenIdle, state, self), state };
+    const entry = state.sessions.get(request.rebuildSession);
     if (entry !== undefined) {
-      if ('rebuildSession' in request) {
-        pin(entry, undefined, state);
-        entry.lostWorker = null;
-      } else {
-        dropSession(entry, state, self);
-      }
+      pin(entry, undefined, state);
+      entry.lostWorker = null;
     }
     return { reply: entry !== undefined, state };
   },
@@ -119,6 +122,8 @@ export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall,
     clearInterval(state.sweepTimer);
     for (const job of state.queue) job.reject(new PoolClosed(state.options.name));
     state.queue = [];
+    for (const entry of state.closing) entry.whenIdle?.();
+    state.closing.clear();
   },
 };
 
@@ -228,6 +233,7 @@ function settled(job: Job, state: State, self: ProcessContext): void {
   if (job.spec.session !== null) {
     const session = state.sessions.get(job.spec.session);
     if (session?.calls.delete(job) === true) session.lastUsed = performance.now();
+    else if (state.closing.size > 0) closingCallSettled(job, state);
   }
   if (job.worker === null) {
     const at = state.queue.indexOf(job);
@@ -338,6 +344,53 @@ function dropSession(entry: SessionEntry, state: State, self: ProcessContext): v
   const worker = entry.worker;
   pin(entry, undefined, state);
   if (worker !== null) self.send(worker, new CloseSession(entry.id));
+}
+
+/**
+ * Session.close(): calls of the session still queued are refused (SessionClosed: sent before the close, they would
+ * otherwise run after it, in a fresh session); the worker is told to close it, after every call already sent there
+ * (Python answers later calls of the id with a fresh session); `whenIdle` runs once the calls running now settle.
+ */
+function closeSession(id: string, whenIdle: (() => void) | undefined, state: State, self: ProcessContext): boolean {
+  const entry = state.sessions.get(id);
+  if (entry === undefined) {
+    whenIdle?.();
+    return false;
+  }
+  for (const job of entry.calls) {
+    if (job.worker !== null) continue;
+    entry.calls.delete(job);
+    job.reject(new SessionClosed(id, job.spec.command));
+  }
+  dropSession(entry, state, self);
+  if (entry.calls.size === 0) whenIdle?.();
+  else {
+    entry.whenIdle = whenIdle;
+    state.closing.add(entry);
+  }
+  return true;
+}
+
+function closingCallSettled(job: Job, state: State): void {
+  for (const entry of state.closing) {
+    if (!entry.calls.delete(job)) continue;
+    if (entry.calls.size === 0) {
+      state.closing.delete(entry);
+      entry.whenIdle?.();
+    }
+    return;
+  }
+}
+
+/**
+ * A worker's Python failed to start (a python.commands module raised on import): restarting cannot help. The
+ * calls waiting for a worker get the error, and the manager stops: its supervisor's restart intensity decides
+ * when the pool gives up (the manager's restart is refused while the failure stands; see poolTree).
+ */
+function startupFailed(failure: WorkerStartupFailed, state: State): NoReplyResult<State> {
+  for (const job of state.queue) job.reject(failure);
+  state.queue = [];
+  return { stop: { workerStartupFailed: failure.message }, state };
 }
 
 function sweepSessions(state: State, self: ProcessContext): void {

@@ -21,6 +21,8 @@ export interface BridgeTelemetryEvents {
   session_closed: [event: { pool: string; worker: string; session: string; objects: number }];
   session_close_failed: [event: { pool: string; worker: string; session: string; error: WireError }];
   orphans_swept: [event: { pool: string; pids: number[] }];
+  /** A worker's Python failed before it was ready (a python.commands module raised on import); see WorkerStartupFailed. */
+  worker_startup_failed: [event: { pool: string; worker: string; module: string | undefined; pythonType: string; message: string; traceback: string }];
 }
 
 export class PoolTelemetry extends EventEmitter<BridgeTelemetryEvents> {

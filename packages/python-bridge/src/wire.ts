@@ -34,6 +34,9 @@ export interface WireError {
   type: string;
   message: string;
   traceback?: string;
+  /** A fatal StartupError of a module that failed to import: the module, and the type of what it raised. */
+  module?: string;
+  python_type?: string;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { GenServer, Exit, Port, isShutdown, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
 import { readFileSync } from 'node:fs';
-import { CallCancelled, CallTimeout, NotAllowed, PythonException, type CrashKind } from './errors.js';
+import { CallCancelled, CallTimeout, NotAllowed, PythonException, WorkerStartupFailed, type CrashKind } from './errors.js';
 import { Job } from './job.js';
 import { CallTable } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -38,6 +38,8 @@ export interface PoolShared {
   telemetry: PoolTelemetry;
   /** Each live worker's call tables, by worker id, read without a message (tests, diagnostics). */
   callTables: Map<string, () => WorkerCallTable>;
+  /** Set when a worker's Python failed to start: no slot spawns Python again until the pool's subtree restarts. */
+  startupFailure?: WorkerStartupFailed;
 }
 
 interface State {
@@ -308,10 +310,25 @@ function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): Work
       answerCallback(frame, state);
       return undefined;
     case 'fatal':
+      if (frame.error.type === 'StartupError' && !state.ready) return startupFailed(frame.error, state, self);
       return exitWith('protocol', `${frame.error.type}: ${frame.error.message}`);
     default:
       return exitWith('protocol', `unknown frame type ${JSON.stringify((frame as { t: unknown }).t)}`);
   }
+}
+
+/** Python's fatal StartupError (a module failed to import): kept for the pool's callers, told to the manager. */
+function startupFailed(error: WireError, state: State, self: ProcessContext): WorkerExit {
+  const { options, telemetry } = state.shared;
+  const pythonType = error.python_type ?? 'StartupError';
+  const pythonMessage = error.message.startsWith(`${pythonType}: `) ? error.message.slice(pythonType.length + 2) : error.message;
+  const failure = new WorkerStartupFailed(options.name, state.id, error.module, pythonType, pythonMessage, error.traceback ?? '');
+  state.shared.startupFailure ??= failure;
+  if (telemetry.listenerCount('worker_startup_failed') > 0) {
+    telemetry.emit('worker_startup_failed', { pool: options.name, worker: state.id, module: error.module, pythonType, message: pythonMessage, traceback: failure.traceback });
+  }
+  GenServer.cast(self, state.shared.managerName, { startupFailed: state.shared.startupFailure });
+  return exitWith('startup', failure.message);
 }
 
 function pythonError(error: WireError, command: string): Error {
@@ -479,6 +496,8 @@ export function workerChildSpec(shared: PoolShared, slot: number, lazy: boolean)
         demanded = true;
         return { ignore: true };
       }
+      // Python cannot start: the slot stays idle while the manager takes the pool down (see startupFailed).
+      if (shared.startupFailure !== undefined) return { ignore: true };
       return GenServer.startLink(parent, behavior, { shared, slot }, { trapExit: true, label: `python-worker:${shared.options.name}:${slot}` });
     },
   };

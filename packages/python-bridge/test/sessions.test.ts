@@ -150,9 +150,11 @@ describe('freeing a session', () => {
     const closed = nextEvent(pool, 'session_closed', (e) => e.session === 'closing');
     await session.close();
     expect((await closed).objects).toBe(2);
-    const gone = await rejectionOf(session.call('get_attr', { handle: created[0]!.handle, name: 'demos' }));
+    // The closed Session takes no more calls; a new one with the same id starts empty.
+    const reopened = pool.session('closing');
+    const gone = await rejectionOf(reopened.call('get_attr', { handle: created[0]!.handle, name: 'demos' }));
     expect((gone as PythonException).pythonType).toBe('UnknownHandle');
-    const noTool = await rejectionOf(session.call('ask_tool', { name: 'echo', args: {} }));
+    const noTool = await rejectionOf(reopened.call('ask_tool', { name: 'echo', args: {} }));
     expect((noTool as PythonException).pythonType).toBe('CallbackError');
     expect((noTool as PythonException).pythonMessage).toContain('UnknownTool');
   });
