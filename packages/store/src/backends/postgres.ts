@@ -22,6 +22,8 @@ export interface PostgresOptions {
   synchronousCommit?: 'on' | 'off' | 'local' | 'remote_write' | 'remote_apply';
   /** How long to wait for a connection (new or from the pool) before StoreUnavailableError. Default 5000 ms. */
   connectTimeoutMs?: number;
+  /** application_name of the store's connections (pg_stat_activity). Default `dspex-store`. */
+  applicationName?: string;
   /** Called with each error of an idle pooled connection (the pool drops it and reconnects on demand). */
   onConnectionError?: (error: StoreUnavailableError) => void;
 }
@@ -52,7 +54,7 @@ export class PostgresBackend implements Backend {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      application_name: 'dspex-store',
+      application_name: options.applicationName ?? 'dspex-store',
       options: settings.join(' '),
       // ms timestamps are BIGINT; read them as numbers (they stay far below 2^53).
       types: { getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
