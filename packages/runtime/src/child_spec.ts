@@ -3,7 +3,7 @@
 
 import { InvalidChildSpecError } from './errors.js';
 import type { StartResult } from './gen_server.js';
-import { Process, type Pid, type ProcessContext } from './process.js';
+import { Process, flushMessages, type Pid, type ProcessContext } from './process.js';
 import { Exit, type ExitReason } from './reasons.js';
 import { asProcess } from './runtime.js';
 
@@ -80,7 +80,7 @@ export function shutdownChild(self: ProcessContext, pid: Pid, shutdown: Shutdown
   self.unlink(child);
   if (!child.alive) {
     // It exited before we asked: its EXIT may sit in our mailbox; it is answered here, not later.
-    asProcess(self.pid).removeMessages((m) => m instanceof Exit && m.from === child);
+    flushMessages(asProcess(self.pid), (m) => m instanceof Exit && m.from === child);
     return Promise.resolve({ error: child.exitReason });
   }
   return new Promise((resolve) => {

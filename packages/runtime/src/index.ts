@@ -3,7 +3,7 @@ export { Runtime, type RuntimeOptions, type SpawnOptions, type ProcessInfo, type
 export { isPid, type Pid, type Dest, type ViaName, type ProcessContext, type ProcessBehavior, type ReceiveFn } from './process.js';
 export { Exit, Down, Ref, TIMEOUT, type Timeout, type ExitReason, type ShutdownWithDetail, shutdownWith, isShutdown, isNormalExit } from './reasons.js';
 export * from './errors.js';
-export { GenServer, From, BadReturnError, runtimeOf, type GenServerBehavior, type InitResult, type CallResult, type NoReplyResult, type StartResult, type StartOptions, type Caller } from './gen_server.js';
+export { GenServer, From, BadReturnError, runtimeOf, type GenServerBehavior, type InitResult, type CallResult, type NoReplyResult, type Timing, type StartResult, type StartOptions, type Caller, type TypedCall, type RepliesOf, type ReplyFor, type ServerRef, type ServerPid, type ServerProtocol } from './gen_server.js';
 export type { TelemetryEvents, TelemetryEventName } from './telemetry.js';
 export type { SchedulerOptions } from './scheduler.js';
 export { normalizeChildSpec, startChildProcess, shutdownChild, type ChildSpec, type NormalizedChildSpec, type Restart, type Shutdown, type ChildType } from './child_spec.js';

@@ -17,7 +17,8 @@ export type Dest = Pid | string | ViaName;
 
 /** A name resolved through a registry (Elixir's `{:via, Registry, {reg, key}}`). */
 export interface ViaName {
-  readonly via: { whereisName(key: unknown): Pid | undefined };
+  /** The registry: resolves keys, and registers them for StartOptions.name (Registry does both). */
+  readonly via: { whereisName(key: unknown): Pid | undefined; registerName?(key: unknown, pid: Pid): boolean };
   readonly key: unknown;
 }
 
@@ -59,7 +60,7 @@ export interface ProcessBehavior {
   receive(message: never, self: ProcessContext): unknown;
 }
 
-/** Internal watcher of a monitor: a process (gets a DOWN message) or a function (runtime-internal). */
+/** @internal Watcher of a monitor: a process (gets a DOWN message) or a function (runtime-internal). */
 export type MonitorWatcher = Process | ((reason: ExitReason, pid: Process) => void);
 
 interface ReceiveWaiter {
@@ -68,18 +69,25 @@ interface ReceiveWaiter {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-// Process state flags.
+/** @internal Process state flags. */
 export const QUEUED = 1; // in the run queue
+/** @internal */
 export const SUSPENDED = 2; // awaiting an async handler or init
+/** @internal */
 export const NEEDS_INIT = 4; // init has not run yet
+/** @internal */
 export const DEAD = 8;
+/** @internal */
 export const RUNNING = 16; // inside a slice, its handler on the stack
+/** @internal */
 export const INJECTED = 32; // holds an InjectedCrash: messages are checked for one as they are taken
+/** @internal */
 export const TOP_LEVEL = 64; // spawned without a link: shutdown() stops these first, newest first
+/** @internal */
 export const TRAP_EXIT = 128; // process_flag(trap_exit, true)
 
 /**
- * Put in a mailbox by the testing kit (crashOnNth) in place of a message: the process exits with `reason`,
+ * @internal Put in a mailbox by the testing kit (crashOnNth) in place of a message: the process exits with `reason`,
  * as if its own code had called exit(reason), when it takes this from its mailbox. Never seen by user code.
  */
 export class InjectedCrash {
@@ -101,6 +109,10 @@ class ProcessExtras {
   exitHooks: Array<(reason: ExitReason) => void> | null = null;
 }
 
+/**
+ * @internal The process object: its pid, its mailbox and the context its handler gets. Users hold it only as
+ * an opaque Pid or a ProcessContext.
+ */
 export class Process implements ProcessContext {
   flags = NEEDS_INIT;
   /** Mailbox: a queue in an array from `head`; null until the first message. */
@@ -246,7 +258,7 @@ export class Process implements ProcessContext {
       target.watchers?.delete(ref);
       wasActive = true;
     }
-    if (options?.flush === true) this.removeMessages((m) => m instanceof Down && m.ref === ref);
+    if (options?.flush === true) flushMessages(this, (m) => m instanceof Down && m.ref === ref);
     return options?.info === true ? wasActive : true;
   }
 
@@ -350,18 +362,12 @@ export class Process implements ProcessContext {
     return NOT_FOUND;
   }
 
-  removeMessages(match: (message: unknown) => boolean): void {
-    const mq = this.mq;
-    if (mq === null) return;
-    const kept = mq.slice(this.head).filter((m) => !match(m));
-    this.mq = kept;
-    this.head = 0;
-  }
-
+  /** @internal */
   addExitHook(hook: (reason: ExitReason) => void): void {
     (this.exitHooks ??= []).push(hook);
   }
 
+  /** @internal */
   removeExitHook(hook: (reason: ExitReason) => void): void {
     const hooks = this.exitHooks;
     if (hooks === null) return;
@@ -380,6 +386,18 @@ export class Process implements ProcessContext {
       this.runtime.terminate(this, reason, false);
     }
   }
+}
+
+/**
+ * @internal Removes from `process`'s mailbox the messages `match` accepts, which a runtime module knows its
+ * owner will never receive (a TaskReply and DOWN of a task already answered, the EXIT of a child already shut
+ * down): the one path by which code other than the process's own receive touches its mailbox.
+ */
+export function flushMessages(process: Process, match: (message: unknown) => boolean): void {
+  const mq = process.mq;
+  if (mq === null) return;
+  process.mq = mq.slice(process.head).filter((m) => !match(m));
+  process.head = 0;
 }
 
 const NOT_FOUND = Symbol('not-found');

@@ -68,17 +68,26 @@ class RootProcess extends Process {
   override deliver(): void {}
 }
 
+/**
+ * One node of processes: spawn, send, link, monitor, exit, names, timers, introspection and shutdown.
+ * Create one per application (or per test) and call `shutdown()` when done.
+ */
 export class Runtime {
+  /** Typed event bus: spawn, exit, crash_report, message_dropped, mailbox_high_water, internal_error, ... */
   readonly telemetry = new EventEmitter<TelemetryEvents>();
+  /** Where crash and supervisor reports go. */
   readonly logger: Logger;
+  /** Monotonic milliseconds (RuntimeOptions.clock). */
   readonly clock: () => number;
-  readonly scheduler: Scheduler;
+  /** Mailbox length from which `mailbox_high_water` telemetry fires (RuntimeOptions.mailboxHighWater). */
   readonly mailboxHighWater: number;
-  /** Stands for callers outside any process: the `from` of exit signals sent by plain code. */
+  /** @internal The run queue. */
+  readonly scheduler: Scheduler;
+  /** @internal Stands for callers outside any process: the `from` of exit signals sent by plain code. */
   readonly root: Process;
-  /** Set by the testing kit. */
+  /** @internal Set by the testing kit (faults.ts). */
   interceptor: Interceptor | null = null;
-  /** The process whose handler is running synchronously right now, if any. */
+  /** @internal The process whose handler is running synchronously right now, if any. */
   current: Process | null = null;
 
   /** The process table: live processes in spawn order, linked through their prev/next fields. */
@@ -90,6 +99,8 @@ export class Runtime {
   private nextRef = 1;
   private exitQueue: Process[] = [];
   private propagating = false;
+  /** Pending sendAfter and delayed-delivery timers, cancelled by shutdown(). */
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: RuntimeOptions = {}) {
     this.logger = options.logger ?? pino({ name: 'dspex', level: process.env.DSPEX_LOG_LEVEL ?? 'info' });
@@ -212,7 +223,13 @@ export class Runtime {
     const verdict = this.interceptor!(target, message);
     if (verdict === 'deliver') target.deliver(message);
     else if (typeof verdict === 'object' && 'crash' in verdict) this.injectCrash(target, verdict.crash);
-    else if (verdict !== 'drop') setTimeout(() => target.alive && target.deliver(message), verdict.delayMs);
+    else if (verdict !== 'drop') {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        if (target.alive) target.deliver(message);
+      }, verdict.delayMs);
+      this.timers.add(timer);
+    }
     else if (this.telemetry.listenerCount('message_dropped') > 0) this.telemetry.emit('message_dropped', { to: target, message });
     return true;
   }
@@ -223,7 +240,7 @@ export class Runtime {
     else target.deliver(new InjectedCrash(reason));
   }
 
-  /** The live process behind a destination, or undefined. */
+  /** @internal The live process behind a destination, or undefined. */
   resolve(dest: Dest): Process | undefined {
     let target: Pid | undefined;
     if (dest instanceof Process) target = dest;
@@ -234,18 +251,28 @@ export class Runtime {
     return target;
   }
 
-  /** Sends `message` to `dest` after `ms` milliseconds (erlang:send_after). Returns a handle for cancelTimer. */
+  /**
+   * Sends `message` to `dest` after `ms` milliseconds (erlang:send_after). Returns a handle for cancelTimer.
+   * The destination is resolved when the timer fires (a name then unregistered drops the message), and
+   * `shutdown()` cancels every timer still pending, so none fires after it.
+   */
   sendAfter(dest: Dest, message: unknown, ms: number): ReturnType<typeof setTimeout> {
-    return setTimeout(() => {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
       const target = this.resolve(dest);
       if (target !== undefined) this.send(target, message);
     }, ms);
+    this.timers.add(timer);
+    return timer;
   }
 
+  /** Cancels a sendAfter timer; a no-op when it already fired. */
   cancelTimer(timer: ReturnType<typeof setTimeout>): void {
     clearTimeout(timer);
+    this.timers.delete(timer);
   }
 
+  /** @internal */
   mailboxHighWaterReached(process: Process, length: number): void {
     if (this.telemetry.listenerCount('mailbox_high_water') > 0) this.telemetry.emit('mailbox_high_water', { pid: process, length });
   }
@@ -274,6 +301,7 @@ export class Runtime {
     (pb.links ??= new Set()).add(pa);
   }
 
+  /** Removes the link between `a` and `b`, if any (unlink/1). */
   unlink(a: Pid, b: Pid): void {
     const pa = asProcess(a);
     const pb = asProcess(b);
@@ -295,13 +323,36 @@ export class Runtime {
     return ref;
   }
 
-  /** Runtime-internal monitor: calls `onDown` when `target` exits. Returns a cancel function. */
+  /**
+   * Calls `hook(reason)` when `pid` exits: an exit hook for code outside processes (a pool failing the calls a
+   * dead manager held, a resource closed with its owner). The hook runs inside the runtime's exit handling,
+   * once, before linked processes get their exit signals handled; it must be quick and must not throw (a
+   * throw is logged and emitted as `internal_error`). If `pid` is not alive, the hook runs on a microtask with
+   * `'noproc'`, as a monitor of a dead process gets a DOWN with noproc. Returns a function that removes the
+   * hook. Processes should use `self.monitor(pid)` instead, which gets a Down message in the mailbox.
+   */
+  onExit(pid: Pid, hook: (reason: ExitReason) => void): () => void {
+    const target = asProcess(pid);
+    if ((target.flags & DEAD) !== 0) {
+      let cancelled = false;
+      queueMicrotask(() => {
+        if (!cancelled) this.runHook(hook, 'noproc', target);
+      });
+      return () => {
+        cancelled = true;
+      };
+    }
+    return this.watch(target, hook);
+  }
+
+  /** @internal Runtime-internal monitor: calls `onDown` when `target` exits. Returns a cancel function. */
   watch(target: Process, onDown: (reason: ExitReason, pid: Process) => void): () => void {
     const ref = this.makeRef();
     (target.watchers ??= new Map()).set(ref, onDown);
     return () => target.watchers?.delete(ref);
   }
 
+  /** A new unique reference (make_ref/0). */
   makeRef(): Ref {
     return new Ref(this.nextRef++);
   }
@@ -313,7 +364,7 @@ export class Runtime {
   }
 
   /**
-   * Ends a process with `reason`. `own` marks an exit of the process's own making (a crash or exit() in its
+   * @internal Ends a process with `reason`. `own` marks an exit of the process's own making (a crash or exit() in its
    * code), which is what gets a crash report when the reason is abnormal, as in proc_lib.
    */
   terminate(process: Process, reason: ExitReason, own: boolean): void {
@@ -417,6 +468,7 @@ export class Runtime {
     process.name = name;
   }
 
+  /** Frees a registered name; NoProcError when it is not registered. */
   unregister(name: string): void {
     const process = this.names.get(name);
     if (process === undefined) throw new NoProcError(name, 'unregister');
@@ -424,20 +476,24 @@ export class Runtime {
     process.name = null;
   }
 
+  /** The pid registered under `name`, or undefined. */
   whereis(name: string): Pid | undefined {
     return this.names.get(name);
   }
 
+  /** Every registered name. */
   registered(): string[] {
     return [...this.names.keys()];
   }
 
   // --- Introspection ---
 
+  /** Whether `pid` is a live process of this runtime. */
   isAlive(pid: Pid): boolean {
     return pid instanceof Process && pid.alive;
   }
 
+  /** Live processes right now. */
   get processCount(): number {
     return this.live;
   }
@@ -468,6 +524,7 @@ export class Runtime {
     this.live--;
   }
 
+  /** A snapshot of a live process (process_info/1), or undefined when it is dead. */
   processInfo(pid: Pid): ProcessInfo | undefined {
     const process = asProcess(pid);
     if (!process.alive) return undefined;
@@ -490,7 +547,8 @@ export class Runtime {
 
   /**
    * Stops everything: sends `shutdown` to each top-level process (newest first), waits for them to exit up
-   * to `timeoutMs`, then kills what is left. Supervisors stop their children in order on the way.
+   * to `timeoutMs`, then kills what is left. Supervisors stop their children in order on the way. Every
+   * runtime timer (sendAfter, GenServer timeouts, receive timeouts) is cancelled, so none fires afterwards.
    */
   async shutdown(timeoutMs = 5000): Promise<void> {
     const tops: Process[] = [];
@@ -501,14 +559,18 @@ export class Runtime {
     await Promise.race([Promise.all(downs), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     for (const p of this.processes().reverse()) this.exit(p, 'kill');
+    for (const pending of this.timers) clearTimeout(pending);
+    this.timers.clear();
   }
 }
 
+/** @internal The process behind a pid; BadArgumentError for anything else. */
 export function asProcess(pid: Pid): Process {
   if (!(pid instanceof Process)) throw new BadArgumentError(`not a pid: ${formatReason(pid)}`);
   return pid;
 }
 
+/** @internal A destination as error messages print it. */
 export function describeDest(dest: Dest): string {
   if (typeof dest === 'string') return dest;
   if (dest instanceof Process) return dest.toString();

@@ -20,6 +20,7 @@ export interface SchedulerOptions {
 
 type RunSlice = (process: Process, reductions: number) => number;
 
+/** @internal The run queue of one Runtime. */
 export class Scheduler {
   private queue: Process[] = [];
   private qhead = 0;

@@ -13,7 +13,7 @@ import { BadArgumentError, ChildStartError, TaskExitError, TaskTimeoutError } fr
 import { runtimeOf, type Caller, type StartOptions, type StartResult } from './gen_server.js';
 import type { TerminateChildResult } from './supervisor.js';
 import { shutdownChild, type ChildSpec, type Shutdown } from './child_spec.js';
-import type { Dest, Pid, Process, ProcessBehavior, ProcessContext } from './process.js';
+import { flushMessages, type Dest, type Pid, type Process, type ProcessBehavior, type ProcessContext } from './process.js';
 import type { ExitReason, Ref } from './reasons.js';
 import { Runtime, asProcess } from './runtime.js';
 
@@ -373,7 +373,7 @@ function reported(state: TaskState): Promise<TaskOutcome<unknown>> {
 function flush(state: TaskState): void {
   if (state.notify === null) return;
   state.notify.demonitor(state.ref, { flush: true });
-  state.notify.removeMessages((m) => m instanceof TaskReply && m.ref === state.ref);
+  flushMessages(state.notify, (m) => m instanceof TaskReply && m.ref === state.ref);
 }
 
 /** The promise's value, or undefined after `timeoutMs`. */
