@@ -131,7 +131,12 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
       live: new Set(),
       latency: config.hedge === undefined ? undefined : new LatencyWindow(config.hedge),
     };
-    self.signal.addEventListener('abort', () => job.live.forEach((call) => call.abort(self.signal.reason)), { once: true });
+    // Everything timed ends with the process, terminate or not (a client that does not trap exits is killed
+    // on shutdown without it): the breaker's cooldown timer must not log a transition after rt.shutdown().
+    self.signal.addEventListener('abort', () => {
+      breaker.stop();
+      job.live.forEach((call) => call.abort(self.signal.reason));
+    }, { once: true });
     const totals: LMUsageTotals = { calls: 0, requests: 0, retries: 0, cacheHits: 0, failures: 0, hedges: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
     const memory = config.memoryCache > 0 ? new LruCache<LMResponse>(config.memoryCache) : undefined;
     return { ok: { config, breaker, limiter: new RateLimiter(config.rateLimit, config.clock), memory, job, totals } };

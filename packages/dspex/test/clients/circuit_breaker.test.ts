@@ -39,6 +39,15 @@ async function openBreaker(telemetry = telemetryBus()) {
 }
 
 describe('circuit breaker', () => {
+  it('fires no transition after rt.shutdown(): the cooldown ends with the client process', async () => {
+    const { telemetry } = await openBreaker();
+    const transitions: unknown[] = [];
+    telemetry.on('lm_breaker', (event) => transitions.push(event));
+    await rt.shutdown();
+    clock.advance(10_000);
+    expect(transitions).toEqual([]);
+  });
+
   it('opens after failureThreshold consecutive failures and then fails fast without a request', async () => {
     const { lm } = await openBreaker();
     expect(await lm.breakerState()).toBe('open');
