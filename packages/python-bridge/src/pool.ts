@@ -178,11 +178,10 @@ export class PythonPool {
    */
   private outstanding(manager: Pid): JobSet | undefined {
     if (this.watched?.manager === manager) return this.watched.jobs;
-    const process = this.rt.resolve(manager);
-    if (process === undefined) return undefined;
+    if (!this.rt.isAlive(manager)) return undefined;
     const jobs = new JobSet('outstandingIndex');
     this.watched = { manager, jobs };
-    this.rt.watch(process, () => {
+    this.rt.onExit(manager, () => {
       if (this.watched?.jobs === jobs) this.watched = null;
       for (const job of jobs) job.reject(this.notRunning());
     });
