@@ -26,9 +26,7 @@ const CASES = [
 
 /** Resolves with the exit reason of `pid` (its DOWN). */
 function downOf(pid: Pid): Promise<unknown> {
-  const process = bridge.rt.resolve(pid);
-  if (process === undefined) return Promise.resolve('noproc');
-  return new Promise((resolve) => bridge.rt.watch(process, resolve));
+  return new Promise((resolve) => bridge.rt.onExit(pid, resolve));
 }
 
 describe('a python.commands module that fails to import', () => {
