@@ -5,6 +5,9 @@
 // Then the straggler scenario: 500 examples at concurrency 64 on a second server where a seeded 2% of first
 // requests hang 30 s and 1% answer 500; dspex (1 s timeout, retries, hedging) and dspy.Evaluate (1 s timeout,
 // retries: its best setting; without a timeout it waits out the 30 s hang) next to the fault-free floor.
+// CPU per example is this process's CPU (user + system) over the examples. The process never opens a settings
+// scope (withSettings), so async hooks stay off and the transport's figure is not inflated by dspex's runs
+// (bench/evaluate_layers.ts measures each layer in a process of its own, to check).
 // Progress goes to stderr; the last stdout line is one JSON object.
 //
 //   npm run bench:evaluate        (BENCH_SCALE=0.2 for a quick run, BENCH_ROUNDS=1 for one round,
@@ -79,7 +82,8 @@ async function stragglers(rt: Runtime): Promise<Straggler> {
       model: 'openai/bench',
       apiBase: url,
       cache: { memory: false, disk: false },
-      retries: { max: 3, baseDelayMs: 100 },
+      // A hang whose hedge was skipped (rate limit, breaker) ends in a timeout: it must be retried, not lost.
+      retries: { max: 3, baseDelayMs: 100, timeouts: true },
       timeoutMs: 1000,
       breaker: false,
       hedge: true,

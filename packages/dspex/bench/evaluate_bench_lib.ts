@@ -56,6 +56,7 @@ export async function timed(n: number, run: () => Promise<unknown>): Promise<Run
   await run();
   const elapsed = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
+  if (process.env.BENCH_CPU_SPLIT === "1") process.stderr.write(`user ${(cpu.user / n).toFixed(0)} sys ${(cpu.system / n).toFixed(0)} µs/item\n`);
   return { perSecond: (n * 1000) / elapsed, cpuUsPerItem: (cpu.user + cpu.system) / n };
 }
 

@@ -13,13 +13,6 @@ import type { Prediction } from '../src/primitives/prediction.js';
 import { Predict } from '../src/predict/predict.js';
 import { startJsonProcess, timed, transportRun } from './evaluate_bench_lib.js';
 
-if (process.env.PROFILE_NO_CONTEXT === '1') {
-  // Experiment: Module.call without its settings context (no AsyncLocalStorage), to price the context.
-  const { Module } = await import('../src/primitives/module.js');
-  Module.prototype.call = function (this: InstanceType<typeof Module>, inputs, options) {
-    return this.forward(inputs ?? {}, options);
-  };
-}
 const concurrency = Number(process.argv[2] ?? 256);
 const examples = Number(process.argv[3] ?? 8000);
 const HERE = fileURLToPath(new URL('.', import.meta.url));

@@ -147,6 +147,34 @@ describe('supervision', () => {
     expect((await running).score).toBe(100);
     expect(await TaskSupervisor.children(rt, started.ok)).toHaveLength(0);
   });
+
+  it('an example whose task is killed ends as DSPEX_EVAL_TASK_EXIT, its work aborted, and the rest still run', async () => {
+    const started = await TaskSupervisor.start(rt);
+    if (!('ok' in started)) throw new Error('no supervisor');
+    const held = deferred();
+    const release = deferred();
+    const lm = new ScriptedChatLM(async (question) => {
+      if (question.startsWith('What is 1 ')) {
+        held.resolve();
+        await release.promise;
+      }
+      return String(Number(/What is (\d+)/.exec(question)![1]) + 1);
+    });
+    const running = evaluate(qaProgram(lm), mathDevset(8), exactMatch, { runtime: rt, supervisor: started.ok, concurrency: 2 });
+    await held.promise;
+    // The task holding example 1 is the one the LM is waiting in; kill every child but leave the others' work to retry.
+    const children = await TaskSupervisor.children(rt, started.ok);
+    for (const pid of children) rt.exit(pid, 'kill');
+    release.resolve();
+    const result = await running;
+    expect(result.failures.map((f) => f.code)).toContain('DSPEX_EVAL_TASK_EXIT');
+    expect(result.failures.map((f) => f.index)).toContain(1);
+    expect(lm.aborted).toContain('What is 1 + 1?');
+    expect(result.results).toHaveLength(8);
+    expect(result.stats.failed).toBe(result.failures.length);
+    expect(result.score).toBe(((8 - result.failures.length) / 8) * 100);
+    expect(await TaskSupervisor.children(rt, started.ok)).toHaveLength(0);
+  });
 });
 
 /** A CSV reader for the test (RFC 4180): quoted fields, doubled quotes, CRLF rows. */

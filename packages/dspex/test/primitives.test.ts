@@ -192,4 +192,34 @@ describe('settings', () => {
     expect(result.toDict()).toEqual({ depth: 1, max: 5 });
     expect(currentSettings().callerModules).toEqual([]);
   });
+
+  test('nested calls stack their callers; inside withSettings the stack and the overrides hold across awaits', async () => {
+    const depths: Array<[string, number]> = [];
+    class Leaf extends Module {
+      async forward(): Promise<Prediction> {
+        depths.push(['leaf', currentSettings().callerModules.length]);
+        await Promise.resolve();
+        return new Prediction({ lm: currentSettings().lm });
+      }
+    }
+    class Outer extends Module {
+      leaf = new Leaf();
+      async forward(): Promise<Prediction> {
+        const first = await this.leaf.call(); // called before any await: the stack is [outer, leaf]
+        await Promise.resolve();
+        depths.push(['outer after await', currentSettings().callerModules.length]);
+        await this.leaf.call();
+        return first;
+      }
+    }
+    const lm = { model: 'scoped' } as never;
+    const outer = new Outer();
+    await outer.call();
+    expect(depths[0]).toEqual(['leaf', 2]);
+    depths.length = 0;
+    const inScope = await withSettings({ lm }, () => outer.call());
+    expect(inScope.get('lm')).toBe(lm);
+    expect(depths).toEqual([['leaf', 2], ['outer after await', 1], ['leaf', 2]]);
+    expect(currentSettings().callerModules).toEqual([]);
+  });
 });

@@ -1,8 +1,8 @@
-// evaluate(program, devset, metric, options): DSPy's Evaluate on the runtime. Examples run as tasks under a
-// TaskSupervisor through Task's async stream (bounded concurrency, per-example timeout that kills the task),
+// evaluate(program, devset, metric, options): DSPy's Evaluate on the runtime. Examples run in tasks under a
+// TaskSupervisor (workers.ts: bounded concurrency, a per-example timeout that kills the task running it),
 // every devset item ends as exactly one result, and the score is DSPy's round(100 * sum / n, 2).
 
-import { DynamicSupervisor, Runtime, TaskSupervisor, type Caller, type Dest, type StreamItem } from '@dspex/runtime';
+import { DynamicSupervisor, Runtime, TaskSupervisor, type Caller, type Dest } from '@dspex/runtime';
 import type { Example } from '../primitives/example.js';
 import { Prediction } from '../primitives/prediction.js';
 import { EmptyDevsetError, EvaluateConfigError, EvaluationCancelled, ExampleCancelled, ExampleTaskExit, ExampleTimeout, MaxErrorsExceeded, type PartialEvaluation } from './errors.js';
@@ -12,6 +12,7 @@ import { EvaluationResult, metricNameOf, resultRecords } from './result.js';
 import { errorCode, runExample, type ExampleContext, type ExampleOutcome } from './run_example.js';
 import { saveResults } from './save.js';
 import { renderTable } from './table.js';
+import { ExampleWorkers } from './workers.js';
 import { evaluateTelemetry, type EvaluateOptions, type EvaluationRow, type ExampleFailure, type Metric, type Program } from './types.js';
 
 export const DEFAULT_CONCURRENCY = 16;
@@ -49,10 +50,6 @@ function check(devset: readonly Example[], metric: Metric, options: EvaluateOpti
   return { concurrency, maxErrors, failureScore, timeoutMs };
 }
 
-function* indices(n: number): Generator<number> {
-  for (let i = 0; i < n; i++) yield i;
-}
-
 /**
  * Runs `program` on every example of `devset` and scores it with `metric`. Resolves to DSPy's result shape.
  * Rejects with EmptyDevsetError or EvaluateConfigError before starting, MaxErrorsExceeded once `maxErrors`
@@ -80,13 +77,13 @@ export async function evaluate(program: Program, devset: readonly Example[], met
   const progress = options.displayProgress === true ? new ProgressDisplay({ output, now, intervalMs: options.progressIntervalMs ?? 5000, redrawMs: options.redrawIntervalMs ?? 100 }) : undefined;
   const state = { done: 0, total, failed: 0, scoreSum: 0, scored: 0 };
   let retried = 0;
-  const running = new Map<number, AbortController>();
   let stopReason: unknown;
   let stopping = false;
+  let workers: ExampleWorkers | undefined;
   /** Aborts every running example: on cancellation, on maxErrors, and at the end. */
   const stopAll = (reason: unknown): void => {
     if (!stopping) (stopping = true), (stopReason = reason);
-    for (const controller of running.values()) controller.abort(reason);
+    workers?.stop(reason);
   };
   const forward = (): void => stopAll(userSignal?.reason);
   userSignal?.addEventListener('abort', forward, { once: true });
@@ -100,13 +97,10 @@ export async function evaluate(program: Program, devset: readonly Example[], met
       if (telemetry.listenerCount('eval_retry') > 0) telemetry.emit('eval_retry', { evaluation, index, code: errorCode(error), message: error.message });
     },
   };
-  const exitOutcome = (exit: unknown): ExampleOutcome => {
-    const { input, reason } = exit as { input: number; reason: unknown };
-    const error = reason === 'timeout' ? new ExampleTimeout(input, timeoutMs) : stopping ? new ExampleCancelled(input, stopReason ?? reason) : new ExampleTaskExit(input, reason);
-    // The task is dead; what it started (an LM call, a Python call) must not run on unseen.
-    running.get(input)?.abort(error);
-    running.delete(input);
-    return { index: input, ok: false, error, attempts: 1, durationMs: 0 };
+  /** An example whose task died under it (killed at its timeout, crashed, or stopped with the evaluation). */
+  const lostOutcome = (index: number, reason: unknown): ExampleOutcome & { ok: false } => {
+    const error = reason === 'timeout' ? new ExampleTimeout(index, timeoutMs) : stopping ? new ExampleCancelled(index, stopReason ?? reason) : new ExampleTaskExit(index, reason);
+    return { index, ok: false, error, attempts: 1, durationMs: 0 };
   };
 
   let supervisor: Dest | undefined = options.supervisor;
@@ -121,22 +115,17 @@ export async function evaluate(program: Program, devset: readonly Example[], met
   const startedAt = now();
   let stopped: 'max_errors' | 'cancelled' | undefined;
   try {
-    const stream: AsyncIterable<StreamItem<ExampleOutcome>> = TaskSupervisor.asyncStreamNolink(
+    workers = new ExampleWorkers({
       caller,
       supervisor,
-      indices(total),
-      (index: number) => {
-        // One controller per running example, aborted by the loop below on its timeout or when the evaluation
-        // stops (cheaper than AbortSignal.any over the task's own signal, which costs a WeakRef per example).
-        const controller = new AbortController();
-        if (stopping) controller.abort(stopReason);
-        running.set(index, controller);
-        return runExample(index, devset[index]!, ctx, controller.signal).finally(() => running.delete(index));
-      },
-      { maxConcurrency: concurrency, ordered: false, timeout: timeoutMs, onTimeout: 'kill_task', zipInputOnExit: true, shutdown: 'brutal_kill' },
-    );
-    for await (const item of stream) {
-      const outcome = 'ok' in item ? item.ok : exitOutcome(item.exit);
+      total,
+      concurrency,
+      timeoutMs,
+      run: (index, signal) => runExample(index, devset[index]!, ctx, signal),
+      lost: lostOutcome,
+    });
+    if (stopping) workers.stop(stopReason);
+    for await (const outcome of workers.outcomes()) {
       if (cancelled() && !outcome.ok) {
         stopped = 'cancelled';
         break;

@@ -3,7 +3,7 @@
 // DSPy's named_parameters does ("qa", "extract.predict", "hops[0]", "by_name['x']"), the keys of saved state.
 
 import type { LM, LMConfig } from '../clients/base_lm.js';
-import { currentSettings, withSettings } from './settings.js';
+import { withCaller } from './settings.js';
 import { Example, isPlainRecord } from './example.js';
 import type { Prediction } from './prediction.js';
 import { StateMismatchError } from './errors.js';
@@ -52,8 +52,7 @@ export abstract class Module {
 
   /** Runs forward() with this module on the caller stack (DSPy's Module.__call__). */
   call(inputs: Inputs = {}, options?: CallOptions): Promise<Prediction> {
-    const callerModules = [...currentSettings().callerModules, this];
-    return withSettings({ callerModules }, () => this.forward(inputs, options));
+    return withCaller(this, () => this.forward(inputs, options));
   }
 
   /** (name, parameter) for every parameter reachable through properties, arrays and records, each once. */

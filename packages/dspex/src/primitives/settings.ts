@@ -1,6 +1,8 @@
 // DSPy's settings: a process-wide configuration (configure, like dspy.configure) and async-context-local
 // overrides (withSettings, like `with dspy.context(...)`). Overrides follow the async call chain through
 // AsyncLocalStorage, so concurrent requests in one Node process each see their own LM, adapter and trace.
+// Module.call's caller stack is kept without it unless a withSettings scope is open (see withCaller): on
+// Node 20 the first AsyncLocalStorage.run turns on async hooks for every promise of the process, for good.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LM } from '../clients/base_lm.js';
@@ -47,15 +49,22 @@ let globalSettings: Settings = { ...DEFAULTS };
  */
 interface Scope {
   readonly local: Partial<Settings>;
-  base: Settings;
+  /** The global settings `merged` was made from; null until the first read. */
+  base: Settings | null;
   merged: Settings;
 }
 
 const overrides = new AsyncLocalStorage<Scope>();
 
+/**
+ * The caller stack of the Module.call whose forward() is running synchronously right now, when no withSettings
+ * scope is open; undefined otherwise. Set and restored around the synchronous part of forward (withCaller).
+ */
+let callerFrame: Scope | undefined;
+
 /** The settings in effect here: the innermost withSettings overrides over the configured ones. */
 export function currentSettings(): Readonly<Settings> {
-  const scope = overrides.getStore();
+  const scope = callerFrame ?? overrides.getStore();
   if (scope === undefined) return globalSettings;
   if (scope.base !== globalSettings) {
     scope.base = globalSettings;
@@ -79,12 +88,38 @@ export function resetSettings(): void {
  * everything `fn` awaits, and only there; concurrent calls outside see nothing of them.
  */
 export function withSettings<T>(update: Partial<Settings>, fn: () => T): T {
-  const local: Partial<Settings> = { ...overrides.getStore()?.local };
+  // A caller frame open here becomes part of the scope, so the stack also holds across fn's awaits.
+  const frame = callerFrame;
+  const local: Partial<Settings> = { ...(frame ?? overrides.getStore())?.local };
   for (const key in update) {
     const value = update[key as keyof Settings];
     if (value !== undefined) (local as Record<string, unknown>)[key] = value;
   }
-  return overrides.run({ local, base: globalSettings, merged: { ...globalSettings, ...local } }, fn);
+  callerFrame = undefined;
+  try {
+    return overrides.run({ local, base: null, merged: globalSettings }, fn);
+  } finally {
+    callerFrame = frame;
+  }
+}
+
+/**
+ * Runs `fn` (a module's forward) with `module` pushed on settings.callerModules (DSPy's Module.__call__).
+ * Inside a withSettings scope the stack is a nested scope, so it holds across every await of forward. Outside
+ * any scope it is a frame held for the synchronous part of `fn` only (forward up to its first await, and the
+ * calls it makes there): opening an AsyncLocalStorage scope per call would turn on async hooks for the whole
+ * process, which costs more than the rest of an evaluation's client side (see the README's differences).
+ */
+export function withCaller<T>(module: object, fn: () => T): T {
+  const outer = callerFrame;
+  if (outer === undefined && overrides.getStore() !== undefined) return withSettings({ callerModules: [...currentSettings().callerModules, module] }, fn);
+  const callers = outer?.local.callerModules ?? globalSettings.callerModules;
+  callerFrame = { local: { callerModules: [...callers, module] }, base: null, merged: globalSettings };
+  try {
+    return fn();
+  } finally {
+    callerFrame = outer;
+  }
 }
 
 /** Settings as a read-only view that always reflects the current context (DSPy's dspy.settings). */
