@@ -7,8 +7,11 @@ import { Process, flushMessages, type Pid, type ProcessContext } from './process
 import { Exit, type ExitReason } from './reasons.js';
 import { asProcess } from './runtime.js';
 
+/** When a supervisor restarts a child: always (permanent), after an abnormal exit (transient), never (temporary). */
 export type Restart = 'permanent' | 'transient' | 'temporary';
+/** How a supervisor stops a child: kill at once, wait forever for it, or wait this many ms then kill. */
 export type Shutdown = 'brutal_kill' | 'infinity' | number;
+/** A worker, or a supervisor (stopped with shutdown infinity by default and shown as a subtree). */
 export type ChildType = 'worker' | 'supervisor';
 
 /** How to start a child and what to do when it exits. */

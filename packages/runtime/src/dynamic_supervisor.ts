@@ -17,6 +17,7 @@ import { Exit, isNormalExit, type ExitReason } from './reasons.js';
 import { RestartIntensity, checkIntensity, checkPeriod, stoppedCleanly, supervisorReport, supervisorShutdown } from './supervision.js';
 import type { ChildCounts, ChildInfo, TerminateChildResult } from './supervisor.js';
 
+/** Options of DynamicSupervisor.start and startLink. */
 export interface DynamicSupervisorOptions {
   /** Only one_for_one, as in Elixir (the default). */
   strategy?: 'one_for_one';
@@ -203,6 +204,7 @@ function startOptions(options: DynamicSupervisorOptions, extra: StartOptions): S
   return { label: 'DynamicSupervisor', ...extra, ...(name === undefined ? {} : { name }), trapExit: true };
 }
 
+/** Elixir's DynamicSupervisor: children started on demand, one_for_one, shut down in parallel. */
 export const DynamicSupervisor = {
   /**
    * Starts a dynamic supervisor not linked to the caller. Resolves to { ok: pid }, or

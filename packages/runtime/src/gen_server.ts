@@ -396,6 +396,7 @@ class ServerLoop<S> {
   }
 }
 
+/** OTP's gen_server: start a behaviour in a process, call it (request and reply), cast to it, stop it. */
 export const GenServer = {
   /**
    * Starts a server not linked to anyone. Resolves once init has run (OTP's init_ack). Started from outside

@@ -12,6 +12,7 @@ import type { Dest, Pid, Process, ProcessContext } from './process.js';
 import { Exit, isShutdown, type ExitReason } from './reasons.js';
 import { asProcess, type Runtime } from './runtime.js';
 
+/** What Port.open and openLink run: the command, its arguments, environment and pipes. */
 export interface PortOptions {
   command: string;
   args?: readonly string[];
@@ -43,6 +44,7 @@ export interface PortExit {
   signal: NodeJS.Signals | null;
 }
 
+/** A running port: its pid (a process like any other) and the OS process's pipes. */
 export interface PortHandle {
   /** The port process: link to it, monitor it, send it PortCommand messages. */
   readonly pid: Pid;

@@ -55,6 +55,7 @@ export interface ProcessContext {
 
 /** The code of a raw process: a message handler, optionally with an init step run before any message. */
 export type ReceiveFn = (message: never, self: ProcessContext) => unknown;
+/** A raw process with an init step: `rt.spawn({ init(self), receive(message, self) })`. */
 export interface ProcessBehavior {
   init?(self: ProcessContext): unknown;
   receive(message: never, self: ProcessContext): unknown;
@@ -403,6 +404,7 @@ export function flushMessages(process: Process, match: (message: unknown) => boo
 const NOT_FOUND = Symbol('not-found');
 const CRASHED = Symbol('crashed');
 
+/** Whether `value` is a pid of a runtime (dead or alive). */
 export function isPid(value: unknown): value is Pid {
   return value instanceof Process;
 }

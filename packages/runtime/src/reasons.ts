@@ -10,6 +10,10 @@ export interface ShutdownWithDetail {
   readonly shutdown: unknown;
 }
 
+/**
+ * The exit reason `{ shutdown: detail }`: a clean stop that carries a detail (no crash report, no restart of
+ * a transient child).
+ */
 export const shutdownWith = (detail: unknown): ShutdownWithDetail => ({ shutdown: detail });
 
 export function isShutdownWithDetail(reason: unknown): reason is ShutdownWithDetail {
@@ -60,4 +64,5 @@ export class Down {
 
 /** Returned by a selective receive that timed out: the `after` clause. */
 export const TIMEOUT: unique symbol = Symbol('timeout');
+/** The type of TIMEOUT, what `self.receive(match, timeoutMs)` resolves to when nothing matched in time. */
 export type Timeout = typeof TIMEOUT;

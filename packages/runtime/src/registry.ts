@@ -16,8 +16,10 @@ import type { Dest, Pid, Process, ProcessContext, ViaName } from './process.js';
 import type { ExitReason } from './reasons.js';
 import { asProcess, type Runtime } from './runtime.js';
 
+/** A unique registry holds one process per key; a duplicate registry any number. */
 export type RegistryKeys = 'unique' | 'duplicate';
 
+/** Options of Registry.start and startLink. */
 export interface RegistryOptions {
   keys: RegistryKeys;
   /** Required, as in Elixir: the registry is found by this node-wide name. */
@@ -26,7 +28,9 @@ export interface RegistryOptions {
 
 /** register's result: the registry's pid, or for a unique key, the process that already holds it. */
 export type RegisterResult = { ok: Pid } | { error: { alreadyRegistered: Pid } };
+/** What registry.updateValue answers. */
 export type UpdateValueResult<V> = { new: V; old: V } | { error: 'not_registered' };
+/** What Registry.start answers: StartResult with the registry's handle on success. */
 export type RegistryStartResult<K = unknown, V = unknown> = { ok: Pid; registry: Registry<K, V> } | { ignore: true } | { error: ExitReason };
 
 interface Owner<K> {

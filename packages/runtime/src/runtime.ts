@@ -24,6 +24,7 @@ import { Down, Ref, isNormalExit, type ExitReason } from './reasons.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import type { TelemetryEvents } from './telemetry.js';
 
+/** Options of `new Runtime(options)`; every one has a default. */
 export interface RuntimeOptions {
   /** pino logger for crash and supervisor reports (default: pino at DSPEX_LOG_LEVEL or 'info'). */
   logger?: Logger;
@@ -34,6 +35,7 @@ export interface RuntimeOptions {
   mailboxHighWater?: number;
 }
 
+/** Options of `rt.spawn(code, options)`. */
 export interface SpawnOptions {
   /** Link the new process to this one before it runs (spawn_link). */
   link?: Pid;
@@ -51,6 +53,7 @@ export interface SpawnOptions {
  */
 export type Interceptor = (to: Pid, message: unknown) => 'deliver' | 'drop' | { delayMs: number } | { crash: ExitReason };
 
+/** What `rt.processInfo(pid)` tells about a live process (Erlang's process_info/1). */
 export interface ProcessInfo {
   pid: Pid;
   name: string | null;

@@ -4,6 +4,7 @@
 
 import { DEAD, NEEDS_INIT, QUEUED, RUNNING, SUSPENDED, type Process } from './process.js';
 
+/** How the run queue schedules processes (`new Runtime({ scheduler })`); the defaults suit services. */
 export interface SchedulerOptions {
   /** Messages one process may handle before the next process gets its turn (default 64). */
   reductionsPerSlice?: number;

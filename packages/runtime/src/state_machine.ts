@@ -8,6 +8,7 @@ import { GenServer, type Caller, type GenServerBehavior, type NoReplyResult, typ
 import type { Dest, Pid, ProcessContext } from './process.js';
 import { asProcess } from './runtime.js';
 
+/** Options of StateMachine.start and startLink. */
 export interface StateMachineOptions<TMachine extends AnyStateMachine> {
   /** The machine's input (createActor's `input`). */
   input?: InputFrom<TMachine>;
@@ -147,6 +148,7 @@ function startOptions(machine: AnyStateMachine, options: StateMachineOptions<Any
   return { ...(options.name === undefined ? {} : { name: options.name }), label: options.label ?? `state_machine:${machine.id}` };
 }
 
+/** The gen_statem role: an xstate v5 machine run as a process; every message is an event. */
 export const StateMachine = {
   /**
    * Starts `machine` in a process not linked to anyone. Resolves to { ok: pid }, or { error: reason } when

@@ -13,9 +13,15 @@ import type { Dest, Pid, ProcessContext } from './process.js';
 import { Exit, isNormalExit, type ExitReason } from './reasons.js';
 import { RestartIntensity, checkIntensity, checkPeriod, stoppedCleanly, supervisorReport, supervisorShutdown } from './supervision.js';
 
+/**
+ * Which children a supervisor restarts when one exits: it alone, all, or it and those started after it;
+ * simple_one_for_one starts children from one template.
+ */
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
+/** Whether the exit of significant children shuts the supervisor down: never, at the first, or once all are gone. */
 export type AutoShutdown = 'never' | 'any_significant' | 'all_significant';
 
+/** The supervisor flags (OTP sup_flags): strategy, restart intensity and auto shutdown. */
 export interface SupervisorFlags {
   strategy?: Strategy;
   /** Restarts allowed within `period` before the supervisor gives up (default 1). */
@@ -25,11 +31,13 @@ export interface SupervisorFlags {
   autoShutdown?: AutoShutdown;
 }
 
+/** What a supervisor starts with: its flags and its children, started left to right. */
 export interface SupervisorSpec extends SupervisorFlags {
   /** Started left to right, stopped right to left. simple_one_for_one: exactly one template spec. */
   children: ChildSpec[];
 }
 
+/** A supervisor's spec, or a function called in the supervisor's process that returns one (or 'ignore'). */
 export type SupervisorInit = SupervisorSpec | (() => SupervisorSpec | 'ignore' | Promise<SupervisorSpec | 'ignore'>);
 
 /** What whichChildren reports per child: pid, 'restarting', or undefined when not running. */
@@ -39,6 +47,7 @@ export interface ChildInfo {
   type: ChildType;
 }
 
+/** What Supervisor.countChildren answers (OTP's count_children). */
 export interface ChildCounts {
   specs: number;
   active: number;
@@ -46,9 +55,13 @@ export interface ChildCounts {
   workers: number;
 }
 
+/** What Supervisor.startChild answers: the child's start result, or why it was not started. */
 export type StartChildResult = StartResult | { error: 'already_present' } | { error: { alreadyStarted: Pid } };
+/** What terminateChild answers. */
 export type TerminateChildResult = { ok: true } | { error: 'not_found' };
+/** What Supervisor.restartChild answers. */
 export type RestartChildResult = StartResult | { error: 'running' | 'restarting' | 'not_found' };
+/** What Supervisor.deleteChild answers. */
 export type DeleteChildResult = { ok: true } | { error: 'running' | 'restarting' | 'not_found' };
 
 interface Child {
@@ -473,6 +486,7 @@ function checkInit(init: SupervisorInit): void {
   if (typeof init !== 'function') validateSupervisorSpec(init);
 }
 
+/** OTP's supervisor: starts children from child specs, restarts them by strategy and intensity, stops them in order. */
 export const Supervisor = {
   /**
    * Starts a supervisor not linked to the caller. Resolves to { ok: pid }, { ignore } when init said so,

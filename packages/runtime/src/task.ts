@@ -19,6 +19,7 @@ import { Runtime, asProcess } from './runtime.js';
 
 /** What a task came to: its function's value, or the reason it exited without one. */
 export type TaskOutcome<T> = { ok: T } | { exit: ExitReason };
+/** The function a task runs, in its own process (`self`). */
 export type TaskFn<T> = (self: ProcessContext) => T | Promise<T>;
 
 /** Sent to a task's owner with the result (Elixir's `{ref, result}`), before the DOWN of its monitor. */
@@ -228,6 +229,7 @@ export class Task<T = unknown> {
   }
 }
 
+/** Options of Task.yieldMany. */
 export interface YieldManyOptions {
   /** Milliseconds to wait (default 5000; Infinity waits until `limit` tasks are done). */
   timeout?: number;
@@ -237,10 +239,12 @@ export interface YieldManyOptions {
   onTimeout?: 'nothing' | 'ignore' | 'kill_task';
 }
 
+/** The function Task.asyncStream runs for each item, each in its own task. */
 export type StreamFn<I, T> = (item: I, self: ProcessContext) => T | Promise<T>;
 /** One result of an async stream. With zipInputOnExit, exit is { input, reason }. */
 export type StreamItem<T> = { ok: T } | { exit: ExitReason };
 
+/** Options of Task.asyncStream and TaskSupervisor.asyncStreamNolink. */
 export interface AsyncStreamOptions {
   /** Tasks alive at once, and how far the stream may run ahead of its consumer (default os.availableParallelism()). */
   maxConcurrency?: number;
@@ -254,8 +258,10 @@ export interface AsyncStreamOptions {
   zipInputOnExit?: boolean;
 }
 
+/** Options of TaskSupervisor.start: those of a DynamicSupervisor, less strategy and extraArguments. */
 export type TaskSupervisorOptions = Omit<DynamicSupervisorOptions, 'strategy' | 'extraArguments'>;
 
+/** Options of the tasks a TaskSupervisor starts. */
 export interface TaskStartOptions {
   /** How the supervisor stops the task on its own shutdown (default 5000 ms). */
   shutdown?: Shutdown;
@@ -518,6 +524,7 @@ async function startSupervised<T>(caller: Caller, sup: Dest, fn: TaskFn<T>, link
   return runTask(process, owner, fn, notify, linkTo);
 }
 
+/** Elixir's Task.Supervisor: tasks as temporary children, so a crash is a result, not the caller's death. */
 export const TaskSupervisor = {
   /** Starts a task supervisor (a DynamicSupervisor of temporary tasks). Resolves to { ok: pid } or { error }. */
   start(caller: Caller, options: TaskSupervisorOptions = {}, extra: StartOptions = {}): Promise<StartResult> {

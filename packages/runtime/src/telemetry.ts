@@ -4,6 +4,7 @@
 import type { Pid } from './process.js';
 import type { ExitReason } from './reasons.js';
 
+/** The events of `rt.telemetry` and their payloads (eventemitter3 types). */
 export interface TelemetryEvents {
   spawn: [event: { pid: Pid; label: string | null }];
   exit: [event: { pid: Pid; reason: ExitReason; label: string | null }];
@@ -22,4 +23,5 @@ export interface TelemetryEvents {
   internal_error: [event: { error: unknown; pid: Pid }];
 }
 
+/** The name of a telemetry event: `rt.telemetry.on(name, listener)`. */
 export type TelemetryEventName = keyof TelemetryEvents;

@@ -13,6 +13,7 @@ import type { Dest, Pid, ProcessContext } from './process.js';
 import { Exit, type ExitReason } from './reasons.js';
 import { asProcess } from './runtime.js';
 
+/** Options of WorkerPool.start and startLink. */
 export interface WorkerPoolOptions {
   /** The worker module: an absolute path or a file: URL whose default export handles one task. */
   filename: string | URL;
@@ -27,6 +28,7 @@ export interface WorkerPoolOptions {
   label?: string;
 }
 
+/** Options of one WorkerPool.run. */
 export interface WorkerRunOptions {
   /** Aborting cancels the task: a queued task is dropped, a running one loses its thread (piscina). */
   signal?: AbortSignal;
@@ -131,6 +133,7 @@ const PoolServer: GenServerBehavior<PoolState, WorkerPoolOptions, RunRequest, un
   },
 };
 
+/** A piscina worker-thread pool run as a process: CPU-heavy work off the event loop, supervised. */
 export const WorkerPool = {
   /** Starts a pool not linked to anyone. { error } when the worker file does not exist. */
   start(caller: Caller, options: WorkerPoolOptions): Promise<StartResult> {

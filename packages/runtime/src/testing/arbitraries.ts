@@ -31,6 +31,7 @@ export function arbExitReason(kinds: readonly ExitReasonKind[] = ALL_KINDS): fc.
   return fc.oneof(...kinds.map((kind) => byKind[kind]));
 }
 
+/** Any restart type: permanent, transient or temporary. */
 export function arbRestart(): fc.Arbitrary<Restart> {
   return fc.constantFrom<Restart>('permanent', 'transient', 'temporary');
 }
@@ -45,6 +46,7 @@ export function arbStrategy(): fc.Arbitrary<ModelStrategy> {
   return fc.constantFrom<ModelStrategy>('one_for_one', 'one_for_all', 'rest_for_one');
 }
 
+/** What arbChildSpec may vary; a field given is fixed. */
 export interface ChildSpecConstraints {
   /** Ids to draw from (default: short lowercase identifiers). */
   id?: fc.Arbitrary<string>;

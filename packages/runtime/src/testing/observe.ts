@@ -47,6 +47,7 @@ export interface Collector {
   stop(): void;
 }
 
+/** Spawns a Collector (optionally registered under `name`). */
 export function collector(rt: Runtime, options: { name?: string } = {}): Collector {
   const messages: unknown[] = [];
   const untaken: unknown[] = [];
@@ -80,6 +81,7 @@ function runtimeStream(rt: Runtime): () => number {
   return stream;
 }
 
+/** Options of randomProcess. */
 export interface RandomProcessOptions {
   /** Source of randomness in [0, 1). Default: a PRNG seeded with `seed`, or without one, the runtime's own
    *  seeded stream (seed 1), so successive picks differ and a rerun picks the same victims. */

@@ -57,6 +57,7 @@ export interface SupervisorSystem {
   readonly shutdownEvents: string[];
 }
 
+/** One fast-check command of a supervisor model run (a crash, a kill, a terminateChild, ...). */
 export type SupervisorCommand = fc.AsyncCommand<SupervisorModel, SupervisorSystem>;
 
 // --- Steps: one op, or a batch in scheduler order, then a comparison of the whole state ---
@@ -217,6 +218,7 @@ export function supervisorCommands(config: SupervisorModelConfig): fc.Arbitrary<
   return fc.commands([fc.oneof(...commands)], { maxCommands: config.maxCommands ?? 30, size: 'max' });
 }
 
+/** Options of runSupervisorModel. */
 export interface RunSupervisorModelOptions {
   /** Orders the ops of each batch (pass the run's fc.scheduler()); without it they go in listed order. */
   scheduler?: fc.Scheduler;

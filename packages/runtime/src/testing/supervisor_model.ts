@@ -6,8 +6,10 @@
 import type { Restart } from '../child_spec.js';
 import { isNormalExit, type ExitReason } from '../reasons.js';
 
+/** The strategies SupervisorModel covers. */
 export type ModelStrategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
 
+/** A child as SupervisorModel sees it. */
 export interface ModelChild {
   readonly id: string;
   readonly restart: Restart;
@@ -23,6 +25,10 @@ export type ExitOutcome =
   | 'stale' // not from a current child: an incarnation that was already replaced, stopped or flushed
   | 'gave_up'; // more than `intensity` restarts within the period: the supervisor stopped
 
+/**
+ * An executable statement of what supervisor.erl does with an exit: the reference a real supervisor is
+ * compared with.
+ */
 export class SupervisorModel {
   alive = true;
   /** Why the supervisor stopped, when it did. */

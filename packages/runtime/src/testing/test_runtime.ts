@@ -10,6 +10,7 @@ import { Runtime } from '../runtime.js';
 import type { TelemetryEventName, TelemetryEvents } from '../telemetry.js';
 import { seededRandom } from './random.js';
 
+/** Options of createTestRuntime. */
 export interface TestRuntimeOptions {
   /** Seeds the scheduler's pick: which runnable process goes next is a seeded pseudo-random choice. */
   seed?: number;
@@ -44,6 +45,7 @@ export interface SupervisorReport {
   reason: string;
 }
 
+/** One log line a TestRuntime kept instead of printing it. */
 export interface LogRecord {
   /** pino's numeric level: 40 warn, 50 error. */
   level: number;
@@ -68,6 +70,7 @@ export const RUNTIME_EVENTS = [
   'internal_error',
 ] as const satisfies readonly TelemetryEventName[];
 
+/** A Runtime for tests: seeded interleaving, optional manual scheduling and fake clock, and every report kept. */
 export class TestRuntime extends Runtime {
   readonly crashReports: CrashReport[] = [];
   readonly supervisorReports: SupervisorReport[];
