@@ -1,5 +1,5 @@
 // Public API of @dspex/runtime. Only re-exports; see README.md for the guide.
-export { Runtime, type RuntimeOptions, type SpawnOptions, type ProcessInfo, type Interceptor } from './runtime.js';
+export { Runtime, type RuntimeOptions, type SpawnOptions, type ProcessInfo } from './runtime.js';
 export { isPid, type Pid, type Dest, type ViaName, type ProcessContext, type ProcessBehavior, type ReceiveFn } from './process.js';
 export { Exit, Down, Ref, TIMEOUT, type Timeout, type ExitReason, type ShutdownWithDetail, shutdownWith, isShutdown, isNormalExit } from './reasons.js';
 export * from './errors.js';

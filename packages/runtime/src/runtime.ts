@@ -47,7 +47,7 @@ export interface SpawnOptions {
 }
 
 /**
- * Decides what happens to a message on its way (testing kit): deliver, drop, deliver after a delay, or
+ * @internal Decides what happens to a message on its way (the testing kit's message faults): deliver, drop, deliver after a delay, or
  * crash: the receiver exits with `crash` as its reason when it comes to this message in its mailbox (at
  * once if it is waiting in a selective receive).
  */
