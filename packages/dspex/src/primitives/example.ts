@@ -3,13 +3,14 @@
 // fields of the same name, which stay reachable with get()/set().
 
 import { ExampleInputsNotSetError, MissingFieldError } from './errors.js';
+import type { Fields } from '../signatures/infer.js';
 
-export type Fields = Record<string, unknown>;
+export type { Fields };
 
 /** Field names starting with this are DSPy's bookkeeping (dspy_uuid, dspy_split), hidden from keys() by default. */
 const DSPY_PREFIX = 'dspy_';
 
-const fieldAccess: ProxyHandler<Example> = {
+const fieldAccess: ProxyHandler<ExampleRecord> = {
   get(target, property, receiver) {
     if (typeof property !== 'string' || property in target) return Reflect.get(target, property, receiver);
     if (Object.prototype.hasOwnProperty.call(target._store, property)) return target._store[property];
@@ -34,7 +35,13 @@ const fieldAccess: ProxyHandler<Example> = {
   },
 };
 
-export class Example {
+/** The runtime class of Example; the `Example<I, O>` type below gives its field view. */
+export class ExampleRecord {
+  // Errors and reprs name the class as DSPy does ("Example"), not by this module-private name.
+  static {
+    Object.defineProperty(this, 'name', { value: 'Example' });
+  }
+
   /** Fields by name, in insertion order. Read through get()/property access; exposed for subclasses and the Proxy. */
   _store: Fields;
   _inputKeys: Set<string> | null = null;
@@ -166,12 +173,40 @@ export class Example {
     return `Example(${JSON.stringify(visible)}) (input_keys=${inputs})`;
   }
 
-  /** An instance of the same class from plain fields. */
-  protected create(fields: Fields): this {
+  /** An instance of the same class from plain fields (public only so that typed views stay assignable to Example). */
+  create(fields: Fields): this {
     const Ctor = this.constructor as new (base: Fields) => this;
     return new Ctor(fields);
   }
 }
+
+/** Methods that return the receiver's own type, which the typed view keeps typed. */
+type SelfReturning = 'set' | 'withInputs' | 'inputs' | 'labels' | 'copy' | 'without' | 'create';
+/** Drops index signatures (the loose field access) from a class's members. */
+export type KnownKey<K> = string extends K ? never : number extends K ? never : K;
+/** A method returning `Self` instead of the record class (an exported helper of the typed views). */
+export type ReturningSelf<M, Self> = M extends (...args: infer A) => unknown ? (...args: A) => Self : M;
+
+/** An Example whose fields are F: reading a field F does not name is a compile error. */
+export type TypedExample<F extends Fields> = {
+  [K in keyof ExampleRecord as KnownKey<K>]: K extends SelfReturning ? ReturningSelf<ExampleRecord[K], TypedExample<F>> : ExampleRecord[K];
+} & F;
+
+/**
+ * DSPy's Example. `Example` (no arguments) reads any field as `unknown`; `Example<I, O>` holds the inputs I and the
+ * labels O of a typed program (`Example<InputsOf<typeof sig>, OutputsOf<typeof sig>>`), fields read with their types.
+ */
+export type Example<I extends Fields = Fields, O extends Fields = Fields> = Fields extends I & O ? ExampleRecord : TypedExample<I & O>;
+
+export interface ExampleConstructor {
+  /** Copies fields from `base` (a record or another Example, whose input keys are kept), then applies `fields`. */
+  new (base?: Fields | Example | null, fields?: Fields): Example;
+  /** A typed example: `new Example<{ question: string }, { answer: string }>({ question, answer }).withInputs('question')`. */
+  new <I extends Fields, O extends Fields = Record<never, never>>(base: I & O, fields?: Partial<I & O>): Example<I, O>;
+  readonly prototype: ExampleRecord;
+}
+
+export const Example: ExampleConstructor = ExampleRecord;
 
 /** DSPy's convert_to_serializable: objects with toDict() become records, lists and records are walked. */
 export function toSerializable(value: unknown): unknown {

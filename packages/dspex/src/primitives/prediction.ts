@@ -3,17 +3,22 @@
 // prediction's own fields.
 
 import { CompletionsShapeError, MissingFieldError } from './errors.js';
-import { Example, type Fields } from './example.js';
+import { ExampleRecord, type Fields, type KnownKey, type ReturningSelf } from './example.js';
 import type { LMUsage } from '../clients/base_lm.js';
 
 /** What a prediction was built against: anything with named output fields (a Signature). */
 export type SignatureLike = object;
 
-export class Prediction extends Example {
+/** The runtime class of Prediction; the `Prediction<O>` type below gives its field view. */
+export class PredictionRecord extends ExampleRecord {
+  static {
+    Object.defineProperty(this, 'name', { value: 'Prediction' });
+  }
+
   _completions: Completions | null = null;
   _lmUsage: LMUsage | null = null;
 
-  constructor(base?: Fields | Example | null, fields?: Fields) {
+  constructor(base?: Fields | ExampleRecord | null, fields?: Fields) {
     super(base, fields);
     // A Prediction has no input/label split (DSPy deletes _input_keys).
     this._inputKeys = null;
@@ -122,3 +127,18 @@ export class Completions {
     return this.toList()[Symbol.iterator]();
   }
 }
+
+type SelfReturning = 'set' | 'withInputs' | 'inputs' | 'labels' | 'copy' | 'without' | 'create';
+
+/** A Prediction whose output fields are O: reading a field O does not name is a compile error. */
+export type TypedPrediction<O extends Fields> = {
+  [K in keyof PredictionRecord as KnownKey<K>]: K extends SelfReturning ? ReturningSelf<PredictionRecord[K], TypedPrediction<O>> : PredictionRecord[K];
+} & O;
+
+/**
+ * DSPy's Prediction. `Prediction` (no argument) reads any field as `unknown`; `Prediction<O>` is what a typed
+ * program gives: `new Predict('question -> answer: int').call(...)` resolves to `Prediction<{ answer: number }>`.
+ */
+export type Prediction<O extends Fields = Fields> = Fields extends O ? PredictionRecord : TypedPrediction<O>;
+
+export const Prediction: typeof PredictionRecord = PredictionRecord;
