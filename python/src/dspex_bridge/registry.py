@@ -3,7 +3,9 @@
 A command is any function; async functions run on the worker's event loop, sync ones in its thread pool.
 A (sync or async) generator is a stream: each yield becomes a `chunk`, a sync generator's return value the
 final `result`. An `ordered` command (close_session) runs on the event loop as its frame is read, before any later
-frame: a barrier in the order Node sent them.
+frame: a barrier in the order Node sent them. An `inline` command (ping) runs on the worker's reader thread as its
+frame is read, with no hand-off to the loop or the pool: the cheapest call there is, for commands that return in
+microseconds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class Command:
     #: Runs on the loop thread when its frame is dispatched, so every later frame sees its effect. Short, sync,
     #: never blocking: it holds up the reading of every frame behind it.
     ordered: bool = False
+    #: Runs on the reader thread as its frame is read (on the loop if earlier frames still wait there) and answers
+    #: at once: no task, no thread hand-off. It must return in microseconds and never block or wait on Node (no
+    #: tool callbacks): while it runs no other frame is read, and nothing can cancel it.
+    inline: bool = False
 
     def bind(self, args: dict[Any, Any]) -> dict[str, Any]:
         """Checks the call's args against the function's parameters; BadArguments names what is wrong."""
@@ -48,9 +54,17 @@ class Command:
 class Registry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
+        self._inline: dict[str, Command] = {}
 
     def add(
-        self, name: str, fn: Callable[..., Any], *, stream: bool | None = None, replace: bool = False, ordered: bool = False
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *,
+        stream: bool | None = None,
+        replace: bool = False,
+        ordered: bool = False,
+        inline: bool = False,
     ) -> Command:
         existing = self._commands.get(name)
         if existing is not None and existing.fn is not fn and not replace:
@@ -59,6 +73,8 @@ class Registry:
         is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
         if ordered and (is_async or is_generator or stream):
             raise ValueError(f"command {name!r}: an ordered command is a plain sync function (it runs inline)")
+        if inline and (is_async or is_generator or stream or ordered):
+            raise ValueError(f"command {name!r}: an inline command is a plain sync function, neither a stream nor ordered")
         signature = inspect.signature(fn)
         command = Command(
             name=name,
@@ -68,8 +84,13 @@ class Registry:
             signature=signature,
             takes_any=all(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()) and bool(signature.parameters),
             ordered=ordered,
+            inline=inline,
         )
         self._commands[name] = command
+        if inline:
+            self._inline[name] = command
+        else:
+            self._inline.pop(name, None)
         return command
 
     def get(self, name: str) -> Command:
@@ -77,6 +98,10 @@ class Registry:
             return self._commands[name]
         except KeyError:
             raise UnknownCommand(f"no command named {name!r}; load its module with --commands") from None
+
+    def inline_command(self, name: object) -> Command | None:
+        """The command `name` if it is registered inline, else None (for the reader thread: one dict lookup)."""
+        return self._inline.get(name) if isinstance(name, str) else None
 
     def names(self) -> list[str]:
         return sorted(self._commands)
@@ -95,15 +120,16 @@ def command(
     replace: bool = False,
     registry: Registry | None = None,
     ordered: bool = False,
+    inline: bool = False,
 ) -> Callable[[F], F]:
     """Registers a function as a bridge command in the process-wide registry.
 
     `stream` defaults to whether the function is a generator; `stream=True` on a plain function streams the
-    iterable it returns. `ordered=True`: see Command.ordered.
+    iterable it returns. `ordered=True`, `inline=True`: see Command.ordered and Command.inline.
     """
 
     def decorate(fn: F) -> F:
-        (registry or REGISTRY).add(name or fn.__name__, fn, stream=stream, replace=replace, ordered=ordered)
+        (registry or REGISTRY).add(name or fn.__name__, fn, stream=stream, replace=replace, ordered=ordered, inline=inline)
         return fn
 
     return decorate

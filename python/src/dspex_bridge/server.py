@@ -1,10 +1,14 @@
 """The worker's core: reads frames from Node's pipe, runs calls concurrently, writes replies on its own pipe.
 
-Threads: the asyncio event loop serves both pipes itself (non-blocking reads and writes, no thread handoff
-on the way of a call) and runs dispatch, async commands and every terminal reply; a pool runs sync commands.
-A long async command must await now and then, or the loop cannot read `ping` frames meanwhile. Replies are
-gathered and written once per loop pass (or at once when only one call is in flight, so one call gets the
-shortest round trip), in the order they were sent from any thread.
+Threads: a reader thread reads the input pipe with blocking reads and runs the calls of `inline` commands
+(`ping`, and any sync command registered `inline=True`) itself, writing their replies at the end of each read:
+a no-op call costs one read, one decode, one encode and one write, like a bare pipe echo. Every other frame goes
+to the asyncio event loop, which dispatches it, runs async commands and every other terminal reply; a pool runs
+sync commands. Frames are dispatched in the order they were read: the reader runs a call itself only when the
+loop has dispatched every frame read before it. A long async command must await now and then, or the loop
+cannot answer heartbeat `ping` frames meanwhile. Replies are gathered and written once per loop pass (or at
+once when only one call is in flight, so one call gets the shortest round trip), in the order they were sent
+from any thread; all writes are blocking writes under one lock.
 
 Contract per call id: zero or more `chunk`s, then exactly one `result` or `error`; nothing after it. Whatever
 fails while producing or encoding a reply (a result, chunk or error that cannot be encoded, a message that is not
@@ -80,10 +84,16 @@ class Server:
         self._callbacks: dict[int, concurrent.futures.Future[Any]] = {}
         self._callback_ids = itertools.count(1)
         self._out = _Outbox()
+        # Blocking writes of the output pipe, one at a time: each writes every frame queued so far, in order.
+        self._write_lock = threading.Lock()
+        self._output_broken = False
         self._decoder = FrameDecoder(options.max_frame_bytes)
         self._input_broken = False
-        self._transport: asyncio.WriteTransport | None = None
-        self._output_closed: asyncio.Future[None] | None = None
+        # Frames the reader thread handed to the loop, and those the loop has dispatched: each count is written
+        # by one thread only, so equal counts (read without a lock) mean nothing read earlier waits for the loop.
+        self._posted = 0
+        self._dispatched = 0
+        self._reader_thread_id: int | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(options.max_threads, thread_name_prefix="dspex-cmd")
         # Calls answered Cancelled whose code still runs (a sync command ignoring its cancel flag): id -> ctx.
         self.unreleased: dict[int, CallContext] = {}
@@ -102,44 +112,73 @@ class Server:
         # With at most this call in flight nothing else will join the write: send it now, not at the pass's end.
         self._out.put(encode_frame(message, limit, default=encode_default), urgent=len(self.calls) <= 1)
 
-    def _flush_output(self) -> None:
-        """On the loop thread: hands every queued frame, in order, to the pipe transport in one write."""
-        frames = self._out.take()
-        if frames and self._transport is not None and not self._transport.is_closing():
-            self._transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
-
-    def _flush_and_close_output(self, timeout_s: float = 5.0) -> None:
-        loop, transport = self._loop, self._transport
-        if loop is None or transport is None:
-            return
-        self._flush_output()
-        closed = self._output_closed
-        transport.close()  # after the buffered frames are written
-        if closed is not None and not closed.done():
+    def _flush_output(self, more: list[bytes] | None = None) -> None:
+        """From any thread: writes every queued frame, in order, then `more` (the reader's replies), in one blocking
+        write. A broken pipe means Node is gone: the worker leaves as on EOF."""
+        with self._write_lock:
+            frames = self._out.take()
+            if more:
+                frames += more
+            if not frames or self._output_broken:
+                return
             try:
-                loop.run_until_complete(asyncio.wait_for(asyncio.shield(closed), timeout_s))
-            except (asyncio.TimeoutError, OSError):
-                pass
+                write_all(self.options.out_fd, frames[0] if len(frames) == 1 else b"".join(frames))
+            except OSError:
+                self._output_broken = True
+                self.request_exit(EXIT_CLEAN)
 
     # -- input -----------------------------------------------------------------------------------------------
-    def _on_frames(self, data: bytes) -> None:
-        """On the loop thread: the bytes that arrived on the input pipe; whole frames are dispatched in order.
-        After a protocol error nothing more is read: the stream cannot be trusted past a bad frame."""
-        if self._input_broken:
-            return
+    def _read_input(self) -> None:
+        """The reader thread: blocking reads of the input pipe until EOF or a protocol error. A call of an inline
+        command runs here when every frame read before it has been dispatched; the rest goes to the loop, one
+        hand-off per read. The replies of a read leave in one write. After a protocol error nothing more is read:
+        the stream cannot be trusted past a bad frame."""
+        self._reader_thread_id = self._out.reader_thread_id = threading.get_ident()
+        loop = self._loop
+        assert loop is not None
         try:
-            messages = self._decoder.feed(data)
-        except ProtocolError as exc:
-            self._input_broken = True
-            self._fatal(exc)
-            return
-        for message in messages:
-            try:
-                self._dispatch_safely(message)
-            except Exception:  # noqa: BLE001 - a bug in one dispatch must not stop the input
-                traceback.print_exc()
-            if self._input_broken:
-                return
+            while not self._input_broken:
+                try:
+                    data = os.read(self.options.in_fd, READ_BYTES)
+                except OSError:
+                    data = b""
+                if not data:
+                    loop.call_soon_threadsafe(self._on_input_end)
+                    return
+                try:
+                    messages = self._decoder.feed(data)
+                except ProtocolError as exc:
+                    self._input_broken = True
+                    loop.call_soon_threadsafe(self._fatal, exc)
+                    return
+                for_loop: list[dict[Any, Any]] = []
+                replies: list[bytes] = []
+                for message in messages:
+                    if for_loop or self._posted != self._dispatched or not self._try_inline(message, replies):
+                        for_loop.append(message)
+                    elif len(replies) >= FLUSH_EVERY:
+                        # A long burst is answered as it goes, so Node works on the first replies meanwhile.
+                        self._flush_output(replies)
+                        replies = []
+                self._flush_output(replies)
+                if for_loop:
+                    self._posted += len(for_loop)
+                    loop.call_soon_threadsafe(self._dispatch_batch, for_loop)
+        except RuntimeError:
+            return  # the loop is closed: the worker is exiting
+
+    def _dispatch_batch(self, messages: list[dict[Any, Any]]) -> None:
+        """On the loop thread: frames the reader handed over, dispatched in the order they were read."""
+        try:
+            for message in messages:
+                if self._input_broken:
+                    return
+                try:
+                    self._dispatch_safely(message)
+                except Exception:  # noqa: BLE001 - a bug in one dispatch must not stop the input
+                    traceback.print_exc()
+        finally:
+            self._dispatched += len(messages)
 
     def _on_input_end(self) -> None:
         if self._input_broken:
@@ -157,17 +196,11 @@ class Server:
         self._loop = loop
         self._loop_thread_id = threading.get_ident()
         self._exit = loop.create_future()
-        self._output_closed = loop.create_future()
-        # Both pipes are served by the event loop itself (non-blocking, epoll): a call costs no thread handoff
-        # until a sync command needs the pool.
-        self._transport, _ = loop.run_until_complete(
-            loop.connect_write_pipe(lambda: _OutputProtocol(self), os.fdopen(self.options.out_fd, "wb", buffering=0, closefd=False))
-        )
+        for fd in (self.options.in_fd, self.options.out_fd):
+            os.set_blocking(fd, True)
         self._out.attach(loop, self._loop_thread_id, self._flush_output)
         self.send({"t": "ready", "pid": os.getpid(), "worker_id": self.worker_id, "versions": versions()})
-        loop.run_until_complete(
-            loop.connect_read_pipe(lambda: _InputProtocol(self), os.fdopen(self.options.in_fd, "rb", buffering=0, closefd=False))
-        )
+        threading.Thread(target=self._read_input, name="dspex-reader", daemon=True).start()
         try:
             code = loop.run_until_complete(self._exit)
             for ctx in list(self.calls.values()):
@@ -175,7 +208,7 @@ class Server:
             for future in list(self._callbacks.values()):
                 settle(future, error=Cancelled("worker is exiting"))
         finally:
-            self._flush_and_close_output()
+            self._flush_output()
         return code
 
     def request_exit(self, code: int) -> None:
@@ -217,7 +250,9 @@ class Server:
 
     # -- CallbackHost ----------------------------------------------------------------------------------------
     def on_loop_thread(self) -> bool:
-        return threading.get_ident() == self._loop_thread_id
+        """True on the threads that must never wait for Node: the loop, and the reader (it reads Node's answer)."""
+        ident = threading.get_ident()
+        return ident == self._loop_thread_id or ident == self._reader_thread_id
 
     def start_callback(self, session_id: str | None, name: str, args: dict[str, Any]) -> concurrent.futures.Future[Any]:
         callback_id = next(self._callback_ids)
@@ -272,7 +307,9 @@ class Server:
         else:
             print(f"dspex_bridge: ignoring message of unknown kind {kind!r}", file=sys.stderr, flush=True)
 
-    def _on_call(self, message: dict[Any, Any]) -> None:
+    def _open_call(self, message: dict[Any, Any]) -> CallContext | None:
+        """The context of a well-formed call; None once a malformed one (or a session that cannot be had) has been
+        answered with an error. From the loop or the reader thread."""
         call_id = _message_id(message)
         cmd = message.get("cmd")
         args = message.get("args")
@@ -291,28 +328,72 @@ class Server:
             problem = f"call id {call_id} is already in flight"
         if problem is not None:
             self.send({"t": "error", "id": call_id, "error": error_map(BadRequest(problem))})
-            return
+            return None
         try:
             session = self.sessions.get(session_id)
         except Exception as exc:  # noqa: BLE001 - answered like any failure of the call
             self.send({"t": "error", "id": call_id, "error": error_map(exc)})
+            return None
+        return CallContext(call_id, cmd, session, credits=credits, worker=self)
+
+    def _on_call(self, message: dict[Any, Any]) -> None:
+        ctx = self._open_call(message)
+        if ctx is None:
             return
-        ctx = CallContext(call_id, str(cmd), session, credits=credits, worker=self)
-        self.calls[call_id] = ctx
+        args = message.get("args") or {}
+        self.calls[ctx.id] = ctx
         try:
-            command = self.registry.get(str(cmd))
-            command.bind(args or {})
-            if command.ordered:
-                self._run_ordered(ctx, command, args or {})
+            command = self.registry.get(ctx.cmd)
+            command.bind(args)
+            if command.ordered or command.inline:
+                self._run_ordered(ctx, command, args)
                 return
             assert self._loop is not None
-            ctx.task = self._loop.create_task(self._run_call(ctx, command, args or {}), context=bind_context(ctx))
+            ctx.task = self._loop.create_task(self._run_call(ctx, command, args), context=bind_context(ctx))
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
             self._finish_error(ctx, exc)
 
+    def _try_inline(self, message: dict[Any, Any], replies: list[bytes]) -> bool:
+        """On the reader thread: runs a well-formed call of an inline command at once and adds its reply frame to
+        `replies`; False for any other frame, a malformed call included (the loop dispatches and answers it). The
+        call is never in `calls`: it ends before the next frame is read, so no cancel can find it running."""
+        if message.get("t") != "call":
+            return False
+        command = self.registry.inline_command(message.get("cmd"))
+        call_id = message.get("id")
+        args = message.get("args")
+        session_id = message.get("session")
+        if (
+            command is None
+            or type(call_id) is not int
+            or call_id in self.calls
+            or not (args is None or type(args) is dict)
+            or not (session_id is None or type(session_id) is str)
+            or "credits" in message
+        ):
+            return False
+        try:
+            ctx = CallContext(call_id, command.name, self.sessions.get(session_id), worker=self)
+        except Exception as exc:  # noqa: BLE001 - answered like any failure of the call
+            self.send({"t": "error", "id": call_id, "error": error_map(exc)})
+            return True
+        try:
+            if args is None:
+                args = {}
+            command.bind(args)
+            value = bind_context(ctx).run(command.fn, **args)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
+            self._finish_error(ctx, exc)
+            return True
+        try:
+            replies.append(encode_frame({"t": "result", "id": call_id, "value": value}, self.options.max_frame_bytes, default=encode_default))
+        except BaseException as exc:  # noqa: BLE001 - a result that cannot be sent becomes an error reply
+            self._finish_error(ctx, _unsendable("the result", exc))
+        return True
+
     def _run_ordered(self, ctx: CallContext, command: Command, args: dict[str, Any]) -> None:
-        """An ordered command (close_session) runs here, as its frame is dispatched: every frame read after it
-        sees its effect, whatever threads the calls before it still run on."""
+        """An ordered command (close_session) or an inline one (ping) runs here, as its frame is dispatched: every
+        frame read after it sees its effect, whatever threads the calls before it still run on."""
         try:
             value = bind_context(ctx).run(command.fn, **args)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an error frame
@@ -513,14 +594,16 @@ def _unsendable(what: str, exc: BaseException) -> BaseException:
     return Unserializable(f"{what} cannot be encoded: {detail}")
 
 
-#: Frames queued on the loop thread that are written at once instead of at the end of the loop pass.
+#: Frames queued on the loop or reader thread that are written at once instead of at the end of the pass or read.
 FLUSH_EVERY = 32
+#: The most the reader thread reads at once (a burst of calls is decoded and answered per read).
+READ_BYTES = 256 * 1024
 
 
 class _Outbox:
-    """Frames waiting for the output pipe, in the order they were sent from any thread. The loop thread
-    writes them: a send on the loop schedules one flush for the end of the current loop pass (so the replies
-    of one pass go out in one write); a send from another thread wakes the loop for it."""
+    """Frames waiting for the output pipe, in the order they were sent from any thread. A send on the loop
+    schedules one flush for the end of the current loop pass (so the replies of one pass go out in one write); the
+    reader thread flushes after each read; a send from another thread wakes the loop for it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -528,18 +611,22 @@ class _Outbox:
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id: int | None = None
+        self.reader_thread_id: int | None = None
         self._flush: Callable[[], None] = lambda: None
 
     def attach(self, loop: asyncio.AbstractEventLoop, loop_thread_id: int, flush: Callable[[], None]) -> None:
         self._loop, self._loop_thread_id, self._flush = loop, loop_thread_id, flush
 
     def put(self, frame: bytes, urgent: bool = False) -> None:
-        on_loop = threading.get_ident() == self._loop_thread_id
+        ident = threading.get_ident()
+        on_loop = ident == self._loop_thread_id
+        on_reader = ident == self.reader_thread_id
         with self._lock:
             self._frames.append(frame)
             # A long pass (a burst of calls) writes as it goes, so Node works on the first replies meanwhile.
-            flush_now = on_loop and (urgent or len(self._frames) >= FLUSH_EVERY)
-            if flush_now or self._flush_scheduled or self._loop is None:
+            many = len(self._frames) >= FLUSH_EVERY
+            flush_now = (on_loop and (urgent or many)) or (on_reader and many)
+            if flush_now or on_reader or self._flush_scheduled or self._loop is None:
                 schedule = False
             else:
                 schedule = self._flush_scheduled = True
@@ -556,33 +643,6 @@ class _Outbox:
             frames, self._frames = self._frames, []
             self._flush_scheduled = False
         return frames
-
-
-class _InputProtocol(asyncio.Protocol):
-    def __init__(self, server: Server) -> None:
-        self.server = server
-
-    def data_received(self, data: bytes) -> None:
-        self.server._on_frames(data)
-
-    def eof_received(self) -> bool:
-        self.server._on_input_end()
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.server._on_input_end()
-
-
-class _OutputProtocol(asyncio.BaseProtocol):
-    def __init__(self, server: Server) -> None:
-        self.server = server
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        # Node closed its end (or we closed ours at exit): nobody is listening, so leave as on EOF.
-        closed = self.server._output_closed
-        if closed is not None and not closed.done():
-            closed.set_result(None)
-        self.server.request_exit(EXIT_CLEAN)
 
 
 async def _as_async(iterable: Any) -> Any:

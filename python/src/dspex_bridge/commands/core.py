@@ -16,9 +16,9 @@ from ..session import ToolSpec
 from ..versions import versions
 
 
-@command("ping")
-async def ping(**args: Any) -> dict[str, Any]:
-    """Echoes its arguments."""
+@command("ping", inline=True)
+def ping(**args: Any) -> dict[str, Any]:
+    """Echoes its arguments. Inline: answered on the reader thread, the bridge's cheapest round trip."""
     return args
 
 
