@@ -128,6 +128,7 @@ describe('Predict', () => {
     const lm = new ScriptedLM(() => ({ answer: 'x' }));
     const signature = Signature.parse('question, context -> answer');
     const warned = moduleWarnings(['DSPEX_INPUT_EXTRA_FIELDS', 'DSPEX_INPUT_MISSING_FIELDS']);
+    // @ts-expect-error: a stray input on purpose (a compile error for a typed signature; the runtime warns)
     await new Predict(signature).call({ question: 'q', stray: 1 }, { lm });
     const warnings = await warned;
     expect(warnings.map((w) => w.code).sort()).toEqual(['DSPEX_INPUT_EXTRA_FIELDS', 'DSPEX_INPUT_MISSING_FIELDS']);

@@ -58,8 +58,8 @@ export class TwoStep extends Module {
   answer = new ChainOfThought('question, draft -> answer');
 
   override async forward(inputs: Inputs, options?: CallOptions): Promise<Prediction> {
-    const draft = await this.draft.call({ question: inputs['question'] }, options);
-    return this.answer.call({ question: inputs['question'], draft: draft.get('draft') }, options);
+    const draft = await this.draft.call({ question: inputs['question'] as string }, options);
+    return this.answer.call({ question: inputs['question'] as string, draft: draft.draft }, options);
   }
 }
 

@@ -9,6 +9,10 @@ import { t, type TypeExpr } from '../signatures/types.js';
 import { Module, type Inputs } from '../primitives/module.js';
 import type { Prediction } from '../primitives/prediction.js';
 import { Predict, type PredictCallOptions } from './predict.js';
+import type { Fields, SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
+
+/** A typed signature's outputs with ChainOfThought's `reasoning` first; loose outputs stay loose. */
+export type WithReasoning<O extends Fields> = Fields extends O ? Fields : { [K in 'reasoning' | keyof O]: K extends keyof O ? O[K] : string };
 
 export interface ChainOfThoughtOptions {
   /** A custom reasoning field (DSPy's rationale_field); its `type` wins over rationaleFieldType. */
@@ -19,18 +23,19 @@ export interface ChainOfThoughtOptions {
   config?: LMConfig;
 }
 
-export class ChainOfThought extends Module {
+/** `S` is the signature as in Predict; the prediction also holds `reasoning: string`. */
+export class ChainOfThought<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, WithReasoning<SignatureOutputs<S>>> {
   predict: Predict;
 
-  constructor(signature: Signature | string, options: ChainOfThoughtOptions = {}) {
+  constructor(signature: S, options: ChainOfThoughtOptions = {}) {
     super();
-    const base = ensureSignature(signature);
+    const base = ensureSignature(signature as Signature | string);
     const field = options.rationaleField ?? OutputField({ desc: '${reasoning}' });
     const type = options.rationaleField?.type ?? options.rationaleFieldType ?? t.str;
     this.predict = new Predict(base.prepend('reasoning', field, type), options.config ?? {});
   }
 
-  override forward(inputs: Inputs, options?: PredictCallOptions): Promise<Prediction> {
-    return this.predict.call(inputs, options);
+  override forward(inputs: SignatureInputs<S>, options?: PredictCallOptions): Promise<Prediction<WithReasoning<SignatureOutputs<S>>>> {
+    return this.predict.call(inputs as Inputs, options) as Promise<Prediction<WithReasoning<SignatureOutputs<S>>>>;
   }
 }

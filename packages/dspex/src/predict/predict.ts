@@ -9,11 +9,12 @@ import { ensureSignature, type Signature, type SignatureState } from '../signatu
 import { allowsNone } from '../signatures/types.js';
 import { Example, toSerializable, isPlainRecord, type Fields } from '../primitives/example.js';
 import { Prediction } from '../primitives/prediction.js';
-import { Module, brandParameter, type CallOptions, type Inputs, type Parameter } from '../primitives/module.js';
+import { Module, brandParameter, type CallArguments, type CallOptions, type Inputs, type LooseRecord, type Parameter } from '../primitives/module.js';
 import { currentSettings } from '../primitives/settings.js';
 import { NoLMConfiguredError, StateMismatchError } from '../primitives/errors.js';
 import { warn } from '../primitives/warnings.js';
 import type { LoadOptions } from '../utils/saving.js';
+import type { SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
 
 /** Per-call options of Predict: DSPy's privileged kwargs, plus a signature for this call only. */
 export interface PredictCallOptions extends CallOptions {
@@ -43,7 +44,12 @@ export function applyTemperatureRule(config: LMConfig, lmDefaults: LMConfig): LM
   return config;
 }
 
-export class Predict extends Module implements Parameter {
+/**
+ * `S` is the signature it was built from, a string literal or a typed Signature: `new Predict('question -> answer: int')`
+ * takes `{ question: string }` and resolves to `Prediction<{ answer: number }>`. A string known only at run time
+ * gives loose records.
+ */
+export class Predict<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, SignatureOutputs<S>> implements Parameter {
   /** A random id DSPy gives every predictor (used by some optimizers to tell copies apart). */
   stage: string;
   signature: Signature;
@@ -56,10 +62,10 @@ export class Predict extends Module implements Parameter {
   train: unknown[] = [];
   demos: Example[] = [];
 
-  constructor(signature: Signature | string, config: LMConfig = {}) {
+  constructor(signature: S, config: LMConfig = {}) {
     super();
     this.stage = randomStage();
-    this.signature = ensureSignature(signature);
+    this.signature = ensureSignature(signature as Signature | string);
     this.config = { ...config };
     this.reset();
   }
@@ -81,15 +87,17 @@ export class Predict extends Module implements Parameter {
   }
 
   /** Runs the predictor; `options` may also carry a signature for this call only. */
-  override call(inputs: Inputs = {}, options?: PredictCallOptions): Promise<Prediction> {
+  override call(...args: CallArguments<SignatureInputs<S>, PredictCallOptions>): Promise<Prediction<SignatureOutputs<S>>>;
+  override call<R extends Fields>(inputs: LooseRecord<R>, options?: PredictCallOptions): Promise<Prediction<SignatureOutputs<S>>>;
+  override call(inputs: Fields = {}, options?: PredictCallOptions): Promise<Prediction<SignatureOutputs<S>>> {
     return super.call(inputs, options);
   }
 
-  override async forward(inputs: Inputs, options: PredictCallOptions = {}): Promise<Prediction> {
+  override async forward(inputs: SignatureInputs<S>, options: PredictCallOptions = {}): Promise<Prediction<SignatureOutputs<S>>> {
     const { lm, config, signature, demos, kwargs } = this.preprocess(inputs, options);
     const adapter = currentSettings().adapter ?? defaultAdapter();
     const completions = await adapter.call(lm, config, signature, demos.map(demoRecord), kwargs, options.signal ? { signal: options.signal } : {});
-    return this.postprocess(completions, signature, kwargs);
+    return this.postprocess(completions, signature, kwargs) as Prediction<SignatureOutputs<S>>;
   }
 
   /** DSPy's _forward_preprocess: the LM, the merged config, the signature and demos, and the completed inputs. */

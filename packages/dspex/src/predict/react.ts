@@ -16,6 +16,10 @@ import { warn } from '../primitives/warnings.js';
 import { ChainOfThought } from './chain_of_thought.js';
 import { Predict, defaultAdapter } from './predict.js';
 import { Tool, type ToolArgs, type ToolFunction } from './tool.js';
+import type { Fields, SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
+
+/** A typed signature's outputs with ReAct's `trajectory`; loose outputs stay loose. */
+export type WithTrajectory<O extends Fields> = Fields extends O ? Fields : { [K in 'trajectory' | keyof O]: K extends keyof O ? O[K] : Trajectory };
 
 export type Trajectory = Record<string, unknown>;
 
@@ -40,16 +44,17 @@ function formatErrorForLm(error: unknown): string {
   return `\n${String(error)}`;
 }
 
-export class ReAct extends Module {
+/** `S` is the signature as in Predict; the prediction also holds the `trajectory`. */
+export class ReAct<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, WithTrajectory<SignatureOutputs<S>>> {
   signature: Signature;
   maxIters: number;
   tools: Map<string, Tool>;
   react: Predict;
   extract: ChainOfThought;
 
-  constructor(signature: Signature | string, tools: ReadonlyArray<Tool | ToolFunction>, options: ReActOptions = {}) {
+  constructor(signature: S, tools: ReadonlyArray<Tool | ToolFunction>, options: ReActOptions = {}) {
     super();
-    const base = ensureSignature(signature);
+    const base = ensureSignature(signature as Signature | string);
     this.signature = base;
     this.maxIters = options.maxIters ?? 20;
 
@@ -103,7 +108,7 @@ export class ReAct extends Module {
     return adapter.formatUserMessageContent(compileSignature(Signature.fromFields(fields)), trajectory);
   }
 
-  override async forward(inputs: Inputs, options: CallOptions = {}): Promise<Prediction> {
+  override async forward(inputs: SignatureInputs<S>, options: CallOptions = {}): Promise<Prediction<WithTrajectory<SignatureOutputs<S>>>> {
     const { maxIters = this.maxIters, demos: _demos, ...passed } = options;
     const trajectory: Trajectory = {};
     for (let idx = 0; idx < maxIters; idx++) {
@@ -130,7 +135,7 @@ export class ReAct extends Module {
       if (toolName === 'finish') break;
     }
     const extract = await this.callWithTruncation(this.extract, trajectory, inputs, passed);
-    return new Prediction({ trajectory, ...Object.fromEntries(extract.items()) });
+    return new Prediction({ trajectory, ...Object.fromEntries(extract.items()) }) as Prediction<WithTrajectory<SignatureOutputs<S>>>;
   }
 
   /** Calls `module`; on a context-window overflow drops the oldest tool call and tries again, three times at most. */

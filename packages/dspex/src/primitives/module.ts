@@ -4,7 +4,7 @@
 
 import type { LM, LMConfig } from '../clients/base_lm.js';
 import { withCaller } from './settings.js';
-import { Example, isPlainRecord } from './example.js';
+import { Example, isPlainRecord, type Fields } from './example.js';
 import type { Prediction } from './prediction.js';
 import { StateMismatchError } from './errors.js';
 import type { Predict } from '../predict/predict.js';
@@ -43,16 +43,29 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export abstract class Module {
+/**
+ * `I` and `O` are the program's input and output fields (loose records by default): `call` takes I and resolves
+ * to Prediction<O>. Predict, ChainOfThought and ReAct infer them from their signature; a hand-written program
+ * names them (`class RAG extends Module<{ question: string }, { answer: string }>`).
+ */
+/** call()'s arguments: the inputs may be left out only when every input is optional. */
+export type CallArguments<I, Options> = Record<never, never> extends I ? [inputs?: I, options?: Options] : [inputs: I, options?: Options];
+/** R when it is a record with a string index (no compile-time field names), else never. */
+export type LooseRecord<R> = string extends keyof R ? R : never;
+
+export abstract class Module<I extends Fields = Fields, O extends Fields = Fields> {
   /** A compiled (optimized) sub-module keeps its state: named_parameters does not descend into it. */
   _compiled = false;
 
   /** The program's logic. Call modules with call(), which keeps DSPy's caller bookkeeping. */
-  abstract forward(inputs: Inputs, options?: CallOptions): Promise<Prediction>;
+  abstract forward(inputs: I, options?: CallOptions): Promise<Prediction<O>>;
 
   /** Runs forward() with this module on the caller stack (DSPy's Module.__call__). */
-  call(inputs: Inputs = {}, options?: CallOptions): Promise<Prediction> {
-    return withCaller(this, () => this.forward(inputs, options));
+  call(...args: CallArguments<I, CallOptions>): Promise<Prediction<O>>;
+  /** Inputs typed only as a loose record (a program passing on its own inputs) are checked at run time, as in DSPy. */
+  call<R extends Fields>(inputs: LooseRecord<R>, options?: CallOptions): Promise<Prediction<O>>;
+  call(inputs: Fields = {}, options?: CallOptions): Promise<Prediction<O>> {
+    return withCaller(this, () => this.forward(inputs as I, options));
   }
 
   /** (name, parameter) for every parameter reachable through properties, arrays and records, each once. */
@@ -163,7 +176,7 @@ export abstract class Module {
 
   /** Loads dumpState() output; checks every part on a copy first, so a bad state leaves this program untouched. */
   loadState(state: Record<string, unknown>, options?: LoadOptions): this {
-    const apply = (module: Module): void => {
+    const apply = (module: Pick<Module, 'namedParameters'>): void => {
       for (const [name, param] of module.namedParameters()) param.loadState(requireRecord(state[name], name), options);
     };
     apply(this.deepcopy());

@@ -178,3 +178,11 @@ type Loose = { inputs: Fields; outputs: Fields };
 export type InputsOf<T extends string> = ParseSignature<T>['inputs'] extends infer I extends Fields ? I : Fields;
 /** The outputs a signature string gives: `OutputsOf<'question -> answer: int'>` is `{ answer: number }`. */
 export type OutputsOf<T extends string> = ParseSignature<T>['outputs'] extends infer O extends Fields ? O : Fields;
+
+/** What a module is built from: a signature string or a Signature (typed by the builder or Signature.parse). */
+export type SignatureSource = string | { readonly fieldTypes?: { readonly inputs: Fields; readonly outputs: Fields } };
+
+/** The input fields of a signature string or Signature. */
+export type SignatureInputs<S> = S extends string ? InputsOf<S> : S extends { readonly fieldTypes?: { readonly inputs: infer I extends Fields } } ? I : Fields;
+/** The output fields of a signature string or Signature. */
+export type SignatureOutputs<S> = S extends string ? OutputsOf<S> : S extends { readonly fieldTypes?: { readonly outputs: infer O extends Fields } } ? O : Fields;

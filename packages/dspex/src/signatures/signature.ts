@@ -8,6 +8,7 @@ import { defaultInstructions, makeField, type FieldDefinition, type FieldOptions
 import { parseSignatureText, parseTypeText } from './parser.js';
 import { defaultTypeRegistry, TypeRegistry, type CustomType } from './registry.js';
 import { t, typeEquals, typeSyntax, type TypeExpr } from './types.js';
+import type { Fields, InputsOf, OutputsOf } from './infer.js';
 import type { JsonValue } from '../utils/py_json.js';
 
 export interface SignatureOptions {
@@ -46,7 +47,10 @@ function remember(cache: Map<string, Signature>, key: string, signature: Signatu
   cache.set(key, signature);
 }
 
-export class Signature {
+/** `I` and `O` type the input and output fields (loose records unless parsed from a literal or built by the builder). */
+export class Signature<I extends Fields = Fields, O extends Fields = Fields> {
+  /** Type-level only (never set): the field types that Predict and the other modules read. */
+  declare readonly fieldTypes?: { readonly inputs: I; readonly outputs: O };
   readonly instructions: string;
   readonly inputFields: readonly FieldSpec[];
   readonly outputFields: readonly FieldSpec[];
@@ -66,16 +70,16 @@ export class Signature {
   }
 
   /** Parses "question: str, context: list[str] -> answer". Cached by text (and instructions, registry). */
-  static parse(text: string, options?: SignatureOptions): Signature {
+  static parse<T extends string>(text: T, options?: SignatureOptions): Signature<InputsOf<T>, OutputsOf<T>> {
     const registry = options?.registry ?? defaultTypeRegistry;
     let cache = registry === defaultTypeRegistry ? defaultCache : registryCaches.get(registry);
     if (cache === undefined) registryCaches.set(registry, (cache = new Map()));
     const key = options?.instructions === undefined ? text : `${text}\u0000${options.instructions}`;
     const hit = cache.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return hit as Signature<InputsOf<T>, OutputsOf<T>>;
     const signature = Signature.parseUncached(text, options);
     remember(cache, key, signature);
-    return signature;
+    return signature as Signature<InputsOf<T>, OutputsOf<T>>;
   }
 
   /** Parses without the cache (what the cache stores; also what a benchmark of the parser measures). */
