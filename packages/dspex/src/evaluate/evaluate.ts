@@ -3,7 +3,7 @@
 // every devset item ends as exactly one result, and the score is DSPy's round(100 * sum / n, 2).
 
 import { DynamicSupervisor, Runtime, TaskSupervisor, type Caller, type Dest } from '@dspex/runtime';
-import type { Example } from '../primitives/example.js';
+import type { Example, Fields } from '../primitives/example.js';
 import { Prediction } from '../primitives/prediction.js';
 import { EmptyDevsetError, EvaluateConfigError, EvaluationCancelled, ExampleCancelled, ExampleTaskExit, ExampleTimeout, MaxErrorsExceeded, type PartialEvaluation } from './errors.js';
 import { ProgressDisplay } from './progress.js';
@@ -56,7 +56,17 @@ function check(devset: readonly Example[], metric: Metric, options: EvaluateOpti
  * examples failed, EvaluationCancelled when `signal` aborts (both carry the partial results); a failure to
  * write saveAsJson/saveAsCsv rejects with the file system's error.
  */
-export async function evaluate(program: Program, devset: readonly Example[], metric: Metric, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluate<O extends Fields = Fields, E extends Example = Example>(
+  program: Program<O>,
+  devset: readonly E[],
+  metric: Metric<E, Prediction<O>>,
+  options: EvaluateOptions = {},
+): Promise<EvaluationResult> {
+  // The typed metric runs on the same objects; the engine below is written once, for loose records.
+  return evaluateLoose(program as Program, devset, metric as Metric, options);
+}
+
+async function evaluateLoose(program: Program, devset: readonly Example[], metric: Metric, options: EvaluateOptions): Promise<EvaluationResult> {
   const { concurrency, maxErrors, failureScore, timeoutMs } = check(devset, metric, options);
   const total = devset.length;
   const now = options.now ?? (() => performance.now());

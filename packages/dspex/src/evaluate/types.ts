@@ -14,9 +14,9 @@ export interface ProgramCallOptions {
   signal?: AbortSignal;
 }
 
-/** What Evaluate runs. `Module` satisfies it; so does `pythonProgram(session, handle)`. */
-export interface Program {
-  call(inputs: Inputs, options?: ProgramCallOptions): Promise<Prediction>;
+/** What Evaluate runs. `Module` satisfies it; so does `pythonProgram(session, handle)`. O: its output fields. */
+export interface Program<O extends Record<string, unknown> = Record<string, unknown>> {
+  call(inputs: Inputs, options?: ProgramCallOptions): Promise<Prediction<O>>;
   /** A call may be repeated safely: an example whose Python worker died is retried once. Default false. */
   readonly idempotent?: boolean;
 }
@@ -24,7 +24,7 @@ export interface Program {
 export type MetricValue = number | boolean;
 
 /** DSPy's metric(example, prediction, trace=None): a number, or a bool counted as 1 / 0. */
-export type Metric = (example: Example, prediction: Prediction, trace?: unknown) => MetricValue | Promise<MetricValue>;
+export type Metric<E = Example, P = Prediction> = (example: E, prediction: P, trace?: unknown) => MetricValue | Promise<MetricValue>;
 
 /** DSPy's (example, prediction, score) tuple. A failed example has an empty Prediction and the failure score. */
 export type EvaluationRow = readonly [example: Example, prediction: Prediction, score: number];

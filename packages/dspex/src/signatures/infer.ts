@@ -123,14 +123,17 @@ type LiteralOf<Args extends string[], Out extends unknown[] = []> = Args extends
   : AnyUnreadable<Out> extends true ? Unreadable : Out[number];
 
 type LiteralValue<V extends string> = V extends `'${infer Text}'`
-  ? Plain<Text>
+  ? Plain<Text, "'">
   : V extends `"${infer Text}"`
-    ? Plain<Text>
+    ? Plain<Text, '"'>
     : V extends 'True' ? true : V extends 'False' ? false : V extends 'None' ? null
       : V extends `${infer N extends number}` ? N : Unreadable;
 
-/** A quoted literal without escapes is its own text; with a backslash, only the runtime knows: string. */
-type Plain<Text extends string> = Text extends `${string}\\${string}` ? string : Text;
+/**
+ * A quoted literal without escapes is its own text; with a backslash, only the runtime knows: string. Its own
+ * quote inside means the arguments were split wrongly (a bracket or comma in a string): Unreadable.
+ */
+type Plain<Text extends string, Quote extends string> = Text extends `${string}${Quote}${string}` ? Unreadable : Text extends `${string}\\${string}` ? string : Text;
 
 /** One field: "name: type" or a bare "name" (str). */
 type FieldOf<F extends string, S extends Side> = F extends `${infer Name}:${infer Type}`
@@ -186,3 +189,11 @@ export type SignatureSource = string | { readonly fieldTypes?: { readonly inputs
 export type SignatureInputs<S> = S extends string ? InputsOf<S> : S extends { readonly fieldTypes?: { readonly inputs: infer I extends Fields } } ? I : Fields;
 /** The output fields of a signature string or Signature. */
 export type SignatureOutputs<S> = S extends string ? OutputsOf<S> : S extends { readonly fieldTypes?: { readonly outputs: infer O extends Fields } } ? O : Fields;
+
+/** One field's type from its annotation text, as the builder reads it; `unknown` where this reader cannot follow it. */
+export type FieldTypeOf<T extends string, S extends Side> = Trim<T> extends 'None' ? string : TypeOf<T, S> extends infer V ? ([V] extends [Unreadable] ? unknown : V) : unknown;
+
+/** F with one more field: optional on the input side when its type takes None (the runtime does not ask for it). */
+export type WithField<F extends Fields, N extends string, V, S extends Side> = Flatten<
+  F & (S extends 'input' ? (TakesNone<V> extends true ? { [K in N]?: V } : { [K in N]: V }) : { [K in N]: V })
+>;
