@@ -198,6 +198,7 @@ export type TypedExample<F extends Fields> = {
  */
 export type Example<I extends Fields = Fields, O extends Fields = Fields> = Fields extends I & O ? ExampleRecord : TypedExample<I & O>;
 
+/** The `Example` value: `new Example(fields)` is a loose Example; `new Example<I, O>(fields)` a typed one. */
 export interface ExampleConstructor {
   /** Copies fields from `base` (a record or another Example, whose input keys are kept), then applies `fields`. */
   new (base?: Fields | Example | null, fields?: Fields): Example;
@@ -206,6 +207,7 @@ export interface ExampleConstructor {
   readonly prototype: ExampleRecord;
 }
 
+/** DSPy's Example (see the `Example<I, O>` type). */
 export const Example: ExampleConstructor = ExampleRecord;
 
 /** DSPy's convert_to_serializable: objects with toDict() become records, lists and records are walked. */

@@ -141,4 +141,5 @@ export type TypedPrediction<O extends Fields> = {
  */
 export type Prediction<O extends Fields = Fields> = Fields extends O ? PredictionRecord : TypedPrediction<O>;
 
+/** DSPy's Prediction (see the `Prediction<O>` type). */
 export const Prediction: typeof PredictionRecord = PredictionRecord;

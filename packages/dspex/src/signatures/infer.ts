@@ -12,7 +12,6 @@ export type Fields = Record<string, unknown>;
  *
  *   declare module 'dspex' { interface CustomTypes { Person: { name: string; age: number } } }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface CustomTypes {}
 
 /** Where a type is read: inputs take what the adapter formats (a Map for a dict), outputs are what parsing gives back. */
