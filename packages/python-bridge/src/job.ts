@@ -46,6 +46,8 @@ export class Job {
   /** Its place in the JobSet of the worker running it (manager side), and in its pool's outstanding jobs. */
   inflightIndex = -1;
   outstandingIndex = -1;
+  /** Counted in its manager board's submitsInMailbox while its submit cast waits in the manager's mailbox. */
+  countedInMailbox = false;
 
   constructor(
     readonly spec: JobSpec,

@@ -10,7 +10,7 @@ import { Job, type Affinity, type CallOptions, type JobSpec } from './job.js';
 import { JobSet } from './job_table.js';
 import { sweepOrphans } from './orphans.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
-import { managerBehavior, type ManagerCall, type ManagerCast, type PoolStats } from './pool_manager.js';
+import { managerBehavior, type ManagerBoard, type ManagerCall, type ManagerCast, type PoolStats } from './pool_manager.js';
 import { CallStream } from './stream.js';
 import { PoolTelemetry } from './telemetry.js';
 import { workerChildSpec, type NodeTool, type PoolShared, type WorkerCallTable } from './worker.js';
@@ -64,7 +64,8 @@ export class PythonPool {
   /** Every job of the pool reports here once, when it settles, whatever the outcome: its slot is freed. */
   private readonly onSettle = (job: Job): void => {
     this.watched?.jobs.delete(job);
-    GenServer.cast(this.rt, this.managerName, { settled: job } satisfies ManagerCast);
+    // Freeing the slot directly when that is all the manager would do (see ManagerBoard), else by message.
+    if (this.shared.board?.settle(job) !== true) GenServer.cast(this.rt, this.managerName, { settled: job } satisfies ManagerCast);
   };
 
   constructor(
@@ -167,6 +168,14 @@ export class PythonPool {
       }
       job = new Job(spec, resolve as (value: unknown) => void, reject, this.onSettle);
       this.outstanding(manager)?.add(job);
+      // A plain call goes straight to a worker with room when the manager would send it there anyway (see
+      // ManagerBoard); otherwise, and whenever a submit still waits in its mailbox, through the manager.
+      const board = this.shared.board;
+      if (board?.manager === manager && !board.closed) {
+        if (board.dispatch(job)) return;
+        board.submitsInMailbox++;
+        job.countedInMailbox = true;
+      }
       GenServer.cast(this.rt, manager, { submit: job } satisfies ManagerCast);
     });
     return { job, promise };
@@ -349,7 +358,8 @@ function poolTree(shared: PoolShared, workersName: string, lazy: boolean): Super
           // Before any worker of this run starts: clear workers that an earlier, crashed runtime left behind.
           const swept = sweepOrphans(shared.runId);
           if (swept.length > 0 && shared.telemetry.listenerCount('orphans_swept') > 0) shared.telemetry.emit('orphans_swept', { pool: options.name, pids: swept });
-          return GenServer.startLink(parent, managerBehavior, { options, telemetry: shared.telemetry, workerSupervisor: workersName }, { name: shared.managerName, label: `pool-manager:${options.name}` });
+          const publish = (board: ManagerBoard | null): void => void (shared.board = board);
+          return GenServer.startLink(parent, managerBehavior, { options, telemetry: shared.telemetry, workerSupervisor: workersName, publish }, { name: shared.managerName, label: `pool-manager:${options.name}` });
         },
       },
       {

@@ -24,6 +24,8 @@ interface WorkerEntry {
   pid: Pid;
   id: string;
   osPid: number;
+  /** The worker's direct lane (see ManagerBoard): takes a job with no message when the worker is ready for it. */
+  lane: WorkerLane;
   inflight: JobSet;
   draining: boolean;
   /** Sessions pinned to it: new sessions go to the least loaded worker, then the one with fewest sessions. */
@@ -63,12 +65,14 @@ interface State {
   idleSlots: string[];
   /** Closed sessions whose calls still run (see closeSession). */
   closing: Set<SessionEntry>;
+  /** What PythonPool dispatches through without a message (null when the pool did not ask for one). */
+  board: ManagerBoard | null;
 }
 
 export type ManagerCast =
   | { submit: Job }
   | { settled: Job }
-  | { workerUp: { pid: Pid; id: string; osPid: number } }
+  | { workerUp: { pid: Pid; id: string; osPid: number; lane: WorkerLane } }
   | { draining: Pid }
   | { startupFailed: WorkerStartupFailed };
 
@@ -78,17 +82,73 @@ export interface ManagerArgs {
   options: ResolvedPoolOptions;
   telemetry: PoolTelemetry;
   workerSupervisor: string;
+  /** Where the manager publishes its board for PythonPool (null once it stops). */
+  publish?: (board: ManagerBoard | null) => void;
+}
+
+/** A worker's direct lane: `open()` says whether it can write a job's frame now; `run` writes it (runJob). */
+export interface WorkerLane {
+  open(): boolean;
+  run(job: Job): void;
+}
+
+/**
+ * The manager's routing, offered to PythonPool without a mailbox hop for the common case: a call with no
+ * session, nothing queued and no submit waiting in the manager's mailbox, and a worker with room whose lane is
+ * open. Then `dispatch` does what the `submit` cast would do (the same target, the same bookkeeping through
+ * `assign`), and the worker writes the frame at once. `settle` does what the `settled` cast would do when that is
+ * only freeing the slot (nothing queued, the worker not draining, no session). Everything else takes the
+ * messages, so the manager's state stays the one source of truth: a worker's death fails or retries its calls in
+ * workerDown, as before. JavaScript runs one thing at a time, and no handler of the manager calls user code
+ * synchronously, so the board never sees the manager's state halfway through a transition.
+ */
+export class ManagerBoard {
+  /** submit casts sent and not handled yet: while any wait, new calls take the mailbox too, behind them. */
+  submitsInMailbox = 0;
+  closed = false;
+
+  /** @internal */
+  constructor(
+    readonly manager: Pid,
+    private readonly state: State,
+  ) {}
+
+  /** Dispatches `job` now if the manager would, handling its submit, dispatch it at once; false otherwise. */
+  dispatch(job: Job): boolean {
+    const state = this.state;
+    if (this.closed || this.submitsInMailbox > 0 || state.queue.length > 0 || job.spec.session !== null) return false;
+    const target = leastLoaded(state);
+    if (target === undefined || !target.lane.open()) return false;
+    assign(job, target, state);
+    target.lane.run(job);
+    return true;
+  }
+
+  /** Frees a settled job's slot now if that is all the `settled` cast would do; false otherwise. */
+  settle(job: Job): boolean {
+    const state = this.state;
+    if (this.closed || job.worker === null || job.spec.session !== null || state.queue.length > 0) return false;
+    const worker = state.workers.get(job.worker);
+    if (worker === undefined || worker.draining) return false;
+    worker.inflight.delete(job);
+    return true;
+  }
 }
 
 class SweepSessions {}
 
 export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall, unknown, ManagerCast> = {
-  init({ options, telemetry, workerSupervisor }, self) {
+  init({ options, telemetry, workerSupervisor, publish }, self) {
     const sweepEvery = Math.max(50, Math.min(options.sessionTtlMs / 4, 60_000));
     const sweepTimer = setInterval(() => self.send(self.pid, new SweepSessions()), sweepEvery);
     sweepTimer.unref();
     const idleSlots = options.start === 'lazy' ? Array.from({ length: options.size }, (_, i) => `worker-${i}`) : [];
-    return { ok: { options, telemetry, workerSupervisor, workers: new Map(), queue: [], sessions: new Map(), sweepTimer, idleSlots, closing: new Set() } };
+    const state: State = { options, telemetry, workerSupervisor, workers: new Map(), queue: [], sessions: new Map(), sweepTimer, idleSlots, closing: new Set(), board: null };
+    if (publish !== undefined) {
+      state.board = new ManagerBoard(self.pid, state);
+      publish(state.board);
+    }
+    return { ok: state };
   },
 
   handleCast(message, state, self): NoReplyResult<State> {
@@ -119,6 +179,7 @@ export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall,
 
   terminate(_reason, state) {
     if (state === undefined) return;
+    if (state.board !== null) state.board.closed = true;
     clearInterval(state.sweepTimer);
     for (const job of state.queue) job.reject(new PoolClosed(state.options.name));
     state.queue = [];
@@ -141,6 +202,10 @@ function stats(state: State): PoolStats {
 // --- Routing ---
 
 function submit(job: Job, state: State, self: ProcessContext): void {
+  if (job.countedInMailbox && state.board !== null) {
+    job.countedInMailbox = false;
+    state.board.submitsInMailbox--;
+  }
   if (job.settled) return;
   if (job.spec.session !== null) touchSession(job.spec.session, state).calls.add(job);
   // Fast path: nothing waits ahead of it and a worker has room.
@@ -191,6 +256,13 @@ function tryDispatch(job: Job, state: State, self: ProcessContext): boolean {
     }
   }
   if (target === undefined) return false;
+  assign(job, target, state);
+  self.send(target.pid, job);
+  return true;
+}
+
+/** The bookkeeping of handing `job` to `target` (by message, or by its lane): the one place it is done. */
+function assign(job: Job, target: WorkerEntry, state: State): void {
   if (job.queueTimer !== undefined) {
     clearTimeout(job.queueTimer);
     job.queueTimer = undefined;
@@ -199,8 +271,6 @@ function tryDispatch(job: Job, state: State, self: ProcessContext): boolean {
   job.attempts++;
   target.inflight.add(job);
   state.telemetry.emitQueueWait(state.options.name, job);
-  self.send(target.pid, job);
-  return true;
 }
 
 function hasRoom(worker: WorkerEntry, state: State): boolean {
@@ -249,10 +319,10 @@ function settled(job: Job, state: State, self: ProcessContext): void {
 
 // --- Workers coming and going ---
 
-function workerUp(up: { pid: Pid; id: string; osPid: number }, state: State, self: ProcessContext): void {
+function workerUp(up: { pid: Pid; id: string; osPid: number; lane: WorkerLane }, state: State, self: ProcessContext): void {
   if (state.workers.has(up.pid) || !self.runtime.isAlive(up.pid)) return;
   self.monitor(up.pid);
-  state.workers.set(up.pid, { pid: up.pid, id: up.id, osPid: up.osPid, inflight: new JobSet('inflightIndex'), draining: false, sessions: 0 });
+  state.workers.set(up.pid, { pid: up.pid, id: up.id, osPid: up.osPid, lane: up.lane, inflight: new JobSet('inflightIndex'), draining: false, sessions: 0 });
   drainQueue(state, self);
 }
 

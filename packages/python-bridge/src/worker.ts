@@ -11,7 +11,7 @@ import { CallCancelled, CallTimeout, NotAllowed, PythonException, WorkerStartupF
 import { Job } from './job.js';
 import { CallTable } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
-import type { WorkerExit } from './pool_manager.js';
+import type { ManagerBoard, WorkerExit, WorkerLane } from './pool_manager.js';
 import type { PoolTelemetry } from './telemetry.js';
 import { FrameDecoder, encodeFrame, type NodeMessage, type WireError, type WorkerMessage } from './wire.js';
 
@@ -40,6 +40,8 @@ export interface PoolShared {
   callTables: Map<string, () => WorkerCallTable>;
   /** Set when a worker's Python failed to start: no slot spawns Python again until the pool's subtree restarts. */
   startupFailure?: WorkerStartupFailed;
+  /** The running manager's board (see ManagerBoard), for PythonPool's calls without a mailbox hop. */
+  board?: ManagerBoard | null;
 }
 
 interface State {
@@ -65,6 +67,12 @@ interface State {
   corked: number;
   heartbeat: ReturnType<typeof setInterval> | undefined;
   startTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Jobs written with no message (see ManagerBoard); open while the worker is ready and not draining or stopping. */
+  lane: WorkerLane;
+  /** Set when the worker starts to stop: from then on jobs and frames go through the mailbox. */
+  stopping: boolean;
+  /** Frames messages sent to the mailbox and not handled yet: while any wait, later frames queue behind them. */
+  framesQueued: number;
 }
 
 class Frames {
@@ -186,6 +194,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
     const state: State = {
       shared, id, slot, port, pending: new CallTable<Job>(), closing: new Map(), cancelling: new Map(), rssTimer: undefined, nextId: 1, ready: false,
       spawnedAt: performance.now(), served: 0, missed: 0, pingSeq: 0, draining: false, corked: 0, heartbeat: undefined, startTimer: undefined,
+      lane: { open: () => laneOpen(state, self), run: (job) => runJob(job, state, self) }, stopping: false, framesQueued: 0,
     };
     shared.callTables.set(id, () => ({ worker: id, calls: state.pending.size, cancelling: state.cancelling.size, closing: state.closing.size }));
     const decoder = new FrameDecoder(options.maxFrameBytes);
@@ -196,11 +205,11 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
       try {
         decoder.push(chunk, (m) => batch.push(m));
       } catch (error) {
-        if (batch.length > 0) rt.send(self.pid, new Frames(batch));
+        queueFrames(batch, 0, state, self);
         rt.send(self.pid, new Fault('protocol', (error as Error).message));
         return;
       }
-      if (batch.length > 0) rt.send(self.pid, new Frames(batch));
+      if (batch.length > 0) queueFrames(batch, settleHere(batch, state, self), state, self);
     });
     // A frame cut off by the end of the stream is a protocol error, not just a crash.
     frames.on('end', () => {
@@ -218,6 +227,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
 
   handleInfo(message, state, self): NoReplyResult<State> {
     if (message instanceof Frames) {
+      state.framesQueued--;
       for (const frame of message.messages) {
         const stop = onFrame(frame, state, self);
         if (stop !== undefined) return { stop, state };
@@ -238,6 +248,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
 
   async terminate(reason, state, self) {
     if (state === undefined) return;
+    state.stopping = true;
     clearInterval(state.heartbeat);
     clearTimeout(state.startTimer);
     clearInterval(state.rssTimer);
@@ -258,6 +269,35 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
   },
 };
 
+/** Whether the worker can take a job by its lane now: ready, alive, neither draining nor stopping. */
+function laneOpen(state: State, self: ProcessContext): boolean {
+  return state.ready && !state.draining && !state.stopping && self.runtime.isAlive(self.pid);
+}
+
+/**
+ * In the pipe's data handler: settles the answers of calls at the head of `batch` right here, with no mailbox hop,
+ * while no earlier frames wait in the mailbox and the worker is not stopping. Returns how many it settled; the rest
+ * (from the first frame of any other kind) go through the mailbox in order, so a stream's chunks never trail its
+ * result and a fatal frame still stops the worker.
+ */
+function settleHere(batch: WorkerMessage[], state: State, self: ProcessContext): number {
+  if (state.framesQueued > 0 || state.stopping || !state.ready || !self.runtime.isAlive(self.pid)) return 0;
+  let settled = 0;
+  for (const frame of batch) {
+    if ((frame.t !== 'result' && frame.t !== 'error') || !state.pending.has(frame.id)) break;
+    onFrame(frame, state, self);
+    settled++;
+  }
+  return settled;
+}
+
+/** Sends the frames of `batch` from `start` on to the worker's mailbox. */
+function queueFrames(batch: WorkerMessage[], start: number, state: State, self: ProcessContext): void {
+  if (start >= batch.length) return;
+  state.framesQueued++;
+  self.runtime.send(self.pid, new Frames(start === 0 ? batch : batch.slice(start)));
+}
+
 function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): WorkerExit | undefined {
   switch (frame.t) {
     case 'ready': {
@@ -269,7 +309,7 @@ function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): Work
       if (telemetry.listenerCount('worker_start') > 0) {
         telemetry.emit('worker_start', { pool: options.name, worker: state.id, osPid: state.port.osPid, coldStartMs: performance.now() - state.spawnedAt });
       }
-      GenServer.cast(self, state.shared.managerName, { workerUp: { pid: self.pid, id: state.id, osPid: state.port.osPid } });
+      GenServer.cast(self, state.shared.managerName, { workerUp: { pid: self.pid, id: state.id, osPid: state.port.osPid, lane: state.lane } });
       return undefined;
     }
     case 'result':
