@@ -2,8 +2,8 @@
 export { PythonPools, PythonPool, Session, detectGpus, type StreamOptions, type SessionOptions } from './pool.js';
 export { CallStream } from './stream.js';
 export type { CallOptions, Affinity } from './job.js';
-export type { PoolOptions, PythonGrantEntry, ResolvedPoolOptions } from './options.js';
-export { findPython } from './options.js';
+export type { PoolOptions, PythonGrantEntry, ResolvedPoolOptions, DefaultPoolName } from './options.js';
+export { findPython, DEFAULT_POOL_OPTIONS } from './options.js';
 export type { PoolStats } from './pool_manager.js';
 export type { NodeTool, WorkerCallTable } from './worker.js';
 export { classifyPortExit } from './worker.js';

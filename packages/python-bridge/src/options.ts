@@ -86,6 +86,21 @@ export interface PythonGrantEntry {
   annotation?: boolean;
 }
 
+/** The names of the design's default pools (DESIGN.md: Pools -> general, optimizer, Neural -> neural). */
+export type DefaultPoolName = 'general' | 'optimizer' | 'neural';
+
+/**
+ * The one source of the default pools' options, used by `PythonPools.defaults` and the DSPex application.
+ * All start lazily, so a program that never calls Python starts no Python process. `general` has 2 workers
+ * (each runs 16 calls at once, and DSPy calls mostly wait on the LM); `optimizer` one worker with the long
+ * timeouts a compile needs; `neural` one worker per GPU slot, pinned with CUDA_VISIBLE_DEVICES.
+ */
+export const DEFAULT_POOL_OPTIONS: Readonly<Record<DefaultPoolName, Readonly<Omit<PoolOptions, 'name'>>>> = Object.freeze({
+  general: Object.freeze({ size: 2, start: 'lazy' as const }),
+  optimizer: Object.freeze({ size: 1, start: 'lazy' as const, callTimeoutMs: 30 * 60_000, queueTimeoutMs: 60_000 }),
+  neural: Object.freeze({ size: 1, start: 'lazy' as const, devices: 'auto' as const }),
+});
+
 export interface ResolvedPoolOptions {
   name: string;
   size: number;

@@ -9,7 +9,7 @@ import { BridgeConfigError, CallCancelled, InvalidCall, PoolClosed, SessionClose
 import { Job, type Affinity, type CallOptions, type JobSpec } from './job.js';
 import { JobSet } from './job_table.js';
 import { sweepOrphans } from './orphans.js';
-import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
+import { DEFAULT_POOL_OPTIONS, resolvePoolOptions, type DefaultPoolName, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { managerBehavior, type ManagerBoard, type ManagerCall, type ManagerCast, type PoolStats } from './pool_manager.js';
 import { CallStream } from './stream.js';
 import { PoolTelemetry } from './telemetry.js';
@@ -406,12 +406,14 @@ export const PythonPools = {
 
   /**
    * The default pools as one subtree: `Pools` (one_for_one) with general and optimizer, and `Neural`, a
-   * supervisor of its own for the GPU pool so a CUDA crash stays inside it.
+   * supervisor of its own for the GPU pool so a CUDA crash stays inside it. Options: DEFAULT_POOL_OPTIONS (all
+   * lazy: no Python process starts before the first call), with `overrides` merged over them.
    */
-  defaults(caller: Caller, overrides: Partial<Record<'general' | 'optimizer' | 'neural', Partial<PoolOptions>>> = {}): { spec: ChildSpec; pools: Record<'general' | 'optimizer' | 'neural', PythonPool> } {
-    const general = PythonPools.childSpec(caller, { name: 'general', ...overrides.general });
-    const optimizer = PythonPools.childSpec(caller, { name: 'optimizer', size: 1, callTimeoutMs: 30 * 60_000, queueTimeoutMs: 60_000, ...overrides.optimizer });
-    const neural = PythonPools.childSpec(caller, { name: 'neural', size: 1, devices: 'auto', ...overrides.neural });
+  defaults(caller: Caller, overrides: Partial<Record<DefaultPoolName, Partial<PoolOptions>>> = {}): { spec: ChildSpec; pools: Record<DefaultPoolName, PythonPool> } {
+    const pool = (name: DefaultPoolName) => PythonPools.childSpec(caller, { ...DEFAULT_POOL_OPTIONS[name], ...overrides[name], name });
+    const general = pool('general');
+    const optimizer = pool('optimizer');
+    const neural = pool('neural');
     const spec = Supervisor.childSpec('Pools', {
       strategy: 'one_for_one',
       children: [general.spec, optimizer.spec, Supervisor.childSpec('Neural', { strategy: 'one_for_one', children: [neural.spec] })],
