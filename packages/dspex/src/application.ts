@@ -13,6 +13,7 @@ import { SignatureEngine } from './signatures/engine.js';
 
 type PoolName = DefaultPoolName;
 
+/** Options of `DSPex.start`: extra LM clients, the embedded model, the pools and the signature engine (each may be `false`). */
 export interface DSPexOptions {
   /** LM clients to run under the LM supervisor (hosted providers, or any OpenAI-compatible server). */
   lms?: LMStartOptions[];
@@ -80,6 +81,7 @@ function describe(reason: unknown): string {
 
 const APP_NAME = 'dspex.application';
 const ENGINE_NAME = 'dspex.signature_engine';
+/** Name of the LM client of the embedded model in the application (`app.lm('local')`). */
 export const LOCAL_LM_CLIENT = 'local';
 
 function localModelAvailable(options: LocalLMOptions): boolean {
@@ -135,6 +137,7 @@ function appTree(rt: Runtime, options: DSPexOptions): { tree: SupervisorSpec; ha
   return { tree: { strategy: 'one_for_one', intensity: 3, period: 5, children }, handle };
 }
 
+/** The DSPex application: `DSPex.start(rt, options)` starts the supervision tree (registry, LM clients, Python pools, the embedded model, the signature engine) and returns its handle. */
 export const DSPex = {
   /**
    * Starts the application tree and resolves once every child is up. The Python pools are lazy: a worker

@@ -3,6 +3,7 @@
 
 import { DSPexError } from '@dspex/runtime';
 
+/** Base class of every error the bridge raises; each subclass has a stable `code` (e.g. `DSPEX_QUEUE_TIMEOUT`). */
 export abstract class BridgeError extends DSPexError {
   /** Whether trying again (on any worker) can succeed. */
   readonly retryable: boolean = false;

@@ -4,8 +4,10 @@
 import type { Pid } from '@dspex/runtime';
 import { CallCancelled } from './errors.js';
 
+/** How a session's calls stick to its worker: `hint` (prefer it, move when it is busy or gone), `strict_queue` (wait for it), `strict_fail_fast` (WorkerBusy when it is busy). */
 export type Affinity = 'hint' | 'strict_queue' | 'strict_fail_fast';
 
+/** Per-call options of `pool.call`/`session.call`: `timeoutMs` (default the pool's `callTimeoutMs`), `signal` to cancel, `idempotent` to retry once on another worker if the worker dies. */
 export interface CallOptions {
   /** Milliseconds the call may run in Python before it is cancelled with CallTimeout (default: the pool's). */
   timeoutMs?: number;

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BridgeConfigError } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './wire.js';
 
+/** Options of `PythonPools.start`/`childSpec`; only `name` is required. Defaults and meanings: the README's "Pool options" table. */
 export interface PoolOptions {
   /** Pool name, unique in the runtime (default pools: general, optimizer, neural). */
   name: string;
@@ -101,6 +102,7 @@ export const DEFAULT_POOL_OPTIONS: Readonly<Record<DefaultPoolName, Readonly<Omi
   neural: Object.freeze({ size: 1, start: 'lazy' as const, devices: 'auto' as const }),
 });
 
+/** PoolOptions with every default filled in, as `pool.options` reports them. */
 export interface ResolvedPoolOptions {
   name: string;
   size: number;

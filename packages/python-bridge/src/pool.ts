@@ -15,11 +15,13 @@ import { CallStream } from './stream.js';
 import { PoolTelemetry } from './telemetry.js';
 import { workerChildSpec, type NodeTool, type PoolShared, type WorkerCallTable } from './worker.js';
 
+/** Options of `pool.stream` and `session.stream`: the call options plus `window`, how many chunks Python may run ahead of the consumer. */
 export interface StreamOptions extends CallOptions {
   /** Chunks Python may send ahead of the consumer (default 16). */
   window?: number;
 }
 
+/** Options of `pool.session(id, options)`: how strictly calls stick to the session's worker (`affinity`). */
 export interface SessionOptions {
   /** hint (default): prefer the pinned worker, fall back to any; strict_queue: wait for it; strict_fail_fast: WorkerBusy. */
   affinity?: Affinity;
@@ -377,6 +379,7 @@ function poolTree(shared: PoolShared, workersName: string, lazy: boolean): Super
   };
 }
 
+/** Starts and finds pools: `start` (a top-level subtree), `childSpec` (a pool in your own tree), `lookup`, `defaults` (the design's general/optimizer/neural pools). */
 export const PythonPools = {
   /**
    * Starts a pool as a top-level subtree and returns its handle once its supervisor runs (workers come

@@ -44,6 +44,7 @@ interface SessionEntry {
   whenIdle?: () => void;
 }
 
+/** What `pool.stats()` reports: workers configured and ready, calls in flight and queued, open sessions, and the workers' OS pids. */
 export interface PoolStats {
   workers: number;
   ready: number;

@@ -5,6 +5,7 @@
 import { CallCancelled } from './errors.js';
 import type { Job } from './job.js';
 
+/** The result of `pool.stream()`: an async iterator of the command's chunks (credit-based, at most `window` ahead), with `result` for its return value; leaving the loop early cancels the command in Python. */
 export class CallStream<T = unknown> implements AsyncIterable<T> {
   private readonly buffer: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | null = null;

@@ -6,6 +6,7 @@ import type { CrashKind } from './errors.js';
 import type { Job } from './job.js';
 import type { WireError } from './wire.js';
 
+/** Each telemetry event of a pool with its payload, for `pool.telemetry.on(name, listener)`. */
 export interface BridgeTelemetryEvents {
   worker_start: [event: { pool: string; worker: string; osPid: number; coldStartMs: number }];
   /** `rssMb` and `limitMb` come with kind 'memory'. */
@@ -25,6 +26,7 @@ export interface BridgeTelemetryEvents {
   worker_startup_failed: [event: { pool: string; worker: string; module: string | undefined; pythonType: string; message: string; traceback: string }];
 }
 
+/** The pool's event emitter (`pool.telemetry`): worker starts, exits and recycles, queue waits, finished calls, sessions; see BridgeTelemetryEvents. */
 export class PoolTelemetry extends EventEmitter<BridgeTelemetryEvents> {
   emitQueueWait(pool: string, job: Job): void {
     if (this.listenerCount('queue_wait') === 0) return;

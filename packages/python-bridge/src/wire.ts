@@ -7,6 +7,7 @@ import { ProtocolError } from './errors.js';
 import { decodeValue } from './values/decode.js';
 import { encodeMessage } from './values/encode.js';
 
+/** Largest wire frame accepted by default (64 MiB, the pool option `python.maxFrameBytes`); a larger one is a ProtocolError. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const HEADER_BYTES = 4;
 
@@ -30,6 +31,7 @@ export type WorkerMessage =
   | { t: 'callback'; id: number; session: string; name: string; args: Record<string, unknown> }
   | { t: 'fatal'; error: WireError };
 
+/** An error as it crosses the wire from Python: its type, message and traceback. */
 export interface WireError {
   type: string;
   message: string;

@@ -9,11 +9,14 @@ import { allowsNone } from '../signatures/types.js';
 import { splitCustomTypes } from './custom_types.js';
 import { AdapterParseError } from './errors.js';
 
+/** A few-shot demo: field values by name. */
 export type Demo = Readonly<Record<string, unknown>>;
+/** A call's input values by field name. */
 export type Inputs = Readonly<Record<string, unknown>>;
 /** One parsed completion: a value per output field (DSPy's dict that becomes a Prediction). */
 export type Outputs = Record<string, unknown>;
 
+/** Per-call options an adapter passes to the LM (config, signal). */
 export interface AdapterCallOptions {
   signal?: AbortSignal;
 }
@@ -37,6 +40,7 @@ function anyPresent(fields: readonly { readonly name: string }[], demo: Demo): b
   return false;
 }
 
+/** Base class of adapters: turns a signature, demos and inputs into LM messages (`format`), and the LM's text back into outputs (`parse`), as DSPy's adapters do. */
 export abstract class Adapter {
   /** The adapter's name as it appears in AdapterParseError ("ChatAdapter", "JSONAdapter"). */
   abstract readonly name: string;

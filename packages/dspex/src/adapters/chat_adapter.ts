@@ -12,6 +12,7 @@ import { AdapterConfigError, AdapterParseError } from './errors.js';
 import type { StructuredOutputsOption } from './json_adapter.js';
 import { fieldDescriptions, formatFieldValue, headerNames, neutraliseMarkers } from './format.js';
 
+/** Options of ChatAdapter: whether to retry through JSONAdapter on a parse failure, and what that fallback asks for. */
 export interface ChatAdapterOptions {
   /** Retry through JSONAdapter when a reply cannot be parsed (DSPy's use_json_adapter_fallback; default true). */
   useJsonAdapterFallback?: boolean;
@@ -38,6 +39,7 @@ export function matchHeader(stripped: string): { name: string; length: number } 
   return { name: stripped.slice(6, i), length: i + 6 };
 }
 
+/** DSPy's ChatAdapter: `[[ ## field ## ]]` sections, byte for byte the prompts DSPy 3.4 sends; falls back to JSONAdapter on a parse failure. */
 export class ChatAdapter extends Adapter {
   readonly name: string = 'ChatAdapter';
   readonly useJsonAdapterFallback: boolean;

@@ -4,6 +4,7 @@
 import { DSPexError } from '@dspex/runtime';
 import type { Signature } from '../signatures/signature.js';
 
+/** The LM's text does not hold the signature's outputs (missing or unparseable field); `code` DSPEX_ADAPTER_PARSE, the completion attached. */
 export class AdapterParseError extends DSPexError {
   readonly code = 'DSPEX_ADAPTER_PARSE';
   readonly adapterName: string;

@@ -19,6 +19,7 @@ import { toPyJson } from './format.js';
 /** 'auto': what the LM declares (LM.structuredOutputs), else DSPy's default for its model name. */
 export type StructuredOutputsOption = 'auto' | StructuredOutputs;
 
+/** Options of JSONAdapter: `structuredOutputs` ('auto' reads the LM's capability, or force 'grammar', 'json_schema', 'json_object', 'none'). */
 export interface JSONAdapterOptions {
   /**
    * What the request asks for (default 'auto': the LM's capability). 'grammar': a schema for every signature,
@@ -64,6 +65,7 @@ export function findBalancedObject(text: string): string | null {
   return null;
 }
 
+/** DSPy's JSONAdapter: asks for a JSON object of the output fields, with the response format the LM can take (`structuredOutputs`). */
 export class JSONAdapter extends ChatAdapter {
   override readonly name: string = 'JSONAdapter';
 

@@ -1,8 +1,10 @@
 // The contract every language-model client implements, and what modules and adapters rely on. It mirrors
 // DSPy's BaseLM: a model name, default kwargs, and a call from chat messages to one or more outputs.
 
+/** The role of a chat message. */
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
+/** A tool call an LM asked for: id, function name and JSON arguments. */
 export interface ToolCall {
   id: string;
   name: string;
@@ -13,6 +15,7 @@ export interface ToolCall {
 /** One block of a user message split around DSPy custom-type markers (OpenAI content-part shape). */
 export type LMContentPart = { type: 'text'; text: string } | Record<string, unknown>;
 
+/** One chat message sent to an LM (OpenAI shape; `contentParts` for images, files and audio). */
 export interface LMMessage {
   role: Role;
   content: string;
@@ -34,6 +37,7 @@ export interface ToolDefinition {
   parameters: Record<string, unknown>;
 }
 
+/** What an adapter sends an LM: messages plus per-call config (temperature, max_tokens, response_format, tools...). */
 export interface LMRequest {
   messages: LMMessage[];
   /** Per-call settings merged over the client's defaults: temperature, max_tokens, n, stop, top_p, ... */
@@ -44,6 +48,7 @@ export interface LMRequest {
   signal?: AbortSignal;
 }
 
+/** Per-call LM settings: temperature, max_tokens, n, stop, response_format, tools and provider extras. */
 export interface LMConfig {
   temperature?: number;
   max_tokens?: number;
@@ -55,18 +60,21 @@ export interface LMConfig {
   [setting: string]: unknown;
 }
 
+/** One completion: its text, tool calls and finish reason. */
 export interface LMOutput {
   text: string;
   toolCalls?: ToolCall[];
   finishReason?: string;
 }
 
+/** Token counts of a call (prompt, completion, total). */
 export interface LMUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
 }
 
+/** An LM's answer: its outputs (one per n), usage, model, whether it came from the cache. */
 export interface LMResponse {
   outputs: LMOutput[];
   usage: LMUsage;
@@ -75,6 +83,7 @@ export interface LMResponse {
   cached: boolean;
 }
 
+/** One chunk of a streamed completion (`lm.stream(request)`): the text added to output `index`; the final chunk (`done`) carries the whole response with usage. */
 export interface LMStreamChunk {
   /** Text added to output `index` since the previous chunk. */
   delta: string;

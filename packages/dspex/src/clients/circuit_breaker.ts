@@ -5,6 +5,7 @@
 import { assign, createActor, setup, type Actor } from 'xstate';
 import type { Clock } from './clock.js';
 
+/** Circuit breaker options: failures before it opens, cooldown before it half-opens. */
 export interface BreakerOptions {
   /** Consecutive failed attempts (5xx, network, timeout, malformed body) that open the circuit (default 5). */
   failureThreshold?: number;
@@ -12,6 +13,7 @@ export interface BreakerOptions {
   cooldownMs?: number;
 }
 
+/** A circuit breaker's state. */
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 type BreakerEvent = { type: 'SUCCESS' } | { type: 'FAILURE' } | { type: 'TRIAL' } | { type: 'NEUTRAL' };

@@ -1,6 +1,7 @@
 // The time source of an LM client: retries, Retry-After, the rate limiter, the breaker's cooldown and the
 // per-attempt timeout all read it, so a test can drive them with a manual clock instead of sleeping.
 
+/** The time source of an LM client (retries, Retry-After, rate limiter, breaker, timeouts), so a test can drive them without sleeping. */
 export interface Clock {
   /** Milliseconds since the epoch (Retry-After HTTP dates are compared with it). */
   now(): number;
@@ -8,6 +9,7 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
+/** The real clock (Date.now, setTimeout); tests pass a manual Clock instead. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {

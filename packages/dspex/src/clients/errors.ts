@@ -4,6 +4,7 @@
 
 import { DSPexError } from '@dspex/runtime';
 
+/** The stable codes of LM client errors. */
 export type LMErrorCode =
   | 'DSPEX_LM_CONFIG'
   | 'DSPEX_LM_AUTH'
@@ -19,6 +20,7 @@ export type LMErrorCode =
 /** How much of a provider's body an error keeps once redacted. */
 const MAX_BODY_CHARS = 4000;
 
+/** Base class of LM client errors; each has a stable `code` and `retryable` (whether the Router may fall back on it). */
 export abstract class LMError extends DSPexError {
   abstract override readonly code: LMErrorCode;
   /** Whether the failure may pass on another try or another side (429, 5xx, network, timeout). */

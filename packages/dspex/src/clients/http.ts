@@ -186,6 +186,7 @@ class Reply implements HttpReply {
   }
 }
 
+/** The `retries` option: max retries, backoff steps, the longest Retry-After honoured, whether timeouts are retried. */
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3, as DSPy's num_retries). */
   max: number;

@@ -22,6 +22,7 @@ export interface LMHandle extends LMContract {
   stop(): Promise<void>;
 }
 
+/** Options of `LM.start`: the client's options plus its registered `name` and supervision settings. */
 export interface LMStartOptions extends LMOptions {
   /** Where events go (default: the shared lmTelemetry bus). */
   telemetry?: LMTelemetry;

@@ -18,6 +18,7 @@ import type { RateLimit } from './rate_limiter.js';
 /** Where a client sends requests: a URL, or a function asked before every attempt (LocalLM's moving port). */
 export type ApiBase = string | ((caller: Caller) => string | Promise<string>);
 
+/** An LM client's options: model, key, base URL, defaults, retries, timeouts, rate limit, breaker, cache, hedging, structured outputs (see the README's "LM clients"). */
 export interface LMOptions {
   /** Registered as `LMClient:<name>`; defaults to the model string. */
   name?: string;
@@ -81,6 +82,7 @@ export interface ClientConfig {
   structuredOutputs: StructuredOutputs;
 }
 
+/** Where `cache: { disk: true }` keeps responses by default, relative to the working directory. */
 export const DEFAULT_DISK_CACHE_DIR = '.dspex-cache';
 const DEFAULT_MEMORY_ENTRIES = 10_000;
 

@@ -4,6 +4,7 @@
 
 import type { Clock } from './clock.js';
 
+/** A client's rate limit: requests and tokens per minute. */
 export interface RateLimit {
   /** Requests per minute. */
   rpm?: number;

@@ -1,6 +1,7 @@
 // Server-sent events, as the WHATWG spec parses them: the streaming wire of OpenAI, Anthropic and Gemini.
 // Bytes may arrive split anywhere (inside a UTF-8 sequence, between \r and \n); the parser keeps the tail.
 
+/** One server-sent event as the WHATWG parser reads it (the streaming wire of OpenAI, Anthropic and Gemini). */
 export interface SseEvent {
   /** The `event:` field, 'message' when absent. */
   event: string;

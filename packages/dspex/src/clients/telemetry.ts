@@ -5,6 +5,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { LMUsage } from './base_lm.js';
 import type { BreakerState } from './circuit_breaker.js';
 
+/** Each LM telemetry event with its payload. */
 export interface LMTelemetryEvents {
   /** An HTTP attempt is about to go out (after any rate-limit wait). */
   lm_request: [event: { client: string; model: string; attempt: number }];
@@ -27,6 +28,7 @@ export interface LMTelemetryEvents {
   lm_hedge_won: [event: { client: string; winner: 'primary' | 'hedge'; ms: number }];
 }
 
+/** An LM client's event emitter (requests, retries, cache hits, breaker transitions, hedges). */
 export type LMTelemetry = EventEmitter<LMTelemetryEvents>;
 
 /** The default bus; pass another with LMOptions.telemetry to separate trees. */

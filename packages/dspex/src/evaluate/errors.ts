@@ -5,6 +5,7 @@
 import { DSPexError } from '@dspex/runtime';
 import type { EvaluationRow, ExampleFailure } from './types.js';
 
+/** The stable codes of evaluation errors. */
 export type EvaluateErrorCode =
   | 'DSPEX_EVAL_CONFIG'
   | 'DSPEX_EVAL_EMPTY_DEVSET'
@@ -14,6 +15,7 @@ export type EvaluateErrorCode =
   | 'DSPEX_EVAL_EXAMPLE_CANCELLED'
   | 'DSPEX_EVAL_TASK_EXIT';
 
+/** Base class of evaluation errors (too many failures, cancelled...); each has a stable `code`. */
 export abstract class EvaluateError extends DSPexError {
   abstract override readonly code: EvaluateErrorCode;
 }

@@ -15,6 +15,7 @@ import { renderTable } from './table.js';
 import { ExampleWorkers } from './workers.js';
 import { evaluateTelemetry, type EvaluateOptions, type EvaluationRow, type ExampleFailure, type Metric, type Program } from './types.js';
 
+/** Examples evaluated at once when `concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 16;
 /** dspy.settings.max_errors. */
 export const DEFAULT_MAX_ERRORS = 10;

@@ -10,6 +10,7 @@ import type { EvaluateOptions, Metric, Program } from './types.js';
 /** The options that are not DSPy's own keep their evaluate() names (runtime, signal, timeoutMs, output, ...). */
 type RuntimeOptions = Omit<EvaluateOptions, 'concurrency' | 'maxErrors' | 'failureScore' | 'displayProgress' | 'displayTable' | 'saveAsJson' | 'saveAsCsv'>;
 
+/** Options of `new Evaluate(...)`, named as DSPy names them (devset, metric, numThreads, displayProgress...). */
 export interface EvaluateConfig extends RuntimeOptions {
   devset: readonly Example[];
   metric?: Metric;
@@ -35,6 +36,7 @@ export interface EvaluateCallOverrides extends RuntimeOptions {
   saveAsJson?: string;
 }
 
+/** DSPy's `dspy.Evaluate`: `new Evaluate({ devset, metric, numThreads }).call(program)`, on top of `evaluate`. */
 export class Evaluate {
   readonly config: Readonly<EvaluateConfig>;
 

@@ -6,6 +6,7 @@ import { pyFloatRepr } from '../utils/py_json.js';
 import { pyRound } from './py_round.js';
 import type { OutputStream } from './types.js';
 
+/** What the progress bar shows at one moment. */
 export interface ProgressState {
   /** Examples finished, scored or failed. */
   readonly done: number;
@@ -51,6 +52,7 @@ function bar(fraction: number, width: number): string {
   return '█'.repeat(full) + (full < width ? BAR_CELLS[part]! + ' '.repeat(width - full - 1) : '');
 }
 
+/** The evaluation progress bar (done / total, score, rate, ETA): redrawn on a terminal, plain lines otherwise. */
 export class ProgressDisplay {
   private readonly started: number;
   private lastWrite = -Infinity;

@@ -5,6 +5,7 @@
 /** Digits enough to see the whole exact decimal expansion of any double we round (toFixed allows 100). */
 const EXACT_DIGITS = 100;
 
+/** Python's round(): round half to even at `ndigits`, as DSPy rounds scores. */
 export function pyRound(value: number, ndigits = 0): number {
   if (!Number.isFinite(value) || !Number.isInteger(ndigits) || ndigits < 0 || ndigits > 20) return value;
   const magnitude = Math.abs(value);

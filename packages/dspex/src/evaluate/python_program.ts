@@ -16,6 +16,7 @@ export interface PythonSession {
   rebuild(): Promise<void>;
 }
 
+/** Options of `pythonProgram`: whether examples are idempotent (retried once when the worker dies) and how to recreate the program. */
 export interface PythonProgramOptions {
   /** The program has no side effects: evaluate() retries an example once when its worker died. Default false. */
   idempotent?: boolean;
@@ -36,6 +37,7 @@ export function predictionFromPython(value: unknown): Prediction {
   return new Prediction(fields);
 }
 
+/** A DSPy program living in a Python pool, evaluated like a native one (`pythonProgram(session, handle)`); rebuilt when its worker dies. */
 export class PythonProgram implements Program {
   readonly idempotent: boolean;
   private currentHandle: string;

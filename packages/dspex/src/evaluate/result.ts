@@ -6,6 +6,7 @@ import { Prediction } from '../primitives/prediction.js';
 import { toSerializable } from '../primitives/example.js';
 import type { EvaluationRow, ExampleFailure } from './types.js';
 
+/** Counts of an evaluation: failed and retried examples, elapsed time. */
 export interface EvaluationStats {
   /** Examples that failed (and got the failure score). */
   readonly failed: number;
@@ -15,6 +16,7 @@ export interface EvaluationStats {
   readonly examplesPerSecond: number;
 }
 
+/** What `evaluate` returns: a Prediction with `score` (a percentage, rounded as DSPy rounds it) and `results` ([example, prediction, score] per devset item, in order), plus stats. */
 export class EvaluationResult extends Prediction {
   /** Every failed example with its error, in devset order. Not part of DSPy's fields. */
   readonly failures: readonly ExampleFailure[];
@@ -40,6 +42,7 @@ export class EvaluationResult extends Prediction {
   }
 }
 
+/** One row of saved results (CSV or JSON). */
 export type ResultRecord = Record<string, unknown>;
 
 /** DSPy's merge_dicts: a key in both gets `example_` / `pred_` prefixes. */

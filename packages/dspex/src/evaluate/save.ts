@@ -29,16 +29,19 @@ function csvRow(cells: readonly string[]): string {
   return cells.map(csvCell).join(',');
 }
 
+/** Evaluation rows as CSV, as `dspy.Evaluate(save_as_csv=...)` writes them. */
 export function toCsv(records: readonly ResultRecord[]): string {
   const columns = csvColumns(records);
   const lines = [csvRow(columns), ...records.map((record) => csvRow(columns.map((column) => cellText(record[column]))))];
   return lines.map((line) => `${line}\r\n`).join('');
 }
 
+/** Evaluation rows as JSON, as `dspy.Evaluate(save_as_json=...)` writes them. */
 export function toJson(records: readonly ResultRecord[]): string {
   return pyJsonDumps(records);
 }
 
+/** Writes evaluation rows to a file as JSON or CSV. */
 export async function saveResults(path: string, records: readonly ResultRecord[], format: 'json' | 'csv'): Promise<void> {
   await writeFile(path, format === 'json' ? toJson(records) : toCsv(records), 'utf8');
 }

@@ -9,6 +9,7 @@ import type { Prediction } from '../primitives/prediction.js';
 
 export type Inputs = Record<string, unknown>;
 
+/** What `evaluate` passes a program per example: an AbortSignal fired on timeout or cancel. */
 export interface ProgramCallOptions {
   /** Aborted when the example times out or the evaluation is cancelled or stopped. */
   signal?: AbortSignal;
@@ -21,6 +22,7 @@ export interface Program<O extends Record<string, unknown> = Record<string, unkn
   readonly idempotent?: boolean;
 }
 
+/** What a metric returns: a score or a pass/fail. */
 export type MetricValue = number | boolean;
 
 /** DSPy's metric(example, prediction, trace=None): a number, or a bool counted as 1 / 0. */
@@ -47,6 +49,7 @@ export interface OutputStream {
   readonly columns?: number;
 }
 
+/** Options of `evaluate`: concurrency, per-example timeout, maxErrors, failure score, progress and table display, saving, signal. */
 export interface EvaluateOptions {
   /** The runtime (or the process) the example tasks run under. Default: a shared runtime made on first use. */
   runtime?: Caller;
@@ -82,6 +85,7 @@ export interface EvaluateOptions {
   now?: () => number;
 }
 
+/** Each evaluation telemetry event with its payload. */
 export interface EvaluateTelemetryEvents {
   eval_start: [event: { evaluation: string; total: number; concurrency: number }];
   /** One example finished, scored or failed. `done` counts every finished example so far. */
@@ -94,6 +98,7 @@ export interface EvaluateTelemetryEvents {
   eval_stopped: [event: { evaluation: string; why: 'max_errors' | 'cancelled'; done: number; total: number }];
 }
 
+/** An evaluation's event emitter (each example's outcome, retries, progress). */
 export class EvaluateTelemetry extends EventEmitter<EvaluateTelemetryEvents> {}
 
 /** The default bus every evaluation reports to unless given its own. */

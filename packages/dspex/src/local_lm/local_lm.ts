@@ -11,8 +11,10 @@ import { Exit, GenServer, Port, runtimeOf, type Caller, type ChildSpec, type Gen
 import { LM, type LMHandle, type LMStartOptions } from '../clients/lm.js';
 import { findLocalModel } from './model_path.js';
 
+/** The model name of the embedded model's LM client. */
 export const LOCAL_MODEL_ID = 'local/smollm2-135m-instruct';
 
+/** Options of the embedded model server: name, model file, threads, context size, sequences, GPU, start timeout. */
 export interface LocalLMOptions {
   /** Registered name of the server process (default 'LocalLM'); the LM client is named the same. */
   name?: string;
@@ -30,6 +32,7 @@ export interface LocalLMOptions {
   startTimeoutMs?: number;
 }
 
+/** What `LocalLM.info(rt)` answers: the server's base URL, GPU backend (or false), model file, OS pid and load time. */
 export interface LocalLMInfo {
   baseUrl: string;
   /** The GPU backend in use, or false on CPU. */
@@ -130,6 +133,7 @@ const behavior: GenServerBehavior<State, LocalLMOptions, 'info', LocalLMInfo> = 
   },
 };
 
+/** What `LocalLM.start` returns: a client of the server, its base URL and info, and `stop()`. */
 export interface LocalLMStarted {
   /** An OpenAI-compatible client of the server (the LM contract). */
   lm: LMHandle;
@@ -139,6 +143,7 @@ export interface LocalLMStarted {
   stop(): Promise<void>;
 }
 
+/** The embedded model server (SmolLM2 on node-llama-cpp in its own OS process, OpenAI-compatible on 127.0.0.1): `start`, `childSpec`, `clientOptions`, and `info` (where it listens, its OS pid, GPU). */
 export const LocalLM = {
   /**
    * Starts the model server and a client for it. Rejects with LocalModelNotFound when there is no model,

@@ -3,6 +3,7 @@
 
 import type { LM } from '../clients/base_lm.js';
 
+/** An LM's decoding speed as `measureTokensPerSecond` reports it. */
 export interface TokensPerSecond {
   tokensPerSecond: number;
   completionTokens: number;

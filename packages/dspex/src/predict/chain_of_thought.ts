@@ -14,6 +14,7 @@ import type { Fields, SignatureInputs, SignatureOutputs, SignatureSource } from 
 /** A typed signature's outputs with ChainOfThought's `reasoning` first; loose outputs stay loose. */
 export type WithReasoning<O extends Fields> = Fields extends O ? Fields : { [K in 'reasoning' | keyof O]: K extends keyof O ? O[K] : string };
 
+/** Options of ChainOfThought: a custom reasoning field or its type (DSPy's rationale_field, rationale_field_type), and default LM config. */
 export interface ChainOfThoughtOptions {
   /** A custom reasoning field (DSPy's rationale_field); its `type` wins over rationaleFieldType. */
   rationaleField?: FieldDefinition;

@@ -4,6 +4,7 @@
 
 import { pyRepr } from '../utils/py_json.js';
 
+/** A JSON Schema as a tool's argument schema. */
 export type JsonSchemaObject = { readonly [keyword: string]: unknown };
 
 function typeMatches(value: unknown, type: string): boolean {

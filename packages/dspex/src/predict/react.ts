@@ -21,8 +21,10 @@ import type { Fields, SignatureInputs, SignatureOutputs, SignatureSource } from 
 /** A typed signature's outputs with ReAct's `trajectory`; loose outputs stay loose. */
 export type WithTrajectory<O extends Fields> = Fields extends O ? Fields : { [K in 'trajectory' | keyof O]: K extends keyof O ? O[K] : Trajectory };
 
+/** ReAct's trajectory: `thought_i`, `tool_name_i`, `tool_args_i`, `observation_i` by step. */
 export type Trajectory = Record<string, unknown>;
 
+/** Options of ReAct: `maxIters`, the most tool calls per forward (DSPy's max_iters, 20). */
 export interface ReActOptions {
   /** Most tool calls per forward (DSPy's max_iters); 20 by default. */
   maxIters?: number;

@@ -7,6 +7,7 @@ import { pyRepr } from '../utils/py_json.js';
 import { ToolArgumentError } from '../primitives/errors.js';
 import { schemaViolation, type JsonSchemaObject } from './json_schema_check.js';
 
+/** A tool's arguments by name. */
 export type ToolArgs = Record<string, unknown>;
 /**
  * The function behind a tool. Declared as a method type so that a Tool of specific arguments (`Tool<{ city:
@@ -14,6 +15,7 @@ export type ToolArgs = Record<string, unknown>;
  */
 export type ToolFunction<A extends ToolArgs = ToolArgs, R = unknown> = { run(args: A): R | Promise<R> }['run'];
 
+/** Options of `new Tool(fn, options)`: name, description, argument schemas. */
 export interface ToolOptions {
   /** Defaults to the function's name. */
   name?: string;
@@ -36,6 +38,7 @@ export interface ToolFromSchemaOptions {
   parameters: JsonSchemaObject;
 }
 
+/** DSPy's Tool: a function the LM may call in ReAct, with a name, description and JSON-schema arguments (checked before the call). Generics: `Tool<Args, Result>`. */
 export class Tool<A extends ToolArgs = ToolArgs, R = unknown> {
   readonly func: ToolFunction<A, R>;
   readonly name: string;

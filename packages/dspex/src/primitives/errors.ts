@@ -3,6 +3,7 @@
 
 import { DSPexError } from '@dspex/runtime';
 
+/** Base class of the module layer's errors; each has a stable `code`. */
 export abstract class ModuleError extends DSPexError {}
 
 /** Predict found no LM: none passed per call, none on the module, none in settings. DSPy's "No LM is loaded". */

@@ -24,10 +24,12 @@ export function brandParameter(target: object): void {
   Object.defineProperty(target, PARAMETER_BRAND, { value: true, enumerable: false });
 }
 
+/** Whether a value is a parameter (a Predict): what `namedPredictors` walks and optimizers tune. */
 export function isParameter(value: unknown): value is Parameter & Module {
   return value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[PARAMETER_BRAND] === true;
 }
 
+/** A module call's inputs by field name. */
 export type Inputs = Record<string, unknown>;
 
 /** Per-call options: DSPy's privileged keyword arguments (config, lm, demos, signature) kept out of the inputs. */
@@ -53,6 +55,7 @@ export type CallArguments<I, Options> = Record<never, never> extends I ? [inputs
 /** R when it is a record with a string index (no compile-time field names), else never. */
 export type LooseRecord<R> = string extends keyof R ? R : never;
 
+/** Base class of DSPy programs: subclass it, hold Predict/ChainOfThought/ReAct as fields and write `forward`; `call`, `namedPredictors`, `deepcopy`, `save`/`load` follow DSPy. Generics: `Module<Inputs, Outputs>`. */
 export abstract class Module<I extends Fields = Fields, O extends Fields = Fields> {
   /** A compiled (optimized) sub-module keeps its state: named_parameters does not descend into it. */
   _compiled = false;

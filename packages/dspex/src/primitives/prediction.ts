@@ -64,6 +64,7 @@ export class PredictionRecord extends ExampleRecord {
   }
 }
 
+/** All completions of a Prediction when n > 1, by field (`completions.get('answer')`) or by index. */
 export class Completions {
   private readonly columns: Record<string, unknown[]>;
   readonly signature: SignatureLike | null;

@@ -15,6 +15,7 @@ export interface TraceEntry<P = unknown, R = unknown> {
   prediction: R;
 }
 
+/** What `configure`/`withSettings` set: the LM, the adapter, the trace, caller modules and the like (DSPy's `dspy.settings`). */
 export interface Settings {
   /** The LM Predict uses when neither the call nor the module names one. */
   lm: LM | null;

@@ -3,6 +3,7 @@
 
 import { DSPexError } from '@dspex/runtime';
 
+/** Base class of Router errors; each has a stable `code`. */
 export abstract class RouterError extends DSPexError {}
 
 /** A module was registered with no side that can run it, or with bad router options. */

@@ -6,6 +6,7 @@ import type { PythonPool } from '@dspex/python-bridge';
 import type { BreakerState } from '../clients/circuit_breaker.js';
 import type { LMTelemetry } from '../clients/telemetry.js';
 
+/** The Router's view of a Python pool: ready workers, queue depth, and whether it is blocked after saturation or a closed pool. */
 export class PoolHealth {
   /** Workers able to take calls (optimistic until the first refresh). */
   ready: number;

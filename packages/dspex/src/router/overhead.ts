@@ -6,6 +6,7 @@ import { Prediction } from '../primitives/prediction.js';
 import { Predict } from '../predict/predict.js';
 import { Router } from './router.js';
 
+/** What `measureRouterOverhead()` reports: the mean cost of one routing decision against the design's budget. */
 export interface RouterOverhead {
   /** Mean cost of one decide() in nanoseconds. */
   nsPerDecision: number;

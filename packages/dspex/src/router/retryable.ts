@@ -16,6 +16,7 @@ const SIDE_FAILURES: ReadonlySet<string> = new Set([
   'DSPEX_LM_NETWORK',
 ]);
 
+/** An error's stable code (its `code`, else its name, else 'UNKNOWN'), as route events report it. */
 export function errorCode(error: unknown): string {
   if (error === null || typeof error !== 'object') return 'UNKNOWN';
   const { code, name } = error as { code?: unknown; name?: unknown };

@@ -27,6 +27,7 @@ export interface RouteHost {
   readonly statsOptions: SideStatsOptions;
 }
 
+/** What `router.module` routes: a native module, a DSPy class for the Python side, or both. */
 export interface ModuleSpec {
   /** Name in route events. Default: the class name, made unique. */
   name?: string;
@@ -41,6 +42,7 @@ export interface ModuleSpec {
 
 let counter = 0;
 
+/** A module behind the Router (`router.module(...)`): `call` routes each call; `run(side, inputs, options)` runs it on the side given. */
 export class RoutedModule implements Program {
   readonly name: string;
   readonly native: Module | undefined;

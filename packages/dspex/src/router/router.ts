@@ -16,6 +16,7 @@ import { RoutedModule, type ModuleSpec, type RouteHost } from './routed_module.j
 import type { SideStatsOptions } from './side_stats.js';
 import { RouterTelemetry, type RouteReason, type RouteSide } from './telemetry.js';
 
+/** Options of the Router: the pool for Python sides, the LM client whose circuit to follow, the preferred side, error-rate, latency and saturation thresholds. */
 export interface RouterOptions {
   /** The pool Python sides run in (the design's `general` pool). Without it every module is native only. */
   pool?: PythonPool;
@@ -71,6 +72,7 @@ const PREFERRED = { native: decision('native', 'preferred'), python: decision('p
 const FASTER = { native: decision('native', 'lower_latency'), python: decision('python', 'lower_latency') };
 const OTHER: Record<RouteSide, RouteSide> = { native: 'python', python: 'native' };
 
+/** Sends each call of a routed module native or to Python by what exists, pool health, the LM's circuit and measured latency and errors, and falls back across on a retryable failure; every decision is a `route` event. */
 export class Router implements RouteHost {
   readonly telemetry: RouterTelemetry;
   readonly pool: PythonPool | undefined;

@@ -2,6 +2,7 @@
 // and of the error rate. The error rate fades with time since the last call on that side, so a side that was
 // failing is tried again once its failures are old, instead of being avoided forever.
 
+/** A side's EWMA settings: the newest sample's weight and the error rate's half-life. */
 export interface SideStatsOptions {
   /** Weight of the newest sample (0 < alpha <= 1). */
   alpha: number;
@@ -9,6 +10,7 @@ export interface SideStatsOptions {
   errorHalfLifeMs: number;
 }
 
+/** Latency and error-rate EWMAs of one side, what the Router decides by. */
 export class SideStats {
   /** EWMA of call latency in ms (0 until the first sample). */
   latencyMs = 0;

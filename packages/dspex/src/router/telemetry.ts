@@ -3,8 +3,10 @@
 
 import { EventEmitter } from 'eventemitter3';
 
+/** A side of the Router: native TypeScript or Python DSPy. */
 export type RouteSide = 'native' | 'python';
 
+/** Why the Router chose a side. */
 export type RouteReason =
   | 'only_native' /** the module exists only natively (e.g. a ReAct with TypeScript tools) */
   | 'only_python' /** a DSPy module with no native implementation */
@@ -17,6 +19,7 @@ export type RouteReason =
   | 'lower_latency' /** the preferred side is much slower than the other lately */
   | 'fallback'; /** the first side failed with a retryable error */
 
+/** One routing decision: module, side, reason, latency, outcome, fallback. */
 export interface RouteEvent {
   module: string;
   side: RouteSide;
@@ -30,10 +33,12 @@ export interface RouteEvent {
   fallbackFrom?: RouteSide;
 }
 
+/** Each Router telemetry event with its payload. */
 export interface RouterTelemetryEvents {
   route: [event: RouteEvent];
   /** A background health refresh failed (the pool's stats could not be read). */
   health_error: [event: { message: string }];
 }
 
+/** The Router's event emitter (`router.telemetry.on('route', ...)`). */
 export class RouterTelemetry extends EventEmitter<RouterTelemetryEvents> {}

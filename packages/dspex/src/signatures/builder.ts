@@ -64,6 +64,7 @@ function normalize(options: FieldOptions | string | TypeExpr): FieldOptions {
   return options;
 }
 
+/** Builds a typed Signature field by field: `signatureBuilder('Answer briefly.').input('question').output('answer', { desc: 'one word' }).build()`. */
 export function signatureBuilder(instructions?: string, registry?: TypeRegistry): SignatureBuilder<NoFields, NoFields> {
   return new SignatureBuilder(instructions, registry);
 }

@@ -12,6 +12,7 @@ import { typeValidator } from './type_validator.js';
 import { allowsNone, annotationName, isOpenMapping, literalDisplay } from './types.js';
 import { INVALID, type IssueSink, type Validator } from './validators.js';
 
+/** One field of a CompiledSignature: its type, validator and JSON Schema. */
 export interface CompiledField {
   readonly spec: FieldSpec;
   /** DSPy's get_annotation_name: "list[str]", "Union[int, NoneType]". */
@@ -21,6 +22,7 @@ export interface CompiledField {
   readonly structureHint: string;
 }
 
+/** The outcome of validating outputs: `{ ok: true, value }` or `{ ok: false, issues, message }`. */
 export type ValidationResult =
   | { readonly ok: true; readonly value: Record<string, unknown> }
   | { readonly ok: false; readonly issues: readonly ValidationIssue[]; readonly message: string };
@@ -32,6 +34,7 @@ export interface ResponseFormat {
   strict: boolean;
 }
 
+/** A signature with cached validators and output schemas (`compileSignature(sig)`): validates and coerces LM text as DSPy does. */
 export class CompiledSignature {
   readonly inputs: readonly CompiledField[];
   readonly outputs: readonly CompiledField[];

@@ -11,6 +11,7 @@ import type { LMMessage } from '../clients/base_lm.js';
 import type { ValidationResult } from './compiler.js';
 import { ensureSignature, type Signature } from './signature.js';
 
+/** Options of the signature engine: threads, registered name, queue size. */
 export interface SignatureEngineOptions {
   /** Worker threads (default 2). */
   threads?: number;
@@ -23,13 +24,16 @@ export interface SignatureEngineOptions {
 /** What to validate in each example: the input fields, the output fields, or both (default). */
 export type ValidationScope = 'inputs' | 'outputs' | 'all';
 
+/** The result of validating one item of a batch on the signature engine. */
 export type BatchValidation = ValidationResult;
 
+/** One prompt to render on the signature engine: the signature, adapter kind, demos and inputs. */
 export interface RenderRequest {
   demos?: readonly Readonly<Record<string, unknown>>[];
   inputs: Readonly<Record<string, unknown>>;
 }
 
+/** Which adapter's format the signature engine renders with. */
 export type AdapterKind = 'chat' | 'json';
 
 /** The messages sent to worker threads (see engine_worker.ts). */
@@ -79,6 +83,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** A worker-thread pool (piscina) for batch validation and prompt rendering off the main thread; `SignatureEngine.childSpec` places it in a tree. */
 export class SignatureEngine {
   private constructor(
     private readonly caller: Caller,

@@ -3,6 +3,7 @@
 
 import { DSPexError } from '@dspex/runtime';
 
+/** The stable codes of SignatureError. */
 export type SignatureErrorCode =
   /** Not exactly one `->` in a string signature. */
   | 'DSPEX_SIGNATURE_ARROW'
@@ -21,6 +22,7 @@ export type SignatureErrorCode =
   /** A custom type registered twice with different schemas. */
   | 'DSPEX_SIGNATURE_TYPE_CONFLICT';
 
+/** A signature string or field type that cannot be read; `code` says which rule, the message points at the position with a caret. */
 export class SignatureError extends DSPexError {
   readonly code: SignatureErrorCode;
   /** Offset in `source` (UTF-16 units) where the problem is; -1 when it is not about a position. */
@@ -57,6 +59,7 @@ export class ValueParseError extends DSPexError {
   }
 }
 
+/** One problem found validating a value against a field's type: where (`path`) and what. */
 export interface ValidationIssue {
   /** Where in the value: field name, then keys and indexes. */
   readonly path: readonly (string | number)[];

@@ -4,6 +4,7 @@
 import type { JsonValue } from '../utils/py_json.js';
 import type { TypeExpr } from './types.js';
 
+/** Whether a field is an input or an output of a signature. */
 export type FieldRole = 'input' | 'output';
 
 /** A finished field: immutable, every default applied. */
@@ -21,6 +22,7 @@ export interface FieldSpec {
   readonly default?: JsonValue;
 }
 
+/** What a field may carry besides its name: description, prompt prefix, type and JSON-schema extras. */
 export interface FieldOptions {
   desc?: string;
   prefix?: string;
@@ -30,14 +32,17 @@ export interface FieldOptions {
   default?: JsonValue;
 }
 
+/** A field as InputField/OutputField return it: its options plus its role. */
 export interface FieldDefinition extends FieldOptions {
   readonly role: FieldRole;
 }
 
+/** DSPy's `InputField(desc=..., prefix=...)`: an input field definition for a class-style signature. */
 export function InputField(options: FieldOptions = {}): FieldDefinition {
   return { ...options, role: 'input' };
 }
 
+/** DSPy's `OutputField(desc=..., prefix=...)`: an output field definition for a class-style signature. */
 export function OutputField(options: FieldOptions = {}): FieldDefinition {
   return { ...options, role: 'output' };
 }

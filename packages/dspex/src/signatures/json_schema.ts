@@ -8,6 +8,7 @@ import type { FieldSpec } from './field.js';
 import type { JsonSchema, TypeRegistry } from './registry.js';
 import type { LiteralValue, TypeExpr } from './types.js';
 
+/** A JSON Schema object built from a signature (for `response_format`, tools and prompts). */
 export type SchemaObject = { [key: string]: JsonValue };
 
 function literalSchema(values: readonly LiteralValue[], wholeFloats: readonly number[] | undefined): SchemaObject {

@@ -5,8 +5,10 @@
 import type { JsonValue } from '../utils/py_json.js';
 import { SignatureError } from './errors.js';
 
+/** A JSON Schema as a plain JSON object. */
 export type JsonSchema = { readonly [key: string]: JsonValue };
 
+/** A custom field type: its name, JSON Schema and the description shown in prompts. */
 export interface CustomType {
   readonly name: string;
   /** JSON Schema of the type, e.g. pydantic's Model.model_json_schema() (nested models under $defs). */
@@ -30,6 +32,7 @@ function stableJson(value: JsonValue): string {
   return JSON.stringify(value);
 }
 
+/** The custom types a signature may name, each with its JSON Schema; `defaultTypeRegistry` holds DSPy's own (`dspy.Image`, `dspy.History`...). */
 export class TypeRegistry {
   private readonly types = new Map<string, CustomType>();
   private readonly fingerprints = new Map<string, string>();

@@ -11,6 +11,7 @@ import { t, typeEquals, typeSyntax, type TypeExpr } from './types.js';
 import type { Fields, InputsOf, OutputsOf } from './infer.js';
 import type { JsonValue } from '../utils/py_json.js';
 
+/** Options of a Signature: its instructions and the type registry its annotations are read with. */
 export interface SignatureOptions {
   /** Instructions; DSPy's default ("Given the fields ...") when absent. */
   instructions?: string;
@@ -31,6 +32,7 @@ export interface SignatureJSON {
   customTypes: CustomType[];
 }
 
+/** Changes to one field in `signature.withUpdatedFields(name, update)`: its description, prefix, type or constraints. */
 export interface FieldUpdate {
   desc?: string;
   prefix?: string;

@@ -4,8 +4,10 @@
 
 import { pyFloatRepr, pyNumber } from '../utils/py_json.js';
 
+/** A value allowed inside `Literal[...]`. */
 export type LiteralValue = string | number | boolean | null;
 
+/** A field's type as the signature parser reads it (`str`, `list[int]`, `Literal['a', 'b']`, `Optional[T]`, custom types...): a discriminated union on `kind`. */
 export type TypeExpr =
   | { readonly kind: 'str' }
   | { readonly kind: 'int' }
@@ -26,10 +28,12 @@ export type TypeExpr =
   /** A named type registered with a JSON Schema (a pydantic model on the Python side). */
   | { readonly kind: 'custom'; readonly name: string };
 
+/** The `kind` tag of a TypeExpr. */
 export type TypeKind = TypeExpr['kind'];
 
 const freeze = <T extends TypeExpr>(type: T): T => Object.freeze(type);
 
+/** The `t` helpers that build TypeExprs in code (`t.list(t.str)`, `t.literal('a', 'b')`...). */
 export interface TypeConstructors {
   readonly str: TypeExpr;
   readonly int: TypeExpr;
@@ -82,6 +86,7 @@ export const t: TypeConstructors = {
   custom: (name: string): TypeExpr => freeze({ kind: 'custom', name }),
 };
 
+/** Whether two type expressions are the same type (structural comparison). */
 export function typeEquals(a: TypeExpr, b: TypeExpr): boolean {
   if (a === b) return true;
   switch (a.kind) {

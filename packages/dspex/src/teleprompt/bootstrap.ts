@@ -22,6 +22,7 @@ export interface BootstrapExampleEvent {
   errors: number;
 }
 
+/** Options of BootstrapFewShot, DSPy's names and defaults: metric, maxBootstrappedDemos, maxLabeledDemos, maxRounds, maxErrors, metricThreshold. */
 export interface BootstrapFewShotOptions {
   metric?: TelepromptMetric;
   /** Accept a bootstrapped example when metric >= this (unset or 0: when the metric is truthy). */
@@ -52,6 +53,7 @@ function count(name: string, value: number | undefined, fallback: number, min = 
   return n;
 }
 
+/** DSPy's BootstrapFewShot: runs a teacher on the trainset, keeps the traces the metric passes as demos, and picks exactly the demos DSPy picks for the same data and seed. */
 export class BootstrapFewShot implements Teleprompter {
   readonly maxBootstrappedDemos: number;
   readonly maxLabeledDemos: number;

@@ -3,6 +3,7 @@
 
 import { DSPexError } from '@dspex/runtime';
 
+/** Base class of optimizer errors; each has a stable `code`. */
 export abstract class TelepromptError extends DSPexError {}
 
 /** Bad optimizer settings (a negative demo count, a non-function metric, an empty optimizer name). */

@@ -8,6 +8,7 @@ import { TelepromptConfigError } from './errors.js';
 import { PyRandom, type PySeed } from './py_random.js';
 import type { CompileOptions, Teleprompter } from './teleprompter.js';
 
+/** Options of LabeledFewShot: `k` demos per predictor. */
 export interface LabeledFewShotOptions {
   /** Demos per predictor (DSPy's k). Default 16. */
   k?: number;
@@ -15,11 +16,13 @@ export interface LabeledFewShotOptions {
   seed?: PySeed;
 }
 
+/** Compile options of LabeledFewShot: the trainset, and whether to sample k demos at random (default) or take the first k. */
 export interface LabeledCompileOptions extends CompileOptions {
   /** Sample k demos at random (default); false takes the first k. */
   sample?: boolean;
 }
 
+/** DSPy's LabeledFewShot: puts up to `k` trainset examples as demos on every predictor. */
 export class LabeledFewShot implements Teleprompter {
   readonly k: number;
   readonly seed: PySeed;

@@ -11,6 +11,7 @@ export type OptimizeProgress =
   | { event: 'metric_calls'; count: number }
   | { event: 'finished' };
 
+/** A running Python optimization: an async iterator of progress events, with `result` for the optimized program. */
 export class OptimizationRun<P> implements AsyncIterable<OptimizeProgress> {
   /** The optimized program, loaded natively. Rejects with PythonOptimizationError (or the setup's own error). */
   readonly result: Promise<P>;

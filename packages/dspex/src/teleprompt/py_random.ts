@@ -40,6 +40,7 @@ function bitLength(n: number): number {
   return bits;
 }
 
+/** Python's `random.Random` (Mersenne Twister) ported bit for bit, so shuffles and samples match DSPy's for the same seed. */
 export class PyRandom {
   private readonly mt = new Uint32Array(N);
   private index = N + 1;

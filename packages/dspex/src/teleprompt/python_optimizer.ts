@@ -17,6 +17,7 @@ import { metricScore, type CompileOptions, type MetricResult, type TelepromptMet
 /** The metrics the Python worker has built in (python/README.md). */
 export type BuiltinMetric = 'exact_match' | 'answer_exact_match' | 'answer_passage_match';
 
+/** Options of a Python-backed optimizer: the pool, the metric (called back from Python), the LMs, optimizer and compile kwargs. */
 export interface PythonOptimizerOptions {
   /** The pool to optimize in: the design's `optimizer` pool (one worker, long timeouts). */
   pool: PythonPool;
@@ -47,6 +48,7 @@ interface OptimizeResult {
   state: Record<string, unknown>;
 }
 
+/** Any DSPy optimizer run in Python (`new PythonOptimizer('MIPROv2', { pool, metric, ... })`): exports the program as DSPy JSON, optimizes in the pool, loads the result back natively. */
 export class PythonOptimizer implements Teleprompter {
   constructor(
     readonly optimizer: string,

@@ -14,6 +14,7 @@ export interface ScoreWithFeedback {
   feedback?: string;
 }
 
+/** What a metric may return: a score, a pass/fail, or a score with feedback (GEPA). */
 export type MetricResult = number | boolean | ScoreWithFeedback;
 
 /**
@@ -27,6 +28,7 @@ export type TelepromptMetric = (
   predName?: string | null,
 ) => MetricResult | Promise<MetricResult>;
 
+/** Options of `compile`: the trainset, a teacher program, a valset. */
 export interface CompileOptions {
   trainset: readonly Example[];
   /** The program whose traces become demos (BootstrapFewShot); a copy of the student by default. */
@@ -34,6 +36,7 @@ export interface CompileOptions {
   valset?: readonly Example[];
 }
 
+/** An optimizer: `compile(program, { trainset })` returns an improved copy of the program. */
 export interface Teleprompter {
   compile<P extends Module>(student: P, options: CompileOptions): Promise<P>;
 }

@@ -18,11 +18,13 @@ export const DEPENDENCY_VERSIONS: Readonly<Record<'python' | 'dspy' | 'cloudpick
   cloudpickle: '3.1',
 });
 
+/** A program's saved state, as DSPy's `program.save('x.json')` writes it (predictors' demos, signatures, LM, metadata). */
 export interface ProgramState {
   [predictorName: string]: unknown;
   metadata: { dependency_versions: Record<string, string> };
 }
 
+/** Options of `program.load`: whether a version mismatch is an error or a warning. */
 export interface LoadOptions {
   /**
    * Builds an LM from a saved predictor's "lm" state (DSPy's BaseLM.load_state). Without it a saved LM is not
