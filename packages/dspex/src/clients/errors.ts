@@ -227,10 +227,22 @@ function escapedForms(secret: string): RegExp {
 
 /** Removes this client's secrets, in any escaping, and anything shaped like a credential, from text that may be logged. */
 export class Redactor {
-  private readonly secrets: string[];
-  private readonly escaped: RegExp[];
+  private secrets: string[];
+  private escaped: RegExp[];
+  private readonly fixed: string[];
+  private readonly added: string[] = [];
   constructor(secrets: readonly (string | undefined)[] = []) {
-    this.secrets = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4).sort((a, b) => b.length - a.length);
+    this.fixed = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
+    this.secrets = [...this.fixed].sort((a, b) => b.length - a.length);
+    this.escaped = this.secrets.map(escapedForms);
+  }
+
+  /** Redacts `secret` from now on too (a rotated API key); the newest 16 are kept. */
+  add(secret: string): void {
+    if (secret.length < 4 || this.secrets.includes(secret)) return;
+    this.added.push(secret);
+    if (this.added.length > 16) this.added.shift();
+    this.secrets = [...this.fixed, ...this.added].sort((a, b) => b.length - a.length);
     this.escaped = this.secrets.map(escapedForms);
   }
 

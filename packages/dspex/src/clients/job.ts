@@ -10,7 +10,7 @@ import type { ChunkSink } from './channel.js';
 import { sleep } from './clock.js';
 import { LMAborted, LMBadResponse, LMError, LMHttpError, LMNetworkError, LMTimeout, type Redactor } from './errors.js';
 import { post, retryDelay } from './http.js';
-import type { ClientConfig } from './options.js';
+import { currentApiKey, type ClientConfig } from './options.js';
 import type { ParsedResponse } from './providers/types.js';
 import type { LMTelemetry } from './telemetry.js';
 import type { LatencyWindow } from './hedge.js';
@@ -120,7 +120,7 @@ async function exchange(ctx: JobContext, request: LMRequest, plan: CallPlan, sig
         parsed = delayMs === undefined ? await attemptOnce(ctx, request, plan, signal, attempt) : await hedged(ctx, request, plan, signal, attempt, delayMs);
       } else {
         const apiBase = typeof config.apiBase === 'string' ? config.apiBase : await config.apiBase(ctx.rt);
-        const wire = provider.build({ model: config.wireModel, request, settings, apiBase, apiKey: config.apiKey, stream: true });
+        const wire = provider.build({ model: config.wireModel, request, settings, apiBase, apiKey: config.apiKeySource === undefined ? config.apiKey : await currentApiKey(config, redactor), stream: true });
         if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
         const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
         const decoder = provider.decoder(request);
@@ -160,7 +160,7 @@ async function attemptOnce(ctx: JobContext, request: LMRequest, plan: CallPlan, 
   const { config, redactor } = ctx;
   const { provider, clock } = config;
   const apiBase = typeof config.apiBase === 'string' ? config.apiBase : await config.apiBase(ctx.rt);
-  const wire = provider.build({ model: config.wireModel, request, settings: plan.settings, apiBase, apiKey: config.apiKey, stream: false });
+  const wire = provider.build({ model: config.wireModel, request, settings: plan.settings, apiBase, apiKey: config.apiKeySource === undefined ? config.apiKey : await currentApiKey(config, redactor), stream: false });
   if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
   const started = ctx.latency === undefined ? 0 : clock.now();
   const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });

@@ -1,11 +1,12 @@
 // The options of LM.start / LM.childSpec and their normalization: the provider from the model prefix, the
-// API key from the environment (read once, held only by the client process), retries, limits, cache paths.
+// API key (a value, a function asked before every attempt, or the environment read once; held only by the
+// client process), retries, limits, cache paths.
 
 import type { Caller } from '@dspex/runtime';
 import type { LMConfig, StructuredOutputs } from './base_lm.js';
 import type { BreakerOptions } from './circuit_breaker.js';
 import { systemClock, type Clock } from './clock.js';
-import { LMAuthError, LMConfigError } from './errors.js';
+import { LMAuthError, LMConfigError, type Redactor } from './errors.js';
 import { normalizeHedge, type HedgeOptions, type HedgePolicy } from './hedge.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
 import { anthropic } from './providers/anthropic.js';
@@ -18,13 +19,25 @@ import type { RateLimit } from './rate_limiter.js';
 /** Where a client sends requests: a URL, or a function asked before every attempt (LocalLM's moving port). */
 export type ApiBase = string | ((caller: Caller) => string | Promise<string>);
 
+/**
+ * An API key, or a function asked for the current key before every attempt (retries and hedges included), so a
+ * rotated key is used from the next attempt on. The function may be async; cache inside it if fetching is slow.
+ */
+export type ApiKey = string | (() => string | Promise<string>);
+
 /** An LM client's options: model, key, base URL, defaults, retries, timeouts, rate limit, breaker, cache, hedging, structured outputs (see the README's "LM clients"). */
 export interface LMOptions {
   /** Registered as `LMClient:<name>`; defaults to the model string. */
   name?: string;
   /** provider/model: openai/..., anthropic/..., gemini/..., local/... (OpenAI wire; needs apiBase). Another prefix with apiBase is OpenAI-compatible. */
   model: string;
+  /**
+   * Where the provider's API is, with or without its version segment, with or without a trailing slash:
+   * `http://127.0.0.1:8000` and `http://127.0.0.1:8000/v1/` both reach `.../v1/chat/completions` (see README).
+   */
   apiBase?: ApiBase;
+  /** The API key, or a function giving the current one (key rotation). Instead of apiKeyEnv. */
+  apiKey?: ApiKey;
   /** The environment variable holding the API key (default OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY). */
   apiKeyEnv?: string;
   /** Settings every call starts from: temperature, max_tokens, ... */
@@ -65,7 +78,10 @@ export interface ClientConfig {
   wireModel: string;
   provider: Provider;
   apiBase: ApiBase;
+  /** The key when it is a value (given, or read from the environment). */
   apiKey: string | undefined;
+  /** The function that gives the key, when apiKey was one (see currentApiKey). */
+  apiKeySource: (() => string | Promise<string>) | undefined;
   defaults: LMConfig;
   retry: RetryPolicy;
   rateLimit: RateLimit | undefined;
@@ -104,11 +120,17 @@ export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = pr
   if (!known && options.apiBase === undefined) {
     throw new LMConfigError(`model "${options.model}": unknown provider "${prefix}"; pass apiBase to use it as an OpenAI-compatible server, or use openai/, anthropic/ or gemini/.`);
   }
-  const keyEnv = options.apiKeyEnv ?? (known ? provider.defaultKeyEnv : undefined);
-  const apiKey = keyEnv === undefined ? undefined : nonEmpty(env[keyEnv]);
+  const given = options.apiKey;
+  if (given !== undefined && options.apiKeyEnv !== undefined) throw new LMConfigError(`model "${options.model}": pass apiKey or apiKeyEnv, not both.`);
+  if (given !== undefined && typeof given !== 'function' && nonEmpty(given) === undefined) {
+    throw new LMConfigError(`model "${options.model}": apiKey must be a non-empty string or a function returning one, not ${JSON.stringify(given)}.`);
+  }
+  const keyEnv = given !== undefined ? undefined : (options.apiKeyEnv ?? (known ? provider.defaultKeyEnv : undefined));
+  const apiKey = typeof given === 'string' ? nonEmpty(given) : keyEnv === undefined ? undefined : nonEmpty(env[keyEnv]);
+  const apiKeySource = typeof given === 'function' ? given : undefined;
   // Hosted endpoints need a key; a self-hosted one (apiBase given, or local/) may not.
-  if (apiKey === undefined && known && options.apiBase === undefined) {
-    throw new LMAuthError(provider.name, undefined, `no API key: set ${keyEnv} in the environment (or apiKeyEnv to the variable that holds it).`);
+  if (apiKey === undefined && apiKeySource === undefined && known && options.apiBase === undefined) {
+    throw new LMAuthError(provider.name, undefined, `no API key: set ${keyEnv} in the environment, pass apiKeyEnv (the variable that holds it) or apiKey.`);
   }
   if (apiKey === undefined && options.apiKeyEnv !== undefined) {
     throw new LMAuthError(provider.name, undefined, `${options.apiKeyEnv} is not set in the environment.`);
@@ -132,6 +154,7 @@ export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = pr
     provider,
     apiBase: options.apiBase ?? provider.defaultApiBase,
     apiKey,
+    apiKeySource,
     defaults: { ...(options.defaults ?? {}) },
     retry,
     rateLimit: options.rateLimit,
@@ -145,6 +168,24 @@ export function normalizeOptions(options: LMOptions, env: NodeJS.ProcessEnv = pr
     hedge: normalizeHedge(options.hedge),
     structuredOutputs: options.structuredOutputs ?? defaultStructuredOutputs(options.model),
   };
+}
+
+/**
+ * The key for the next attempt: the value, or what the apiKey function gives now (added to the redactor, so a
+ * rotated key never shows in an error or a log). LMAuthError when the function fails or gives no key.
+ */
+export async function currentApiKey(config: ClientConfig, redactor: Redactor): Promise<string | undefined> {
+  if (config.apiKeySource === undefined) return config.apiKey;
+  let key: unknown;
+  try {
+    key = await config.apiKeySource();
+  } catch (error) {
+    throw new LMAuthError(config.provider.name, undefined, `the apiKey function failed (${redactor.text(error instanceof Error ? error.message : String(error))}); the request was not sent. Fix the key source.`);
+  }
+  const trimmed = typeof key === 'string' ? nonEmpty(key) : undefined;
+  if (trimmed === undefined) throw new LMAuthError(config.provider.name, undefined, 'the apiKey function gave no key (an empty or non-string value); the request was not sent.');
+  redactor.add(trimmed);
+  return trimmed;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

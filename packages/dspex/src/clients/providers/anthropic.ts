@@ -7,6 +7,10 @@ import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { anthropicBlock } from './content_parts.js';
 import { Shape, isJsonMode, streamEventJson, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { versionedBase } from './api_base.js';
+
+/** The version segment of the endpoints (see api_base.ts). */
+const API_VERSION = 'v1';
 
 const NAME = 'anthropic';
 const VERSION = '2023-06-01';
@@ -40,7 +44,7 @@ function build({ model, request, settings, apiBase, apiKey, stream }: BuildInput
   if (stream) body.stream = true;
   const headers: Record<string, string> = { 'anthropic-version': VERSION };
   if (apiKey !== undefined) headers['x-api-key'] = apiKey;
-  return { url: `${apiBase.replace(/\/+$/, '')}/v1/messages`, headers, body };
+  return { url: `${versionedBase(apiBase, API_VERSION)}/messages`, headers, body };
 }
 
 /** The forced structured-output tool is not a tool call to the caller: its input is the answer. */
@@ -149,6 +153,7 @@ function decoder(request: LMRequest): StreamDecoder {
 export const anthropic: Provider = {
   name: NAME,
   defaultApiBase: 'https://api.anthropic.com',
+  apiVersion: API_VERSION,
   defaultKeyEnv: 'ANTHROPIC_API_KEY',
   nativeN: false,
   build,

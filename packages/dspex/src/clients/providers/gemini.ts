@@ -7,6 +7,10 @@ import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { geminiPart } from './content_parts.js';
 import { Shape, isJsonMode, streamEventJson, ZERO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { versionedBase } from './api_base.js';
+
+/** The version segment of the endpoints (see api_base.ts). */
+const API_VERSION = 'v1beta';
 
 const NAME = 'gemini';
 /** JSON Schema keywords Gemini's responseSchema rejects. */
@@ -70,7 +74,7 @@ function build({ model, request, settings, apiBase, apiKey, stream }: BuildInput
   // The key goes in a header, never in the URL, so it cannot leak through a logged URL.
   const headers: Record<string, string> = apiKey === undefined ? {} : { 'x-goog-api-key': apiKey };
   const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
-  return { url: `${apiBase.replace(/\/+$/, '')}/v1beta/models/${encodeURIComponent(model)}:${method}`, headers, body };
+  return { url: `${versionedBase(apiBase, API_VERSION)}/models/${encodeURIComponent(model)}:${method}`, headers, body };
 }
 
 interface Candidate {
@@ -158,6 +162,7 @@ function decoder(_request: LMRequest): StreamDecoder {
 export const gemini: Provider = {
   name: NAME,
   defaultApiBase: 'https://generativelanguage.googleapis.com',
+  apiVersion: API_VERSION,
   defaultKeyEnv: 'GEMINI_API_KEY',
   nativeN: true,
   build,

@@ -6,6 +6,10 @@ import type { LMMessage, LMOutput, LMStreamChunk, ToolCall } from '../base_lm.js
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { Shape, streamEventJson, ZERO_USAGE, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { versionedBase } from './api_base.js';
+
+/** The version segment of the endpoints (see api_base.ts). */
+const API_VERSION = 'v1';
 
 const NAME = 'openai';
 
@@ -38,7 +42,7 @@ function build({ model, request, settings, apiBase, apiKey, stream }: BuildInput
     body.stream_options = { include_usage: true };
   }
   const headers: Record<string, string> = apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` };
-  return { url: `${apiBase.replace(/\/+$/, '')}/chat/completions`, headers, body };
+  return { url: `${versionedBase(apiBase, API_VERSION)}/chat/completions`, headers, body };
 }
 
 function toolCallsOf(shape: Shape, value: unknown): ToolCall[] | undefined {
@@ -143,6 +147,7 @@ function decoder(): StreamDecoder {
 export const openai: Provider = {
   name: NAME,
   defaultApiBase: 'https://api.openai.com/v1',
+  apiVersion: API_VERSION,
   defaultKeyEnv: 'OPENAI_API_KEY',
   nativeN: true,
   build,

@@ -40,6 +40,8 @@ export interface StreamDecoder {
 export interface Provider {
   readonly name: 'openai' | 'anthropic' | 'gemini';
   readonly defaultApiBase: string;
+  /** The version segment of its endpoints (v1, v1beta), added to an apiBase that ends in none. */
+  readonly apiVersion: string;
   readonly defaultKeyEnv: string;
   /** Whether the API returns n outputs in one request; otherwise the client makes n requests. */
   readonly nativeN: boolean;
