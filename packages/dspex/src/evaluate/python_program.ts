@@ -8,12 +8,17 @@ import { isPlainRecord } from '../primitives/example.js';
 import { EvaluateConfigError } from './errors.js';
 import { isWorkerLoss } from './run_example.js';
 import type { Inputs, Program, ProgramCallOptions } from './types.js';
+import { currentStreamSink, streamEvents } from '../streaming/stream_scope.js';
+import { streamPythonCall, type StreamingSession } from '../streaming/python_stream.js';
+import type { StreamEvent } from '../streaming/events.js';
 
 /** The part of a bridge Session this adapter uses (`pool.session()` gives one). */
 export interface PythonSession {
   readonly id: string;
   call<T = unknown>(command: string, args?: Record<string, unknown>, options?: CallOptions): Promise<T>;
   rebuild(): Promise<void>;
+  /** The bridge's streaming call (`session.stream()`); without it a streamed call gives the prediction only. */
+  stream?: StreamingSession['stream'];
 }
 
 /** Options of `pythonProgram`: whether examples are idempotent (retried once when the worker dies) and how to recreate the program. */
@@ -64,6 +69,11 @@ export class PythonProgram implements Program {
     const generation = this.generation;
     const callOptions: CallOptions = { ...(options.signal === undefined ? {} : { signal: options.signal }), ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }) };
     try {
+      // Inside program.stream() (this program's, or a router's) the call streams through DSPy's streamify.
+      const sink = currentStreamSink();
+      if (sink !== undefined && this.session.stream !== undefined) {
+        return predictionFromPython(await streamPythonCall(this.session as StreamingSession, this.currentHandle, inputs, callOptions, sink));
+      }
       return predictionFromPython(await this.session.call('call', { handle: this.currentHandle, kwargs: inputs }, callOptions));
     } catch (error) {
       if (!(error instanceof Error)) throw error;
@@ -77,6 +87,11 @@ export class PythonProgram implements Program {
       }
       throw error;
     }
+  }
+
+  /** call() as events: field deltas from DSPy's streamify (bridge command `call_stream`), then the prediction. */
+  stream(inputs: Inputs, options: ProgramCallOptions = {}): AsyncIterable<StreamEvent> {
+    return streamEvents(undefined, (signal) => this.call(inputs, { ...options, signal }), options.signal);
   }
 
   /** One recovery per lost worker: the first call to see the loss starts it, later ones wait for it. */

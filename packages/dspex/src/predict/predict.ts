@@ -4,7 +4,8 @@
 
 import type { LM, LMConfig } from '../clients/base_lm.js';
 import { ChatAdapter } from '../adapters/chat_adapter.js';
-import type { Adapter } from '../adapters/base.js';
+import type { Adapter, AdapterCallOptions } from '../adapters/base.js';
+import { USAGE_TRACKER } from '../usage/tracker.js';
 import { ensureSignature, type Signature, type SignatureState } from '../signatures/signature.js';
 import { allowsNone } from '../signatures/types.js';
 import { Example, toSerializable, isPlainRecord, type Fields } from '../primitives/example.js';
@@ -14,6 +15,8 @@ import { currentSettings } from '../primitives/settings.js';
 import { NoLMConfiguredError, StateMismatchError } from '../primitives/errors.js';
 import { warn } from '../primitives/warnings.js';
 import type { LoadOptions } from '../utils/saving.js';
+import { currentStreamSink } from '../streaming/stream_scope.js';
+import { streamingLm } from '../streaming/streaming_lm.js';
 import type { SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
 
 /** Per-call options of Predict: DSPy's privileged kwargs, plus a signature for this call only. */
@@ -50,6 +53,9 @@ export function applyTemperatureRule(config: LMConfig, lmDefaults: LMConfig): LM
  * gives loose records.
  */
 export class Predict<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, SignatureOutputs<S>> implements Parameter {
+  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (usage/track_call.ts). */
+  static override readonly passesCallOptions = true;
+
   /** A random id DSPy gives every predictor (used by some optimizers to tell copies apart). */
   stage: string;
   signature: Signature;
@@ -96,7 +102,13 @@ export class Predict<S extends SignatureSource = SignatureSource> extends Module
   override async forward(inputs: SignatureInputs<S>, options: PredictCallOptions = {}): Promise<Prediction<SignatureOutputs<S>>> {
     const { lm, config, signature, demos, kwargs } = this.preprocess(inputs, options);
     const adapter = currentSettings().adapter ?? defaultAdapter();
-    const completions = await adapter.call(lm, config, signature, demos.map(demoRecord), kwargs, options.signal ? { signal: options.signal } : {});
+    // Inside program.stream() the adapter gets an LM that streams the completion to the caller as it parses.
+    const sink = currentStreamSink();
+    const callLm = sink === undefined ? lm : streamingLm(sink, this, lm, adapter, signature);
+    const adapterOptions: AdapterCallOptions = options.signal ? { signal: options.signal } : {};
+    const tracker = options[USAGE_TRACKER];
+    if (tracker !== undefined) adapterOptions.usageTracker = tracker;
+    const completions = await adapter.call(callLm, config, signature, demos.map(demoRecord), kwargs, adapterOptions);
     return this.postprocess(completions, signature, kwargs) as Prediction<SignatureOutputs<S>>;
   }
 

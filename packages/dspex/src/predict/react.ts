@@ -16,6 +16,7 @@ import { warn } from '../primitives/warnings.js';
 import { ChainOfThought } from './chain_of_thought.js';
 import { Predict, defaultAdapter } from './predict.js';
 import { Tool, type ToolArgs, type ToolFunction } from './tool.js';
+import { emitStatus } from '../streaming/stream_scope.js';
 import type { Fields, SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
 
 /** A typed signature's outputs with ReAct's `trajectory`; loose outputs stay loose. */
@@ -127,13 +128,18 @@ export class ReAct<S extends SignatureSource = SignatureSource> extends Module<S
       trajectory[`thought_${idx}`] = pred.get('next_thought');
       trajectory[`tool_name_${idx}`] = toolName;
       trajectory[`tool_args_${idx}`] = pred.get('next_tool_args');
+      let called = false;
       try {
         const tool = this.tools.get(toolName);
         if (!tool) throw new RangeError(`'${String(toolName)}' is not one of the tools: ${[...this.tools.keys()].join(', ')}`);
+        called = true;
+        emitStatus({ kind: 'tool_start', tool: toolName, args: toolArgs, message: `Calling tool ${toolName}...` });
         trajectory[`observation_${idx}`] = await tool.call(toolArgs);
       } catch (error) {
         trajectory[`observation_${idx}`] = `Execution error in ${String(toolName)}: ${formatErrorForLm(error)}`;
       }
+      // DSPy's StatusMessageProvider texts; nothing is sent outside program.stream().
+      if (called) emitStatus({ kind: 'tool_end', tool: String(toolName), message: 'Tool calling finished! Querying the LLM with tool calling results...' });
       if (toolName === 'finish') break;
     }
     const extract = await this.callWithTruncation(this.extract, trajectory, inputs, passed);

@@ -5,14 +5,16 @@ reach through them is exactly what the pool's Grant allows (see capabilities/)."
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Generator
 
 import orjson
 
 from ..capabilities import Grant, qualified_name, read_attribute, write_attribute
-from ..context import current_call
-from ..errors import BadArguments, NotAllowed
+from ..context import bind_context, current_call
+from ..errors import BadArguments, Cancelled, NotAllowed
 from ..lm import session_lm
 from ..registry import command
 from ..session import Session
@@ -183,3 +185,90 @@ def load(**params: Any) -> dict[str, Any]:
     elif location is None or location.suffix != ".pkl":
         raise BadArguments('"state" must be a map')
     return {"handle": _session().put(program), "class": path}
+
+
+_STREAM_DONE = object()
+
+
+def _stream_listeners(program: Any) -> tuple[list[Any], dict[str, str]]:
+    """A StreamListener on every output field of every predictor (reusable: a ReAct calls its predictors in a
+    loop), and for each output field the last predictor that writes it (who a whole-field delta is from)."""
+    from dspy.streaming import StreamListener
+
+    listeners: list[Any] = []
+    writer: dict[str, str] = {}
+    for path, predictor in program.named_predictors():
+        for field in predictor.signature.output_fields:
+            listeners.append(StreamListener(signature_field_name=field, predict=predictor, predict_name=path,
+                                            allow_reuse=True))
+            writer[field] = path
+    return listeners, writer
+
+
+def _field_text(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(to_wire(value)).decode()
+
+
+@command("call_stream", stream=True)
+def call_stream(handle: str, kwargs: dict[str, Any] | None = None,
+                args: list[Any] | None = None) -> Generator[dict[str, Any], None, Any]:
+    """`call` as a stream (DSPy's streamify): chunks {"type": "field", "field", "delta", "predictor"} as the LM
+    writes each output field, {"type": "status", "kind", "message"} around tool calls, and the Prediction as
+    `call` returns it for the result. A field that streamed nothing (a cache hit, an LM that does not stream)
+    comes as one delta before the result. Granted exactly as `call` is."""
+    import dspy
+    from dspy.streaming import StatusMessage, StatusMessageProvider, StreamResponse, streamify
+
+    ctx = current_call()
+    session = ctx.session
+    grant = current_grant()
+    target = session.get(handle)
+    arguments = grant.call_arguments(target)
+    call_args, call_kwargs = grant.bind(type(target), arguments, session, args, kwargs, purpose="call")
+    listeners, writer = _stream_listeners(target)
+    tool_end = StatusMessageProvider().tool_end_status_message(None)
+    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    outcome: dict[str, Any] = {}
+    ctx.on_cancel(lambda: events.put(_STREAM_DONE))
+
+    def run() -> None:
+        try:
+            with session_lm(session):
+                program = streamify(target, stream_listeners=listeners, async_streaming=False)
+                for item in program(*call_args, **call_kwargs):
+                    if isinstance(item, StreamResponse):
+                        events.put({"type": "field", "field": item.signature_field_name, "delta": item.chunk,
+                                    "predictor": item.predict_name})
+                    elif isinstance(item, StatusMessage):
+                        kind = "tool_end" if item.message == tool_end else "tool_start"
+                        events.put({"type": "status", "kind": kind, "message": item.message})
+                    elif isinstance(item, dspy.Prediction):
+                        outcome["prediction"] = item
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the generator's thread
+            outcome["error"] = exc
+        finally:
+            events.put(_STREAM_DONE)
+
+    # streamify's sync generator runs DSPy on its own event-loop thread; this thread only forwards its items.
+    threading.Thread(target=bind_context(ctx).run, args=(run,), name=f"dspex-call-stream-{ctx.id}",
+                     daemon=True).start()
+    streamed: set[str] = set()
+    while True:
+        item = events.get()
+        if item is _STREAM_DONE:
+            break
+        if item["type"] == "field":
+            if not item["delta"]:
+                continue
+            streamed.add(item["field"])
+        yield item
+    ctx.check_cancelled()
+    if "error" in outcome:
+        raise outcome["error"]
+    prediction = outcome.get("prediction")
+    if prediction is None:
+        raise Cancelled("call_stream ended without a prediction")
+    for field, value in prediction.items():
+        if field in writer and field not in streamed and value is not None and _field_text(value):
+            yield {"type": "field", "field": field, "delta": _field_text(value), "predictor": writer[field]}
+    return to_wire(prediction, session)
