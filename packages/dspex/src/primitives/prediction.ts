@@ -4,8 +4,7 @@
 
 import { CompletionsShapeError, MissingFieldError } from './errors.js';
 import { ExampleRecord, type Fields, type KnownKey, type ReturningSelf } from './example.js';
-import type { LMUsageByModel } from '../usage/tracker.js';
-import { usageCost, type LMCost } from '../usage/prices.js';
+import type { LMUsage } from '../clients/base_lm.js';
 
 /** What a prediction was built against: anything with named output fields (a Signature). */
 export type SignatureLike = object;
@@ -17,7 +16,7 @@ export class PredictionRecord extends ExampleRecord {
   }
 
   _completions: Completions | null = null;
-  _lmUsage: LMUsageByModel | null = null;
+  _lmUsage: LMUsage | null = null;
 
   constructor(base?: Fields | ExampleRecord | null, fields?: Fields) {
     super(base, fields);
@@ -39,22 +38,12 @@ export class PredictionRecord extends ExampleRecord {
     return this._completions;
   }
 
-  /**
-   * The tokens of every LM call the top-level module call made, summed per model name (DSPy's get_lm_usage());
-   * null unless configure({ trackUsage: true }) was on for the call, and on predictions of nested calls.
-   */
-  get lmUsage(): LMUsageByModel | null {
+  get lmUsage(): LMUsage | null {
     return this._lmUsage;
   }
 
-  /** DSPy's set_lm_usage. */
-  setLmUsage(usage: LMUsageByModel | null): void {
+  setLmUsage(usage: LMUsage | null): void {
     this._lmUsage = usage;
-  }
-
-  /** What lmUsage cost in USD by the price table (usage/prices.ts); null when lmUsage is. */
-  get lmCost(): LMCost | null {
-    return this._lmUsage === null ? null : usageCost(this._lmUsage);
   }
 
   /** DSPy's float(prediction): the `score` field as a number. */
