@@ -12,6 +12,7 @@ import { CircuitOpen, type LMError, Redactor } from './errors.js';
 import { mergeSettings, planCall, runCall, type Admission, type CallPlan, type HedgeAdmission, type JobContext, type JobReport } from './job.js';
 import { LatencyWindow } from './hedge.js';
 import type { ClientConfig } from './options.js';
+import type { EndpointSource } from './endpoint.js';
 import { RateLimiter } from './rate_limiter.js';
 import type { LMTelemetry } from './telemetry.js';
 
@@ -46,6 +47,7 @@ export type ClientCall =
   | { op: 'hedge'; tokens: number }
   | { op: 'usage' }
   | { op: 'breaker' }
+  | { op: 'endpoint' }
   | { op: 'describe' };
 
 export interface ClientArgs {
@@ -167,6 +169,8 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
         return { reply: { ...state.totals } satisfies LMUsageTotals, state };
       case 'breaker':
         return { reply: state.breaker.state satisfies BreakerState, state };
+      case 'endpoint':
+        return { reply: { config: state.config, redactor: state.job.redactor } satisfies EndpointSource, state };
       case 'describe':
         return { reply: { name: state.config.name, model: state.config.model, defaults: { ...state.config.defaults }, structuredOutputs: state.config.structuredOutputs } satisfies LMDescription, state };
     }

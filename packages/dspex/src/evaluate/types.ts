@@ -13,6 +13,11 @@ export type Inputs = Record<string, unknown>;
 export interface ProgramCallOptions {
   /** Aborted when the example times out or the evaluation is cancelled or stopped. */
   signal?: AbortSignal;
+  /**
+   * This call may be repeated safely (overrides the program's `idempotent`): a routed module retries it once when
+   * its Python worker died. Default: the program's.
+   */
+  idempotent?: boolean;
 }
 
 /** What Evaluate runs. `Module` satisfies it; so does `pythonProgram(session, handle)`. O: its output fields. */

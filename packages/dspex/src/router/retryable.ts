@@ -42,3 +42,10 @@ export function findCode(error: unknown, codes: ReadonlySet<string>): string | u
   }
   return undefined;
 }
+
+const WORKER_LOSS: ReadonlySet<string> = new Set(['DSPEX_WORKER_CRASHED', 'DSPEX_SESSION_WORKER_LOST']);
+
+/** Whether `error` says the Python worker died under the call (it may have run: only an idempotent call repeats). */
+export function isWorkerLoss(error: unknown): boolean {
+  return findCode(error, WORKER_LOSS) !== undefined;
+}

@@ -4,7 +4,7 @@
 
 import type { PythonPool } from '@dspex/python-bridge';
 import { nanoid } from 'nanoid';
-import { setupPythonProgram, type Program, type ProgramCallOptions, type PythonSession } from '../evaluate/index.js';
+import { setupPythonProgram, type Program, type ProgramCallOptions, type PythonProgram, type PythonSession } from '../evaluate/index.js';
 import type { Module } from '../primitives/module.js';
 import type { Prediction } from '../primitives/prediction.js';
 import { ChainOfThought } from '../predict/chain_of_thought.js';
@@ -21,11 +21,19 @@ const NATIVE_CLASSES: Readonly<Record<string, (args: readonly unknown[], kwargs:
   'dspy.ChainOfThought': (args) => new ChainOfThought(String(args[0])),
 };
 
+/** The Python side's LM spec, and a key that changes when the spec does. */
+export interface PythonLm {
+  readonly spec: Record<string, unknown>;
+  readonly key: string;
+}
+
 /** What the router needs from itself to set up and call a module (kept small so modules stay plain objects). */
 export interface RouteHost {
   route(module: RoutedModule, inputs: Record<string, unknown>, options: ProgramCallOptions): Promise<Prediction>;
+  /** The LM spec the Python side should run with now; undefined: the pool's own. */
+  pythonLm(): Promise<PythonLm | undefined>;
   readonly pool: PythonPool | undefined;
-  readonly pythonLm: Record<string, unknown> | undefined;
+  readonly idempotent: boolean;
   readonly statsOptions: SideStatsOptions;
 }
 
@@ -40,6 +48,8 @@ export interface ModuleSpec {
    * loaded into it when there is one), or false for none. Default: the native side's twin, when a pool is set.
    */
   python?: Program | PythonClassSpec | false;
+  /** The module may be called again safely (default: the router's `idempotent`). */
+  idempotent?: boolean;
 }
 
 let counter = 0;
@@ -51,8 +61,12 @@ export class RoutedModule implements Program {
   readonly stats: Readonly<Record<RouteSide, SideStats>>;
   /** Whether a Python side exists (decided at registration; set up on its first call). */
   readonly hasPython: boolean;
+  /** Calls may be repeated safely: evaluate() and the router retry one whose Python worker died. */
+  readonly idempotent: boolean;
   private readonly pythonClass: PythonClassSpec | undefined;
   private pythonProgram: Program | Promise<Program> | undefined;
+  /** The key of the LM spec the Python side's session was last configured with (see RouteHost.pythonLm). */
+  private configuredLm: string | undefined;
 
   constructor(
     private readonly host: RouteHost,
@@ -66,6 +80,7 @@ export class RoutedModule implements Program {
       this.pythonClass = python === undefined ? twinOf(spec.native) : (python as PythonClassSpec);
     }
     this.hasPython = this.pythonProgram !== undefined || this.pythonClass !== undefined;
+    this.idempotent = spec.idempotent ?? host.idempotent;
     this.name = spec.name ?? `${spec.native?.constructor.name ?? this.pythonClass?.class ?? 'module'}#${++counter}`;
     this.stats = { native: new SideStats(host.statsOptions), python: new SideStats(host.statsOptions) };
   }
@@ -90,7 +105,16 @@ export class RoutedModule implements Program {
   async run(side: RouteSide, inputs: Record<string, unknown>, options: ProgramCallOptions): Promise<Prediction> {
     if (side === 'native') return this.native!.call(inputs, options.signal === undefined ? {} : { signal: options.signal });
     const program = await this.python();
+    if (this.pythonClass !== undefined) await this.followLm(program as PythonProgram);
     return program.call(inputs, options);
+  }
+
+  /** Configures the session again when the LM spec changed since (LocalLM restarted on a new port, a new key). */
+  private async followLm(program: PythonProgram): Promise<void> {
+    const lm = await this.host.pythonLm();
+    if (lm === undefined || lm.key === this.configuredLm) return;
+    await program.session.call('configure_lm', lm.spec);
+    this.configuredLm = lm.key;
   }
 
   /** Rebuilds the Python side from the native side's current state at its next call (after an optimization). */
@@ -103,7 +127,9 @@ export class RoutedModule implements Program {
     const pool = this.host.pool!;
     const session = pool.session(`router-${nanoid(8)}`, { affinity: 'strict_queue' });
     const setup = async (s: PythonSession): Promise<string> => {
-      if (this.host.pythonLm !== undefined) await s.call('configure_lm', this.host.pythonLm);
+      const lm = await this.host.pythonLm();
+      if (lm !== undefined) await s.call('configure_lm', lm.spec);
+      this.configuredLm = lm?.key;
       const spec = this.pythonClass!;
       if (this.native === undefined) return (await s.call<{ handle: string }>('create', { ...spec })).handle;
       return (await s.call<{ handle: string }>('load', { ...spec, state: stateForPython(await this.native.save()) })).handle;

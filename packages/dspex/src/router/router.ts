@@ -4,6 +4,8 @@
 // decision costs well under 10 µs; every decision is a `route` event on the router's telemetry.
 
 import type { PythonPool } from '@dspex/python-bridge';
+import type { Caller } from '@dspex/runtime';
+import { lmEndpoint } from '../clients/index.js';
 import type { ProgramCallOptions } from '../evaluate/index.js';
 import { lmTelemetry, type LMTelemetry } from '../clients/telemetry.js';
 import type { Module } from '../primitives/module.js';
@@ -11,8 +13,9 @@ import type { Prediction } from '../primitives/prediction.js';
 import type { PythonClassSpec } from '../teleprompt/python_twin.js';
 import { RouteFailedError, RouterConfigError } from './errors.js';
 import { BreakerHealth, PoolHealth } from './health.js';
-import { errorCode, findCode, isRetryable } from './retryable.js';
-import { RoutedModule, type ModuleSpec, type RouteHost } from './routed_module.js';
+import { pythonLmSpec } from './python_lm.js';
+import { errorCode, findCode, isRetryable, isWorkerLoss } from './retryable.js';
+import { RoutedModule, type ModuleSpec, type PythonLm, type RouteHost } from './routed_module.js';
 import type { SideStatsOptions } from './side_stats.js';
 import { RouterTelemetry, type RouteReason, type RouteSide } from './telemetry.js';
 
@@ -20,10 +23,22 @@ import { RouterTelemetry, type RouteReason, type RouteSide } from './telemetry.j
 export interface RouterOptions {
   /** The pool Python sides run in (the design's `general` pool). Without it every module is native only. */
   pool?: PythonPool;
-  /** The LM spec Python sessions are configured with (the bridge's configure_lm); default the pool's. */
-  pythonLm?: Record<string, unknown>;
-  /** The native LM client whose circuit breaker to follow (its `name`, as in LM.start). */
+  /**
+   * The LM spec Python sessions are configured with (the bridge's configure_lm). Default: the native client's
+   * own configuration (`lmClient`, read through `runtime`: model, endpoint, key, temperature, max_tokens), read
+   * again before each Python call when it can change (LocalLM's port after a restart, a rotated key). false, or
+   * no lmClient: the pool's own.
+   */
+  pythonLm?: Record<string, unknown> | false;
+  /** The native LM client whose circuit breaker to follow and whose configuration Python uses (its `name`). */
   lmClient?: string;
+  /** The runtime the LM client runs in (to read its configuration). DSPex applications pass theirs. */
+  runtime?: Caller;
+  /**
+   * Modules may be called again safely (default false; per module in ModuleSpec, per call in the call options):
+   * a Python-only call whose worker died is retried once, and evaluate() retries such an example.
+   */
+  idempotent?: boolean;
   /** Where that client reports (default the shared lmTelemetry bus). */
   lmTelemetry?: LMTelemetry;
   /** The side taken when both are healthy and comparable. Default 'native'. */
@@ -76,7 +91,7 @@ const OTHER: Record<RouteSide, RouteSide> = { native: 'python', python: 'native'
 export class Router implements RouteHost {
   readonly telemetry: RouterTelemetry;
   readonly pool: PythonPool | undefined;
-  readonly pythonLm: Record<string, unknown> | undefined;
+  readonly idempotent: boolean;
   readonly statsOptions: SideStatsOptions;
   readonly poolHealth: PoolHealth | undefined;
   readonly breaker: BreakerHealth;
@@ -89,10 +104,19 @@ export class Router implements RouteHost {
   private readonly now: () => number;
   private nextRefresh = 0;
   private refreshing = false;
+  private readonly pythonLmOption: Record<string, unknown> | false | undefined;
+  private readonly lmClient: string | undefined;
+  private readonly runtime: Caller | undefined;
+  /** The native client's spec once read, when it cannot change. */
+  private fixedPythonLm: PythonLm | undefined;
 
   constructor(options: RouterOptions = {}) {
     this.pool = options.pool;
-    this.pythonLm = options.pythonLm;
+    this.pythonLmOption = options.pythonLm;
+    this.lmClient = options.lmClient;
+    this.runtime = options.runtime;
+    this.idempotent = options.idempotent ?? false;
+    if (options.pythonLm !== undefined && options.pythonLm !== false) this.fixedPythonLm = { spec: options.pythonLm, key: 'given' };
     this.telemetry = options.telemetry ?? new RouterTelemetry();
     this.prefer = options.prefer ?? 'native';
     this.maxErrorRate = options.maxErrorRate ?? 0.5;
@@ -147,7 +171,24 @@ export class Router implements RouteHost {
     return PREFERRED[preferred];
   }
 
-  /** Runs `module` where decide() says; a retryable failure falls back to the other side once. */
+  /**
+   * The LM spec for the Python side now (see RouterOptions.pythonLm), or undefined for the pool's own. `key` tells
+   * a module whether its session must be configured again.
+   */
+  async pythonLm(): Promise<PythonLm | undefined> {
+    if (this.fixedPythonLm !== undefined) return this.fixedPythonLm;
+    if (this.pythonLmOption === false || this.lmClient === undefined || this.runtime === undefined) return undefined;
+    const endpoint = await lmEndpoint(this.runtime, this.lmClient);
+    const spec = pythonLmSpec(endpoint);
+    const current = { spec, key: JSON.stringify(spec) };
+    if (!endpoint.changes) this.fixedPythonLm = current;
+    return current;
+  }
+
+  /**
+   * Runs `module` where decide() says; a retryable failure falls back to the other side once. With no other side,
+   * an idempotent call (options.idempotent, else the module's) whose Python worker died is tried there once more.
+   */
   async route(module: RoutedModule, inputs: Record<string, unknown>, options: ProgramCallOptions = {}): Promise<Prediction> {
     const first = this.decide(module);
     const outcome = await this.attempt(module, first.side, first.reason, inputs, options, undefined);
@@ -155,6 +196,11 @@ export class Router implements RouteHost {
     const error = outcome.error;
     const other = OTHER[first.side];
     const otherExists = other === 'native' ? module.native !== undefined : module.hasPython;
+    if (!otherExists && first.side === 'python' && (options.idempotent ?? module.idempotent) && isWorkerLoss(error) && options.signal?.aborted !== true) {
+      const again = await this.attempt(module, 'python', 'retry', inputs, options, undefined);
+      if (again.ok) return again.value;
+      throw again.error;
+    }
     if (!otherExists || !isRetryable(error) || options.signal?.aborted === true) throw error;
     const fallback = await this.attempt(module, other, 'fallback', inputs, options, first.side);
     if (fallback.ok) return fallback.value;

@@ -17,7 +17,8 @@ export type RouteReason =
   | 'native_error_rate' /** the native side's recent error rate is over the limit */
   | 'python_error_rate'
   | 'lower_latency' /** the preferred side is much slower than the other lately */
-  | 'fallback'; /** the first side failed with a retryable error */
+  | 'fallback' /** the first side failed with a retryable error */
+  | 'retry'; /** an idempotent Python-only call whose worker died, tried once more */
 
 /** One routing decision: module, side, reason, latency, outcome, fallback. */
 export interface RouteEvent {
