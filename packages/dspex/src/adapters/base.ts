@@ -3,6 +3,7 @@
 // parses every output; subclasses say how fields are laid out and read back.
 
 import type { LM, LMConfig, LMMessage, LMOutput, LMRequest } from '../clients/base_lm.js';
+import type { UsageTracker } from '../usage/tracker.js';
 import { compileSignature, type CompiledSignature } from '../signatures/compiler.js';
 import type { Signature } from '../signatures/signature.js';
 import { allowsNone } from '../signatures/types.js';
@@ -19,6 +20,8 @@ export type Outputs = Record<string, unknown>;
 /** Per-call options an adapter passes to the LM (config, signal). */
 export interface AdapterCallOptions {
   signal?: AbortSignal;
+  /** Put on every LM request of the call, so its usage counts even after an await (usage/record.ts). */
+  usageTracker?: UsageTracker;
 }
 
 const INCOMPLETE_DEMO_PREFIX = 'This is an example of the task, though some input or output fields are not supplied.';
@@ -120,7 +123,9 @@ export abstract class Adapter {
 
   /** The LM request for these messages; JSONAdapter adds the response format the LM can take. */
   protected buildRequest(_compiled: CompiledSignature, messages: LMMessage[], config: LMConfig, options: AdapterCallOptions, _lm?: LM): LMRequest {
-    return { messages, config: { ...config }, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+    const request: LMRequest = { messages, config: { ...config }, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+    if (options.usageTracker !== undefined) request.usageTracker = options.usageTracker;
+    return request;
   }
 
   protected send(lm: LM, request: LMRequest): ReturnType<LM['call']> {

@@ -1,6 +1,8 @@
 // The contract every language-model client implements, and what modules and adapters rely on. It mirrors
 // DSPy's BaseLM: a model name, default kwargs, and a call from chat messages to one or more outputs.
 
+import type { UsageTracker } from '../usage/tracker.js';
+
 /** The role of a chat message. */
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
@@ -46,6 +48,12 @@ export interface LMRequest {
   responseFormat?: { name: string; schema: Record<string, unknown>; strict?: boolean };
   tools?: ToolDefinition[];
   signal?: AbortSignal;
+  /**
+   * Where this call's usage is summed (the top-level module call's tracker, when settings.trackUsage is on).
+   * Predict sets it so that an LM call made after an await still counts; without it the LM reads the caller
+   * context at call start. Not sent anywhere.
+   */
+  usageTracker?: UsageTracker;
 }
 
 /** Per-call LM settings: temperature, max_tokens, n, stop, response_format, tools and provider extras. */
@@ -67,11 +75,15 @@ export interface LMOutput {
   finishReason?: string;
 }
 
-/** Token counts of a call (prompt, completion, total). */
+/** Token counts of a call (prompt, completion, total), or summed over calls (prediction.lmUsage); DSPy's keys are these in snake_case. */
 export interface LMUsage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Breakdown of the prompt tokens when the provider reports one (OpenAI's prompt_tokens_details): cachedTokens, audioTokens. */
+  promptTokensDetails?: Record<string, number>;
+  /** Breakdown of the completion tokens (OpenAI's completion_tokens_details): reasoningTokens, audioTokens, ... */
+  completionTokensDetails?: Record<string, number>;
 }
 
 /** An LM's answer: its outputs (one per n), usage, model, whether it came from the cache. */

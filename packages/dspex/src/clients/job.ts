@@ -14,6 +14,7 @@ import { currentApiKey, type ClientConfig } from './options.js';
 import type { ParsedResponse } from './providers/types.js';
 import type { LMTelemetry } from './telemetry.js';
 import type { LatencyWindow } from './hedge.js';
+import { mergeUsage } from '../usage/tracker.js';
 
 /** What the server answers an `admit` call with. */
 export type Admission = { ok: { waitMs: number } } | { error: LMError };
@@ -302,7 +303,8 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
       }
     }
     const outputs: LMOutput[] = parts.flatMap((p) => p.outputs);
-    const usage = parts.reduce<LMUsage>((u, p) => ({ promptTokens: u.promptTokens + p.usage.promptTokens, completionTokens: u.completionTokens + p.usage.completionTokens, totalTokens: u.totalTokens + p.usage.totalTokens }), { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+    // One request's usage as the provider gave it (details included); the n requests of a split call, summed.
+    const usage = parts.length === 1 ? parts[0]!.usage : parts.reduce<LMUsage>((u, p) => mergeUsage(u, p.usage), { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
     const response: LMResponse = { outputs, usage, model: config.model, cached: false };
     if (ctx.telemetry.listenerCount('lm_response') > 0) ctx.telemetry.emit('lm_response', { client: config.name, model: config.model, usage, ms: performance.now() - started });
     if (key !== undefined) {

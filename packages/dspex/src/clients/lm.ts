@@ -9,6 +9,9 @@ import type { BreakerState } from './circuit_breaker.js';
 import { lmClientBehavior, type ClientArgs, type ClientCall, type ClientReply, type LMDescription, type LMUsageTotals } from './lm_client.js';
 import { normalizeOptions, serverName, type LMOptions } from './options.js';
 import { lmTelemetry, type LMTelemetry } from './telemetry.js';
+import { HistoryBuffer, type HistoryEntry } from '../usage/history.js';
+import { printHistory, type InspectHistoryOptions } from '../usage/inspect_history.js';
+import { callSite, recordLMCall } from '../usage/record.js';
 
 /** An LM bound to one LMClient process: the LM contract, plus usage, breaker state and stop. */
 export interface LMHandle extends LMContract {
@@ -17,6 +20,10 @@ export interface LMHandle extends LMContract {
   readonly serverName: string;
   stream(request: LMRequest): AsyncIterable<LMStreamChunk>;
   usage(): Promise<LMUsageTotals>;
+  /** This handle's calls, oldest first, at most settings.maxHistorySize (DSPy's lm.history); a new array each read. */
+  readonly history: HistoryEntry[];
+  /** Prints this LM's last n calls as dspy's lm.inspect_history(n) does, and returns the text. */
+  inspectHistory(n?: number, options?: InspectHistoryOptions): string;
   breakerState(): Promise<BreakerState>;
   /** Stops the client process (not for a supervised client: stop its supervisor instead). */
   stop(): Promise<void>;
@@ -35,6 +42,7 @@ function unwrap<T>(reply: ClientReply<T>): T {
 
 class Handle implements LMHandle {
   readonly serverName: string;
+  private readonly ownHistory = new HistoryBuffer();
   constructor(
     private readonly caller: Caller,
     readonly name: string,
@@ -51,7 +59,19 @@ class Handle implements LMHandle {
   }
 
   async call(request: LMRequest): Promise<LMResponse> {
-    return unwrap(await this.ask<ClientReply<LMResponse>>({ op: 'complete', request }));
+    // Read before the first await, while the caller's context (its usage tracker) is still current.
+    const site = callSite(request);
+    const response = unwrap(await this.ask<ClientReply<LMResponse>>({ op: 'complete', request }));
+    recordLMCall(site, this.model, this.ownHistory, request, response);
+    return response;
+  }
+
+  get history(): HistoryEntry[] {
+    return this.ownHistory.entries();
+  }
+
+  inspectHistory(n = 1, options: InspectHistoryOptions = {}): string {
+    return printHistory(this.ownHistory.entries(), n, options);
   }
 
   async *stream(request: LMRequest): AsyncIterable<LMStreamChunk> {
@@ -60,6 +80,7 @@ class Handle implements LMHandle {
     const stop = new AbortController();
     const signal = request.signal === undefined ? stop.signal : AbortSignal.any([request.signal, stop.signal]);
     let settled = false;
+    const site = callSite(request);
     const finished = this.ask<ClientReply<LMResponse>>({ op: 'stream', request: { ...request, signal }, sink: channel }).then(
       (reply) => {
         if ('error' in reply) {
@@ -67,6 +88,7 @@ class Handle implements LMHandle {
           return undefined;
         }
         const response = reply.ok;
+        recordLMCall(site, this.model, this.ownHistory, request, response);
         response.outputs.forEach((_o, index) => channel.push({ delta: '', index, done: true, response }));
         channel.end();
         return response;

@@ -26,6 +26,9 @@ export interface ChainOfThoughtOptions {
 
 /** `S` is the signature as in Predict; the prediction also holds `reasoning: string`. */
 export class ChainOfThought<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, WithReasoning<SignatureOutputs<S>>> {
+  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (usage/track_call.ts). */
+  static override readonly passesCallOptions = true;
+
   predict: Predict;
 
   constructor(signature: S, options: ChainOfThoughtOptions = {}) {

@@ -4,7 +4,8 @@
 
 import type { LM, LMConfig } from '../clients/base_lm.js';
 import { ChatAdapter } from '../adapters/chat_adapter.js';
-import type { Adapter } from '../adapters/base.js';
+import type { Adapter, AdapterCallOptions } from '../adapters/base.js';
+import { USAGE_TRACKER } from '../usage/tracker.js';
 import { ensureSignature, type Signature, type SignatureState } from '../signatures/signature.js';
 import { allowsNone } from '../signatures/types.js';
 import { Example, toSerializable, isPlainRecord, type Fields } from '../primitives/example.js';
@@ -52,6 +53,9 @@ export function applyTemperatureRule(config: LMConfig, lmDefaults: LMConfig): LM
  * gives loose records.
  */
 export class Predict<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, SignatureOutputs<S>> implements Parameter {
+  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (usage/track_call.ts). */
+  static override readonly passesCallOptions = true;
+
   /** A random id DSPy gives every predictor (used by some optimizers to tell copies apart). */
   stage: string;
   signature: Signature;
@@ -101,7 +105,10 @@ export class Predict<S extends SignatureSource = SignatureSource> extends Module
     // Inside program.stream() the adapter gets an LM that streams the completion to the caller as it parses.
     const sink = currentStreamSink();
     const callLm = sink === undefined ? lm : streamingLm(sink, this, lm, adapter, signature);
-    const completions = await adapter.call(callLm, config, signature, demos.map(demoRecord), kwargs, options.signal ? { signal: options.signal } : {});
+    const adapterOptions: AdapterCallOptions = options.signal ? { signal: options.signal } : {};
+    const tracker = options[USAGE_TRACKER];
+    if (tracker !== undefined) adapterOptions.usageTracker = tracker;
+    const completions = await adapter.call(callLm, config, signature, demos.map(demoRecord), kwargs, adapterOptions);
     return this.postprocess(completions, signature, kwargs) as Prediction<SignatureOutputs<S>>;
   }
 

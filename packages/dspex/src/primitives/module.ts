@@ -3,7 +3,10 @@
 // DSPy's named_parameters does ("qa", "extract.predict", "hops[0]", "by_name['x']"), the keys of saved state.
 
 import type { LM, LMConfig } from '../clients/base_lm.js';
-import { withCaller } from './settings.js';
+import { currentSettings, withCaller } from './settings.js';
+import { traceModuleCall } from '../tracing/module_span.js';
+import { callWithUsage } from '../usage/track_call.js';
+import { USAGE_TRACKER, type UsageTracker } from '../usage/tracker.js';
 import { Example, isPlainRecord, type Fields } from './example.js';
 import type { Prediction } from './prediction.js';
 import { StateMismatchError } from './errors.js';
@@ -45,6 +48,8 @@ export interface CallOptions {
   /** ReAct: iterations for this call instead of the module's maxIters. */
   maxIters?: number;
   signal?: AbortSignal;
+  /** Set by Module.call when usage is tracked: pass options on to sub-module calls and their LM usage counts. */
+  [USAGE_TRACKER]?: UsageTracker;
 }
 
 /**
@@ -59,6 +64,12 @@ export type LooseRecord<R> = string extends keyof R ? R : never;
 
 /** Base class of DSPy programs: subclass it, hold Predict/ChainOfThought/ReAct as fields and write `forward`; `call`, `namedPredictors`, `deepcopy`, `save`/`load` follow DSPy. Generics: `Module<Inputs, Outputs>`. */
 export abstract class Module<I extends Fields = Fields, O extends Fields = Fields> {
+  /**
+   * Set (as an own static property) by a module class whose forward passes its options to every sub-module call
+   * and runs no user code: with settings.trackUsage its top-level calls then need no settings scope.
+   */
+  static readonly passesCallOptions: boolean = false;
+
   /** A compiled (optimized) sub-module keeps its state: named_parameters does not descend into it. */
   _compiled = false;
 
@@ -70,6 +81,9 @@ export abstract class Module<I extends Fields = Fields, O extends Fields = Field
   /** Inputs typed only as a loose record (a program passing on its own inputs) are checked at run time, as in DSPy. */
   call<R extends Fields>(inputs: LooseRecord<R>, options?: CallOptions): Promise<Prediction<O>>;
   call(inputs: Fields = {}, options?: CallOptions): Promise<Prediction<O>> {
+    const traced = traceModuleCall(this, inputs, options);
+    if (traced !== undefined) return traced;
+    if (currentSettings().trackUsage) return callWithUsage(this, inputs, options, (passed) => this.forward(inputs as I, passed));
     return withCaller(this, () => this.forward(inputs as I, options));
   }
 

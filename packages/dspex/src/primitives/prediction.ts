@@ -4,7 +4,8 @@
 
 import { CompletionsShapeError, MissingFieldError } from './errors.js';
 import { ExampleRecord, type Fields, type KnownKey, type ReturningSelf } from './example.js';
-import type { LMUsage } from '../clients/base_lm.js';
+import type { LMUsageByModel } from '../usage/tracker.js';
+import { usageCost, type LMCost } from '../usage/prices.js';
 
 /** What a prediction was built against: anything with named output fields (a Signature). */
 export type SignatureLike = object;
@@ -16,7 +17,7 @@ export class PredictionRecord extends ExampleRecord {
   }
 
   _completions: Completions | null = null;
-  _lmUsage: LMUsage | null = null;
+  _lmUsage: LMUsageByModel | null = null;
 
   constructor(base?: Fields | ExampleRecord | null, fields?: Fields) {
     super(base, fields);
@@ -38,12 +39,22 @@ export class PredictionRecord extends ExampleRecord {
     return this._completions;
   }
 
-  get lmUsage(): LMUsage | null {
+  /**
+   * The tokens of every LM call the top-level module call made, summed per model name (DSPy's get_lm_usage());
+   * null unless configure({ trackUsage: true }) was on for the call, and on predictions of nested calls.
+   */
+  get lmUsage(): LMUsageByModel | null {
     return this._lmUsage;
   }
 
-  setLmUsage(usage: LMUsage | null): void {
+  /** DSPy's set_lm_usage. */
+  setLmUsage(usage: LMUsageByModel | null): void {
     this._lmUsage = usage;
+  }
+
+  /** What lmUsage cost in USD by the price table (usage/prices.ts); null when lmUsage is. */
+  get lmCost(): LMCost | null {
+    return this._lmUsage === null ? null : usageCost(this._lmUsage);
   }
 
   /** DSPy's float(prediction): the `score` field as a number. */

@@ -7,6 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LM } from '../clients/base_lm.js';
 import type { Adapter } from '../adapters/base.js';
+import type { UsageTracker } from '../usage/tracker.js';
 
 /** One entry of a trace: the predictor that ran, its inputs, and its prediction (DSPy's (predictor, inputs, pred)). */
 export interface TraceEntry<P = unknown, R = unknown> {
@@ -31,6 +32,14 @@ export interface Settings {
   maxTraceSize: number;
   /** The modules whose call() is on the stack, outermost first (DSPy's caller_modules). */
   callerModules: readonly object[];
+  /** Sum the LM usage of each top-level module call into its prediction's lmUsage (DSPy's track_usage). */
+  trackUsage: boolean;
+  /** The tracker of the top-level module call running here (DSPy's usage_tracker); set by Module.call. */
+  usageTracker: UsageTracker | null;
+  /** Each LM's history keeps at most this many calls (DSPy's max_history_size); 0 keeps none. */
+  maxHistorySize: number;
+  /** Record no LM history at all, global or per LM (DSPy's disable_history). */
+  disableHistory: boolean;
 }
 
 const DEFAULTS: Settings = {
@@ -39,6 +48,10 @@ const DEFAULTS: Settings = {
   trace: null,
   maxTraceSize: 10_000,
   callerModules: [],
+  trackUsage: false,
+  usageTracker: null,
+  maxHistorySize: 10_000,
+  disableHistory: false,
 };
 
 let globalSettings: Settings = { ...DEFAULTS };
@@ -111,11 +124,19 @@ export function withSettings<T>(update: Partial<Settings>, fn: () => T): T {
  * calls it makes there): opening an AsyncLocalStorage scope per call would turn on async hooks for the whole
  * process, which costs more than the rest of an evaluation's client side (see the README's differences).
  */
-export function withCaller<T>(module: object, fn: () => T): T {
+export function withCaller<T>(module: object, fn: () => T, usageTracker?: UsageTracker): T {
   const outer = callerFrame;
-  if (outer === undefined && overrides.getStore() !== undefined) return withSettings({ callerModules: [...currentSettings().callerModules, module] }, fn);
+  if (outer === undefined && overrides.getStore() !== undefined) {
+    const update: Partial<Settings> = { callerModules: [...currentSettings().callerModules, module] };
+    if (usageTracker !== undefined) update.usageTracker = usageTracker;
+    return withSettings(update, fn);
+  }
   const callers = outer?.local.callerModules ?? globalSettings.callerModules;
-  callerFrame = { local: { callerModules: [...callers, module] }, base: null, merged: globalSettings };
+  const local: Partial<Settings> = { callerModules: [...callers, module] };
+  // The frame carries the usage tracker to the LM calls made in the synchronous part (usage/record.ts).
+  const tracker = usageTracker ?? outer?.local.usageTracker;
+  if (tracker != null) local.usageTracker = tracker;
+  callerFrame = { local, base: null, merged: globalSettings };
   try {
     return fn();
   } finally {

@@ -2,7 +2,7 @@
 // Structured output is response_format json_schema (strict by default); tools are `function` tools; the
 // stream is SSE chunks of choice deltas ending in [DONE], with usage in the last chunk (include_usage).
 
-import type { LMMessage, LMOutput, LMStreamChunk, ToolCall } from '../base_lm.js';
+import type { LMMessage, LMOutput, LMStreamChunk, LMUsage, ToolCall } from '../base_lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { Shape, streamEventJson, ZERO_USAGE, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
@@ -75,8 +75,27 @@ function parse(body: unknown): ParsedResponse {
   const usage = root.usage === undefined || root.usage === null ? undefined : shape.object(root.usage, 'usage');
   return {
     outputs,
-    usage: usage === undefined ? ZERO_USAGE : usageOf(shape.number(usage.prompt_tokens), shape.number(usage.completion_tokens), shape.number(usage.total_tokens) || undefined),
+    usage: usage === undefined ? ZERO_USAGE : openaiUsage(shape, usage),
   };
+}
+
+/** OpenAI's usage object, its token details (prompt_tokens_details.cached_tokens, ...) in camelCase. */
+function openaiUsage(shape: Shape, u: Record<string, unknown>): LMUsage {
+  const usage = usageOf(shape.number(u.prompt_tokens), shape.number(u.completion_tokens), shape.number(u.total_tokens) || undefined);
+  const prompt = tokenDetails(u.prompt_tokens_details);
+  const completion = tokenDetails(u.completion_tokens_details);
+  if (prompt !== undefined) usage.promptTokensDetails = prompt;
+  if (completion !== undefined) usage.completionTokensDetails = completion;
+  return usage;
+}
+
+function tokenDetails(value: unknown): Record<string, number> | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const details: Record<string, number> = {};
+  for (const [key, count] of Object.entries(value)) {
+    if (typeof count === 'number') details[key.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase())] = count;
+  }
+  return Object.keys(details).length === 0 ? undefined : details;
 }
 
 interface PartialCall {
@@ -105,7 +124,7 @@ function decoder(): StreamDecoder {
       if (root.error !== undefined) throw new LMHttpError(NAME, 500, JSON.stringify(root.error));
       if (root.usage !== undefined && root.usage !== null) {
         const u = shape.object(root.usage, 'usage');
-        usage = usageOf(shape.number(u.prompt_tokens), shape.number(u.completion_tokens), shape.number(u.total_tokens) || undefined);
+        usage = openaiUsage(shape, u);
       }
       const chunks: LMStreamChunk[] = [];
       for (const raw of shape.array(root.choices ?? [], 'choices')) {

@@ -1,0 +1,105 @@
+// DSPy's usage tracking (dspy/utils/usage_tracker.py): the tokens of every LM call made inside one top-level
+// Module.call, summed per LM model name, nested details (promptTokensDetails) summed key by key. One tracker
+// per top-level call; the LM call site adds to it (usage/record.ts) and Module.call hands its totals to the
+// prediction (prediction.lmUsage).
+
+import type { LMUsage } from '../clients/base_lm.js';
+
+/** prediction.lmUsage: usage per LM model name ("openai/gpt-4o-mini"), as DSPy's get_lm_usage() keys it. */
+export type LMUsageByModel = Record<string, LMUsage>;
+
+/** A usage record of any shape: counts, nested records of counts, and whatever else a provider reports. */
+type UsageRecord = Record<string, unknown>;
+
+/** Counts add; booleans are flags (OpenRouter's is_byok), not counts, as DSPy's _is_summable says. */
+function isSummable(value: unknown): value is number {
+  return typeof value === 'number';
+}
+
+function isRecord(value: unknown): value is UsageRecord {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * DSPy's _merge_usage_entries: numbers add, nested records merge recursively, a missing value takes the other's,
+ * anything else keeps the first value seen. Returns a new record; neither argument changes.
+ */
+export function mergeUsage<U extends object>(first: U | null | undefined, second: U | null | undefined): U {
+  const a = first as UsageRecord | null | undefined;
+  const b = second as UsageRecord | null | undefined;
+  if (a == null || Object.keys(a).length === 0) return copyUsage(b ?? {}) as U;
+  if (b == null || Object.keys(b).length === 0) return copyUsage(a) as U;
+  const result: UsageRecord = copyUsage(a);
+  for (const key of Object.keys(b)) {
+    const current = result[key];
+    const value = b[key];
+    if (isRecord(value) || isRecord(current)) result[key] = mergeUsage(isRecord(current) ? current : null, isRecord(value) ? value : null);
+    else if (current === undefined || current === null) {
+      if (value !== undefined && value !== null) result[key] = value;
+    } else if (isSummable(current) && isSummable(value)) result[key] = current + value;
+  }
+  return result as U;
+}
+
+function copyUsage(usage: UsageRecord): UsageRecord {
+  const copy: UsageRecord = {};
+  for (const key of Object.keys(usage)) {
+    const value = usage[key];
+    copy[key] = isRecord(value) ? copyUsage(value) : value;
+  }
+  return copy;
+}
+
+/** Usage that says nothing (DSPy's add_usage skips an empty entry): no keys, or every count zero. */
+export function isEmptyUsage(usage: LMUsage | null | undefined): boolean {
+  if (usage == null) return true;
+  for (const key of Object.keys(usage)) {
+    const value = (usage as unknown as UsageRecord)[key];
+    if (typeof value === 'number' ? value !== 0 : value !== undefined && value !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * The usage of one top-level module call (DSPy's UsageTracker). Totals are kept merged as calls arrive, so a
+ * call costs one merge of a few keys; `totals()` is a snapshot, and usage added after it does not change it.
+ */
+export class UsageTracker {
+  private readonly byModel = new Map<string, LMUsage>();
+
+  /** Adds one LM call's usage under its model name; empty usage (a cache hit) adds nothing, as in DSPy. */
+  add(model: string, usage: LMUsage | null | undefined): void {
+    if (isEmptyUsage(usage)) return;
+    this.byModel.set(model, mergeUsage(this.byModel.get(model), usage));
+  }
+
+  /** The summed usage per model (DSPy's get_total_tokens), as a fresh object. */
+  totals(): LMUsageByModel {
+    const totals: LMUsageByModel = {};
+    for (const [model, usage] of this.byModel) totals[model] = mergeUsage(usage, null);
+    return totals;
+  }
+}
+
+const camelToSnake = (key: string): string => key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+/**
+ * One usage record with DSPy's (and OpenAI's) snake_case keys: promptTokens -> prompt_tokens, promptTokensDetails
+ * -> prompt_tokens_details, cachedTokens -> cached_tokens.
+ */
+export function toDspyUsage(usage: Readonly<object>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(usage)) out[camelToSnake(key)] = isRecord(value) ? toDspyUsage(value) : value;
+  return out;
+}
+
+/** prediction.lmUsage as DSPy's prediction.get_lm_usage() gives it: model names kept, usage keys snake_case. */
+export function toDspyLmUsage(byModel: Readonly<LMUsageByModel>): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(Object.entries(byModel).map(([model, usage]) => [model, toDspyUsage(usage)]));
+}
+
+/**
+ * The CallOptions key under which Module.call passes its tracker to forward(), so that a sub-module called with
+ * those options after an await still adds to it (the caller frame only lasts until the first await).
+ */
+export const USAGE_TRACKER: unique symbol = Symbol('dspex.usageTracker');
