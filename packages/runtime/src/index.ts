@@ -15,3 +15,4 @@ export { StateMachine, MachineEmitted, MachineDone, type StateMachineOptions, ty
 export { DynamicSupervisor, type DynamicSupervisorOptions } from './dynamic_supervisor.js';
 export { Registry, type RegistryKeys, type RegistryOptions, type RegisterResult, type UpdateValueResult, type RegistryStartResult } from './registry.js';
 export { Task, TaskReply, TaskSupervisor, type YieldManyOptions, type TaskOutcome, type TaskFn, type StreamFn, type StreamItem, type AsyncStreamOptions, type TaskSupervisorOptions, type TaskStartOptions } from './task.js';
+export { defaultLogger, logDestination, prettyLine, relativisePaths } from './logger.js';

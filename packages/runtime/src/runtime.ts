@@ -2,7 +2,8 @@
 // telemetry and logging. One Runtime is one "node"; everything else in the package runs on one.
 
 import { EventEmitter } from 'eventemitter3';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { defaultLogger } from './logger.js';
 import { BadArgumentError, NameTakenError, NoProcError, formatReason } from './errors.js';
 import {
   DEAD,
@@ -26,7 +27,7 @@ import type { TelemetryEvents } from './telemetry.js';
 
 /** Options of `new Runtime(options)`; every one has a default. */
 export interface RuntimeOptions {
-  /** pino logger for crash and supervisor reports (default: pino at DSPEX_LOG_LEVEL or 'info'). */
+  /** pino logger for crash and supervisor reports (default: defaultLogger(): DSPEX_LOG_LEVEL, pretty on a terminal, no absolute paths). */
   logger?: Logger;
   /** Monotonic clock in ms, used for restart intensity periods (default performance.now). */
   clock?: () => number;
@@ -106,7 +107,7 @@ export class Runtime {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: RuntimeOptions = {}) {
-    this.logger = options.logger ?? pino({ name: 'dspex', level: process.env.DSPEX_LOG_LEVEL ?? 'info' });
+    this.logger = options.logger ?? defaultLogger();
     this.clock = options.clock ?? (() => performance.now());
     this.mailboxHighWater = options.mailboxHighWater ?? 16384;
     this.scheduler = new Scheduler(this.runSlice, options.scheduler);
