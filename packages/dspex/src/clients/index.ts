@@ -3,6 +3,7 @@ export type { Role, ToolCall, LMMessage, ToolDefinition, LMRequest, LMConfig, LM
 export { defaultStructuredOutputs, structuredOutputsOf } from './providers/capabilities.js';
 export { LM, lmSupervisorSpec, type LMHandle, type LMStartOptions } from './lm.js';
 export type { LMOptions, ApiBase, ApiKey } from './options.js';
+export { lmEndpoint, type LMEndpoint } from './endpoint.js';
 export { DEFAULT_DISK_CACHE_DIR } from './options.js';
 export type { LMUsageTotals } from './lm_client.js';
 export { LMError, LMConfigError, LMAuthError, LMHttpError, LMContextWindowExceeded, LMRateLimited, CircuitOpen, LMTimeout, LMAborted, LMNetworkError, LMBadResponse, Redactor, type LMErrorCode } from './errors.js';
