@@ -14,6 +14,8 @@ import { currentApiKey, type ClientConfig } from './options.js';
 import type { ParsedResponse } from './providers/types.js';
 import type { LMTelemetry } from './telemetry.js';
 import type { LatencyWindow } from './hedge.js';
+import type { Context } from '@opentelemetry/api';
+import { carryResponseMeta, endLMSpan, failLMSpan, noteResponseBody, startLMSpan } from '../tracing/lm_span.js';
 import { mergeUsage } from '../usage/tracker.js';
 
 /** What the server answers an `admit` call with. */
@@ -165,7 +167,9 @@ async function attemptOnce(ctx: JobContext, request: LMRequest, plan: CallPlan, 
   if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
   const started = ctx.latency === undefined ? 0 : clock.now();
   const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
-  const parsed = provider.parse(await reply.json(), request);
+  const body: unknown = await reply.json();
+  const parsed = provider.parse(body, request);
+  noteResponseBody(parsed, body);
   ctx.latency?.record(clock.now() - started);
   return parsed;
 }
@@ -264,10 +268,12 @@ function replay(response: LMResponse, sink: ChunkSink | undefined): void {
 
 /**
  * Runs a call to completion. `key` is the cache key, or undefined when this call must not use the cache;
- * `admitted` is the first request's admission when the server could give it with the call.
+ * `admitted` is the first request's admission when the server could give it with the call. `parent` is the
+ * caller's trace context, given only while an SDK is registered: the call's GenAI span starts under it.
  */
-export async function runCall(ctx: JobContext, request: LMRequest, key: string | undefined, plan: CallPlan, admitted: Admission | undefined, sink?: ChunkSink): Promise<LMResponse> {
+export async function runCall(ctx: JobContext, request: LMRequest, key: string | undefined, plan: CallPlan, admitted: Admission | undefined, sink?: ChunkSink, parent?: Context): Promise<LMResponse> {
   const { config } = ctx;
+  const traced = parent === undefined ? undefined : startLMSpan(config, request, plan.settings, parent);
   const started = performance.now();
   // The call's own signal, aborted by the caller's or by the client's exit (through ctx.live): cheaper than
   // AbortSignal.any (a WeakRef per call) or than one listener per call on the client's signal.
@@ -289,6 +295,7 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
         GenServer.cast(ctx.rt, ctx.server, { op: 'disk_hit', key, response: structuredClone(stored) } satisfies JobReport);
         const hit: LMResponse = { ...stored, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, cached: true };
         replay(hit, sink);
+        endLMSpan(traced, hit);
         return hit;
       }
     }
@@ -306,17 +313,20 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
     // One request's usage as the provider gave it (details included); the n requests of a split call, summed.
     const usage = parts.length === 1 ? parts[0]!.usage : parts.reduce<LMUsage>((u, p) => mergeUsage(u, p.usage), { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
     const response: LMResponse = { outputs, usage, model: config.model, cached: false };
+    if (traced !== undefined) carryResponseMeta(parts[0], response);
     if (ctx.telemetry.listenerCount('lm_response') > 0) ctx.telemetry.emit('lm_response', { client: config.name, model: config.model, usage, ms: performance.now() - started });
     if (key !== undefined) {
       // A copy: the caller owns `response` and may change it before the server stores the cast.
       GenServer.cast(ctx.rt, ctx.server, { op: 'store', key, response: structuredClone(response) } satisfies JobReport);
       await ctx.disk?.set(key, response).catch((e: Error) => ctx.telemetry.emit('lm_cache_error', { client: config.name, message: ctx.redactor.text(e.message) }));
     }
+    endLMSpan(traced, response);
     return response;
   } catch (raw) {
     const error = scrub(asLMError(raw, ctx, signal), ctx.redactor);
     ctx.telemetry.emit('lm_error', { client: config.name, code: error.code, message: error.message });
     ctx.logger.debug({ code: error.code }, error.message);
+    failLMSpan(traced, error);
     throw error;
   } finally {
     ctx.live.delete(controller);

@@ -9,6 +9,7 @@ import type { BreakerState } from './circuit_breaker.js';
 import { lmClientBehavior, type ClientArgs, type ClientCall, type ClientReply, type LMDescription, type LMUsageTotals } from './lm_client.js';
 import { normalizeOptions, serverName, type LMOptions } from './options.js';
 import { lmTelemetry, type LMTelemetry } from './telemetry.js';
+import { parentOfCall } from '../tracing/parent.js';
 import { HistoryBuffer, type HistoryEntry } from '../usage/history.js';
 import { printHistory, type InspectHistoryOptions } from '../usage/inspect_history.js';
 import { callSite, recordLMCall } from '../usage/record.js';
@@ -61,7 +62,7 @@ class Handle implements LMHandle {
   async call(request: LMRequest): Promise<LMResponse> {
     // Read before the first await, while the caller's context (its usage tracker) is still current.
     const site = callSite(request);
-    const response = unwrap(await this.ask<ClientReply<LMResponse>>({ op: 'complete', request }));
+    const response = unwrap(await this.ask<ClientReply<LMResponse>>({ op: 'complete', request, parent: parentOfCall() }));
     recordLMCall(site, this.model, this.ownHistory, request, response);
     return response;
   }
@@ -81,7 +82,7 @@ class Handle implements LMHandle {
     const signal = request.signal === undefined ? stop.signal : AbortSignal.any([request.signal, stop.signal]);
     let settled = false;
     const site = callSite(request);
-    const finished = this.ask<ClientReply<LMResponse>>({ op: 'stream', request: { ...request, signal }, sink: channel }).then(
+    const finished = this.ask<ClientReply<LMResponse>>({ op: 'stream', request: { ...request, signal }, sink: channel, parent: parentOfCall() }).then(
       (reply) => {
         if ('error' in reply) {
           channel.fail(reply.error);

@@ -15,6 +15,8 @@ import type { ClientConfig } from './options.js';
 import type { EndpointSource } from './endpoint.js';
 import { RateLimiter } from './rate_limiter.js';
 import type { LMTelemetry } from './telemetry.js';
+import type { Context } from '@opentelemetry/api';
+import { endLMSpan, startLMSpan } from '../tracing/lm_span.js';
 
 /** Per-client totals since the client started (a restart starts from zero, as any process state). */
 export interface LMUsageTotals extends LMUsage {
@@ -41,8 +43,8 @@ export interface LMDescription {
 export type ClientReply<T> = { ok: T } | { error: LMError };
 
 export type ClientCall =
-  | { op: 'complete'; request: LMRequest }
-  | { op: 'stream'; request: LMRequest; sink: ChunkSink }
+  | { op: 'complete'; request: LMRequest; parent?: Context }
+  | { op: 'stream'; request: LMRequest; sink: ChunkSink; parent?: Context }
   | { op: 'admit'; tokens: number }
   | { op: 'hedge'; tokens: number }
   | { op: 'usage' }
@@ -82,7 +84,7 @@ function cachedCopy(response: LMResponse): LMResponse {
   return { ...structuredClone(response), usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, cached: true };
 }
 
-function startJob(state: State, from: From<unknown>, request: LMRequest, key: string | undefined, sink?: ChunkSink): void {
+function startJob(state: State, from: From<unknown>, request: LMRequest, key: string | undefined, sink: ChunkSink | undefined, parent: Context | undefined): void {
   const plan: CallPlan = planCall(state.config, request);
   // The first request is admitted now, sparing the job a round trip through this mailbox, unless the job
   // reads the disk cache first (a hit makes no request, so it must not take a request's place).
@@ -90,7 +92,7 @@ function startJob(state: State, from: From<unknown>, request: LMRequest, key: st
   // Started from a microtask, outside the server's slice: the job's own calls to the server (admit) must not
   // look like calls from the server to itself.
   Promise.resolve()
-    .then(() => runCall(state.job, request, key, plan, admitted, sink))
+    .then(() => runCall(state.job, request, key, plan, admitted, sink, parent))
     .then(
     (response) => GenServer.reply(from, { ok: response } satisfies ClientReply<LMResponse>),
     (error: LMError) => GenServer.reply(from, { error } satisfies ClientReply<LMResponse>),
@@ -155,10 +157,12 @@ export const lmClientBehavior: GenServerBehavior<State, ClientArgs, ClientCall, 
           state.totals.cacheHits++;
           state.job.telemetry.emit('lm_cache_hit', { client: state.config.name, tier: 'memory' });
           const response = cachedCopy(hit);
+          // parent is set only while an SDK is registered: an untraced hit builds no span.
+          if (request.parent !== undefined) endLMSpan(startLMSpan(state.config, request.request, mergeSettings(state.config.defaults, request.request.config), request.parent), response);
           if (request.op === 'stream') response.outputs.forEach((o, index) => o.text !== '' && request.sink.push({ delta: o.text, index, done: false }));
           return { reply: { ok: response } satisfies ClientReply<LMResponse>, state };
         }
-        startJob(state, from, request.request, key, request.op === 'stream' ? request.sink : undefined);
+        startJob(state, from, request.request, key, request.op === 'stream' ? request.sink : undefined, request.parent);
         return { noreply: true, state };
       }
       case 'admit':

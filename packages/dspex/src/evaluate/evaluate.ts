@@ -14,6 +14,7 @@ import { saveResults } from './save.js';
 import { renderTable } from './table.js';
 import { ExampleWorkers } from './workers.js';
 import { evaluateTelemetry, type EvaluateOptions, type EvaluationRow, type ExampleFailure, type Metric, type Program } from './types.js';
+import { traceEvaluation } from '../tracing/module_span.js';
 
 /** Examples evaluated at once when `concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 16;
@@ -64,7 +65,7 @@ export async function evaluate<O extends Fields = Fields, E extends Example = Ex
   options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
   // The typed metric runs on the same objects; the engine below is written once, for loose records.
-  return evaluateLoose(program as Program, devset, metric as Metric, options);
+  return traceEvaluation(program, devset.length, () => evaluateLoose(program as Program, devset, metric as Metric, options));
 }
 
 async function evaluateLoose(program: Program, devset: readonly Example[], metric: Metric, options: EvaluateOptions): Promise<EvaluationResult> {

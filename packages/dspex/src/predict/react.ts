@@ -18,6 +18,7 @@ import { Predict, defaultAdapter } from './predict.js';
 import { Tool, type ToolArgs, type ToolFunction } from './tool.js';
 import { emitStatus } from '../streaming/stream_scope.js';
 import type { Fields, SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
+import { traceToolCall } from '../tracing/module_span.js';
 
 /** A typed signature's outputs with ReAct's `trajectory`; loose outputs stay loose. */
 export type WithTrajectory<O extends Fields> = Fields extends O ? Fields : { [K in 'trajectory' | keyof O]: K extends keyof O ? O[K] : Trajectory };
@@ -134,7 +135,7 @@ export class ReAct<S extends SignatureSource = SignatureSource> extends Module<S
         if (!tool) throw new RangeError(`'${String(toolName)}' is not one of the tools: ${[...this.tools.keys()].join(', ')}`);
         called = true;
         emitStatus({ kind: 'tool_start', tool: toolName, args: toolArgs, message: `Calling tool ${toolName}...` });
-        trajectory[`observation_${idx}`] = await tool.call(toolArgs);
+        trajectory[`observation_${idx}`] = await traceToolCall(tool, () => tool.call(toolArgs));
       } catch (error) {
         trajectory[`observation_${idx}`] = `Execution error in ${String(toolName)}: ${formatErrorForLm(error)}`;
       }
