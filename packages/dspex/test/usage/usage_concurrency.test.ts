@@ -40,7 +40,7 @@ function program(steps: Step[], passing: boolean): Module {
       for (const step of steps) {
         if (step.kind === 'tick') await Promise.resolve();
         else if (step.kind === 'one') await this.qa.call(inputs, passed);
-        else await Promise.all(Array.from({ length: step.width }, (_, i) => (i % 2 === 0 ? this.cot : this.qa).call(inputs, passed)));
+        else await Promise.all(Array.from({ length: step.width }, (_, i) => (i % 2 === 0 ? this.cot : this.qa).call(inputs as { question: string }, passed)));
       }
       return new Prediction({ answer: 'done' });
     }
