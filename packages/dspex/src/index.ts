@@ -29,6 +29,7 @@ export { Tool, type ToolOptions, type ToolFromSchemaOptions, type ToolFunction, 
 export type { JsonSchemaObject } from './predict/json_schema_check.js';
 export { DEPENDENCY_VERSIONS, stateToJson, readProgramState, type ProgramState, type LoadOptions } from './utils/saving.js';
 export * from './clients/index.js';
+export * from './usage/index.js';
 export * from './local_lm/index.js';
 export { DSPex, LOCAL_LM_CLIENT, DSPexStartError, DSPexNotRunning, NoLMConfigured, type DSPexOptions, type DSPexApp, type DSPexHandle } from './application.js';
 export * from './evaluate/index.js';
