@@ -27,6 +27,7 @@ export function mayBecomeHeader(line: string): boolean {
   return i > HEADER_OPEN.length && HEADER_CLOSE.startsWith(text.slice(i));
 }
 
+/** Splits a streamed ChatAdapter completion (`[[ ## field ## ]]` sections) into per-field text deltas. */
 export class ChatFieldParser implements FieldStreamParser {
   private readonly seen = new Set<string>();
   private readonly batch = new DeltaBatch();

@@ -31,6 +31,7 @@ export interface PredictionEvent<O extends Fields = Fields> {
   prediction: Prediction<O>;
 }
 
+/** What `module.stream(inputs)` yields: output field text as the LM writes it, status events, and the prediction last. */
 export type StreamEvent<O extends Fields = Fields> = FieldEvent | StatusEvent | PredictionEvent<O>;
 
 /** One field's text from a streaming parser (the events carry the predictor besides). */

@@ -10,6 +10,7 @@ type State = 'before' | 'key_or_end' | 'key' | 'colon' | 'value' | 'string' | 'r
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
+/** Splits a streamed JSONAdapter completion (a JSON object) into per-field text deltas as the string values arrive. */
 export class JSONFieldParser implements FieldStreamParser {
   private readonly seen = new Set<string>();
   private readonly batch = new DeltaBatch();
