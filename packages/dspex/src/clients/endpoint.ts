@@ -24,6 +24,8 @@ export interface LMEndpoint {
   customApiBase: boolean;
   apiKey: string | undefined;
   defaults: LMConfig;
+  /** Whether the client caches responses (memory or disk); DSPy's cache follows it. */
+  cache: boolean;
   /** Whether another read may differ (a function apiBase or apiKey): LocalLM's port, a rotated key. */
   changes: boolean;
 }
@@ -52,6 +54,7 @@ export async function lmEndpoint(caller: Caller, name: string): Promise<LMEndpoi
     customApiBase: base !== config.provider.defaultApiBase,
     apiKey: await currentApiKey(config, redactor),
     defaults: { ...config.defaults },
+    cache: config.memoryCache > 0 || config.diskCache !== undefined,
     changes: typeof base === 'function' || config.apiKeySource !== undefined,
   };
 }

@@ -1,6 +1,7 @@
 // The LM the Router's Python side runs with: by default the native client's own configuration (model, endpoint,
-// key, temperature and max_tokens), as the bridge's `configure_lm` spec for dspy.LM (LiteLLM). Read again when it
-// can change (LocalLM's port after a restart, a rotated key), so both sides keep talking to the same LM.
+// key, temperature, max_tokens, no cache when it has none), as the bridge's `configure_lm` spec for dspy.LM
+// (LiteLLM). Read again when it can change (LocalLM's port after a restart, a rotated key), so both sides keep
+// talking to the same LM.
 
 import type { LMEndpoint } from '../clients/index.js';
 
@@ -19,5 +20,6 @@ export function pythonLmSpec(endpoint: LMEndpoint): Record<string, unknown> {
   const { temperature, max_tokens } = endpoint.defaults;
   if (typeof temperature === 'number') spec.temperature = temperature;
   if (typeof max_tokens === 'number') spec.max_tokens = max_tokens;
+  if (!endpoint.cache) spec.cache = false;
   return spec;
 }
