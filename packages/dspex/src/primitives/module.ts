@@ -5,7 +5,6 @@
 import type { LM, LMConfig } from '../clients/base_lm.js';
 import { traceModuleCall } from '../tracing/module_span.js';
 import { currentSettings, withCaller } from './settings.js';
-import { traceModuleCall } from '../tracing/module_span.js';
 import { callWithUsage } from '../usage/track_call.js';
 import { USAGE_TRACKER, type UsageTracker } from '../usage/tracker.js';
 import { Example, isPlainRecord, type Fields } from './example.js';
@@ -82,8 +81,6 @@ export abstract class Module<I extends Fields = Fields, O extends Fields = Field
   /** Inputs typed only as a loose record (a program passing on its own inputs) are checked at run time, as in DSPy. */
   call<R extends Fields>(inputs: LooseRecord<R>, options?: CallOptions): Promise<Prediction<O>>;
   call(inputs: Fields = {}, options?: CallOptions): Promise<Prediction<O>> {
-    const traced = traceModuleCall(this, inputs, options);
-    if (traced !== undefined) return traced;
     const traced = traceModuleCall(this, inputs, options);
     if (traced !== undefined) return traced;
     if (currentSettings().trackUsage) return callWithUsage(this, inputs, options, (passed) => this.forward(inputs as I, passed));
