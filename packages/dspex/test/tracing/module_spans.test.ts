@@ -37,13 +37,14 @@ afterEach(async () => {
   await server.close();
 });
 
-const answer = (text: string) => openaiReply(`[[ ## answer ## ]]\n${text}\n\n[[ ## completed ## ]]`);
+const answerText = (text: string): string => `[[ ## answer ## ]]\n${text}\n\n[[ ## completed ## ]]`;
+const answer = (text: string) => openaiReply(answerText(text));
 
 class TwoHops extends Module {
   first = new Predict('question -> answer');
   second = new Predict('question -> answer');
   override async forward(inputs: Record<string, unknown>): Promise<Prediction> {
-    const a = await this.first.call({ question: inputs.question });
+    const a = await this.first.call({ question: String(inputs.question) });
     return this.second.call({ question: `${String(a.get('answer'))}?` });
   }
 }
@@ -97,7 +98,7 @@ describe('evaluation spans', () => {
       const question = String((req.body.messages as Array<{ content: string }>).at(-1)!.content);
       const n = Number(/What is (\d+) \+ 1/.exec(question)![1]);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer(String(n + 1)).json));
+      res.end(JSON.stringify({ id: 'c', choices: [{ index: 0, message: { role: 'assistant', content: answerText(String(n + 1)) }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
     };
     const program = new Predict('question -> answer');
     program.lm = lm;
