@@ -89,7 +89,7 @@ def pack(message: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     return packed
 
 
-def unpack(payload: bytes | bytearray) -> Any:
+def unpack(payload: bytes | bytearray | memoryview) -> Any:
     """Decodes one frame payload; anything but exactly one valid MessagePack value is a ProtocolError."""
     if not payload:
         raise ProtocolError(UNDECODABLE, "empty frame payload")
@@ -258,11 +258,12 @@ class FrameDecoder:
         """Bytes of an incomplete frame held back (non-zero at EOF means a frame was cut off)."""
         return len(self._buffer)
 
-    def feed(self, data: bytes) -> list[dict[Any, Any]]:
+    def feed(self, data: bytes | memoryview) -> list[dict[Any, Any]]:
+        """`data` may be a view of a buffer the caller reuses: whatever is kept past this call is copied."""
         buffer = self._buffer
         if buffer:
             buffer += data
-            source: bytes | bytearray = buffer
+            source: bytes | bytearray | memoryview = buffer
         else:
             source = data  # the usual case: parse the chunk itself, keep only an incomplete tail
         messages: list[dict[Any, Any]] = []

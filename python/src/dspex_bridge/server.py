@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import io
 import itertools
 import os
 import sys
@@ -136,17 +137,23 @@ class Server:
         self._reader_thread_id = self._out.reader_thread_id = threading.get_ident()
         loop = self._loop
         assert loop is not None
+        # One buffer for every read: os.read(fd, 256 KiB) would allocate (and, shrinking it, mmap and unmap) a
+        # 256 KiB bytes object per read, which cost more than the call it carried.
+        buffer = bytearray(READ_BYTES)
+        view = memoryview(buffer)
+        pipe = io.FileIO(self.options.in_fd, "rb", closefd=False)
         try:
             while not self._input_broken:
                 try:
-                    data = os.read(self.options.in_fd, READ_BYTES)
+                    size = pipe.readinto(buffer) or 0
                 except OSError:
-                    data = b""
-                if not data:
+                    size = 0
+                if size == 0:
                     loop.call_soon_threadsafe(self._on_input_end)
                     return
                 try:
-                    messages = self._decoder.feed(data)
+                    # The decoder copies what it keeps (a partial frame); the messages are decoded before the next read.
+                    messages = self._decoder.feed(view[:size])
                 except ProtocolError as exc:
                     self._input_broken = True
                     loop.call_soon_threadsafe(self._fatal, exc)
