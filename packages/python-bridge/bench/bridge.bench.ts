@@ -201,6 +201,7 @@ async function main(): Promise<void> {
     noop_calls_per_s_1w: Math.round(perSecond1w),
     noop_calls_per_s: Math.round(perSecond2w),
     python_shell_calls_per_s: Math.round(shellPerSecond),
+    one_worker_vs_python_shell: round(perSecond1w / shellPerSecond, 2),
     payload_1mb_rtt_ms: round(payloadMs, 2),
     worker_cold_start_ms: Math.round(coldMs),
     worker_cold_start_command: 'create dspy.Predict in a session (imports dspy)',
