@@ -8,6 +8,7 @@ import { Runtime } from '@dspex/runtime';
 import { awaitDown } from '@dspex/runtime/testing';
 import { Predict, registerType, type LM, type LMRequest, type LMResponse } from 'dspex';
 import { Sessions, SessionConflictError, SessionsConfigError, SessionsNotRunningError, type JsonObject, type SessionContext, type SessionsHandle } from '../../src/sessions/index.js';
+import type { Store } from '@dspex/store';
 import { STORES } from './backends.js';
 
 /** A function program: answers with the turn number it saw and the questions of the history. */
@@ -42,7 +43,7 @@ for (const backend of STORES) {
       await backend.cleanup();
     });
 
-    async function start(extra: { ttlMs?: number; maxLive?: number; historyTurns?: number } = {}): Promise<{ sessions: SessionsHandle; reopen: () => ReturnType<typeof backend.fresh> extends Promise<infer F> ? F['reopen'] extends () => infer R ? R : never : never }> {
+    async function start(extra: { ttlMs?: number; maxLive?: number; historyTurns?: number } = {}): Promise<{ sessions: SessionsHandle; reopen: () => Promise<Store> }> {
       const { store, reopen } = await backend.fresh();
       const sessions = await Sessions.start(rt, { store, clock, sweepIntervalMs: Infinity, ...extra });
       return { sessions, reopen };
