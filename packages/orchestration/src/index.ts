@@ -1,2 +1,3 @@
 // Public API of @dspex/orchestration. Only re-exports; see README.md for the guide.
-export {};
+export * from './pipelines/index.js';
+export * from './sessions/index.js';
