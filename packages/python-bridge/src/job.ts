@@ -3,6 +3,7 @@
 
 import type { Pid } from '@dspex/runtime';
 import { CallCancelled } from './errors.js';
+import type { CallTrace } from './tracing.js';
 
 /** How a session's calls stick to its worker: `hint` (prefer it, move when it is busy or gone), `strict_queue` (wait for it), `strict_fail_fast` (WorkerBusy when it is busy). */
 export type Affinity = 'hint' | 'strict_queue' | 'strict_fail_fast';
@@ -27,6 +28,8 @@ export interface JobSpec {
   signal: AbortSignal | undefined;
   /** Initial stream window (credits); present for streaming calls. */
   credits: number | undefined;
+  /** Set on a traced call (an OpenTelemetry SDK is registered): its trace context and span sink (tracing.ts). */
+  trace?: CallTrace;
 }
 
 export class Job {

@@ -14,6 +14,7 @@ import { managerBehavior, type ManagerBoard, type ManagerCall, type ManagerCast,
 import { CallStream } from './stream.js';
 import { PoolTelemetry } from './telemetry.js';
 import { workerChildSpec, type NodeTool, type PoolShared, type WorkerCallTable } from './worker.js';
+import { traceBridgeCall, tracingOn } from './tracing.js';
 
 /** Options of `pool.stream` and `session.stream`: the call options plus `window`, how many chunks Python may run ahead of the consumer. */
 export interface StreamOptions extends CallOptions {
@@ -152,6 +153,7 @@ export class PythonPool {
     } catch (error) {
       return Promise.reject(error as Error);
     }
+    if (tracingOn()) return traceBridgeCall(spec, () => this.submit<T>(spec).promise);
     return this.submit<T>(spec).promise;
   }
 

@@ -13,7 +13,7 @@ const HEADER_BYTES = 4;
 
 /** Messages Node sends to a worker. */
 export type NodeMessage =
-  | { t: 'call'; id: number; cmd: string; args: Record<string, unknown>; session: string | null; credits?: number }
+  | { t: 'call'; id: number; cmd: string; args: Record<string, unknown>; session: string | null; credits?: number; trace?: TraceCarrier }
   | { t: 'cancel'; id: number }
   | { t: 'credit'; id: number; n: number }
   | { t: 'ping'; seq: number }
@@ -23,13 +23,28 @@ export type NodeMessage =
 /** Messages a worker sends to Node. */
 export type WorkerMessage =
   | { t: 'ready'; pid: number; worker_id: string; versions: Record<string, string> }
-  | { t: 'result'; id: number; value: unknown }
-  | { t: 'error'; id: number; error: WireError }
+  | { t: 'result'; id: number; value: unknown; spans?: WireSpan[] }
+  | { t: 'error'; id: number; error: WireError; spans?: WireSpan[] }
   | { t: 'chunk'; id: number; seq: number; value: unknown }
   | { t: 'pong'; seq: number; busy_ms?: number }
   | { t: 'released'; id: number }
   | { t: 'callback'; id: number; session: string; name: string; args: Record<string, unknown> }
   | { t: 'fatal'; error: WireError };
+
+/** The W3C trace context of a traced call's span, carried in its `call` frame (see tracing.ts). */
+export interface TraceCarrier {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** A span the worker recorded for a traced call (a DSPy LM call), returned with the reply; times in epoch ns. */
+export interface WireSpan {
+  name: string;
+  start_ns: number | bigint;
+  end_ns: number | bigint;
+  attributes: Record<string, string | number | boolean | string[]>;
+  error?: string;
+}
 
 /** An error as it crosses the wire from Python: its type, message and traceback. */
 export interface WireError {

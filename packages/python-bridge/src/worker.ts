@@ -321,6 +321,7 @@ function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): Work
       }
       state.pending.delete(frame.id);
       state.served++;
+      if (frame.spans !== undefined) job.spec.trace?.onSpans(frame.spans);
       if (frame.t === 'result') job.resolve(frame.value);
       else job.reject(pythonError(frame.error, job.spec.command));
       const telemetry = state.shared.telemetry;
@@ -384,6 +385,7 @@ function runJob(job: Job, state: State, self: ProcessContext): void {
   const { spec } = job;
   const message: NodeMessage = { t: 'call', id, cmd: spec.command, args: spec.args, session: spec.session };
   if (spec.credits !== undefined) message.credits = spec.credits;
+  if (spec.trace !== undefined) message.trace = spec.trace.carrier;
   try {
     write(state, message);
   } catch (error) {

@@ -47,6 +47,7 @@ from .framing import (
 )
 from .registry import REGISTRY, Command, CommandModuleError, Registry
 from .session import Session, SessionStore
+from .tracing import start_trace, with_spans
 from .versions import versions
 from .wire import encode_default
 
@@ -349,6 +350,8 @@ class Server:
             return
         args = message.get("args") or {}
         self.calls[ctx.id] = ctx
+        if "trace" in message:
+            start_trace(ctx, message["trace"])
         try:
             command = self.registry.get(ctx.cmd)
             command.bind(args)
@@ -525,7 +528,7 @@ class Server:
 
     def _finish_result(self, ctx: CallContext, value: Any) -> None:
         try:
-            self._emit(ctx, {"t": "result", "id": ctx.id, "value": value}, terminal=True)
+            self._emit(ctx, with_spans(ctx, {"t": "result", "id": ctx.id, "value": value}), terminal=True)
         except BaseException as exc:  # noqa: BLE001 - a result that cannot be sent becomes an error reply
             self._finish_error(ctx, _unsendable("the result", exc))
 
@@ -534,7 +537,7 @@ class Server:
         the text valid UTF-8 and cuts it at its limits; if even that frame cannot be sent (a tiny frame limit),
         a short one goes out past the limit."""
         try:
-            self._emit(ctx, {"t": "error", "id": ctx.id, "error": error_map(exc)}, terminal=True)
+            self._emit(ctx, with_spans(ctx, {"t": "error", "id": ctx.id, "error": error_map(exc)}), terminal=True)
         except BaseException:  # noqa: BLE001
             kind = exc.type if isinstance(exc, BridgeError) else type(exc).__name__
             short = {"type": safe_text(str(kind))[:200], "message": error_map(exc)["message"][:1000], "traceback": ""}

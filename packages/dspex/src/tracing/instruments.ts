@@ -11,8 +11,14 @@ const SCOPE_VERSION = '0.1.0';
 /** The provider the API answers with before any SDK registers one. */
 const NOOP_TRACER_PROVIDER: TracerProvider = new ProxyTracerProvider().getDelegate();
 
-/** A ProxyTracer: it follows whichever provider is registered later. */
-export const tracer: Tracer = trace.getTracer(SCOPE, SCOPE_VERSION);
+let cachedTracer: { provider: TracerProvider; tracer: Tracer } | undefined;
+
+/** The tracer of the provider registered now (re-read when an application registers another one). */
+export function tracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (cachedTracer?.provider !== provider) cachedTracer = { provider, tracer: provider.getTracer(SCOPE, SCOPE_VERSION) };
+  return cachedTracer.tracer;
+}
 
 /** True when an SDK registered a tracer provider: the only check the untraced hot path pays. */
 export function tracingOn(): boolean {

@@ -109,7 +109,7 @@ export function startLMSpan(target: LMSpanTarget, request: LMRequest, settings: 
     [ATTR.requestModel]: model,
     ...serverOf(target.apiBase),
   };
-  const span = tracer.startSpan(`${OPERATION.chat} ${model}`, { kind: SpanKind.CLIENT, attributes: metricAttributes }, parent);
+  const span = tracer().startSpan(`${OPERATION.chat} ${model}`, { kind: SpanKind.CLIENT, attributes: metricAttributes }, parent);
   if (!span.isRecording()) return { span: undefined, started: performance.now(), metricAttributes };
   span.setAttributes(requestAttributes(settings, request));
   if (capturingContent()) span.setAttributes(inputContent(request.messages));

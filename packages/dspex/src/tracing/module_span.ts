@@ -9,7 +9,7 @@ import { parentContext, tracer, tracingOn, withParent } from './instruments.js';
 
 /** Runs `run` inside a new INTERNAL span (its parent for what run starts), ending it when run settles. */
 export function inSpan<T>(name: string, attributes: Attributes, run: (span: Span) => Promise<T>, kind: SpanKind = SpanKind.INTERNAL): Promise<T> {
-  const span = tracer.startSpan(name, { kind, attributes }, parentContext());
+  const span = tracer().startSpan(name, { kind, attributes }, parentContext());
   let result: Promise<T>;
   try {
     result = withParent(trace.setSpan(parentContext(), span), () => run(span));
