@@ -35,5 +35,5 @@ export { DSPex, LOCAL_LM_CLIENT, DSPexStartError, DSPexNotRunning, NoLMConfigure
 export * from './evaluate/index.js';
 export * from './teleprompt/index.js';
 export * from './router/index.js';
-export * from './tracing/index.js';
 export * from './streaming/index.js';
+export * from './tracing/index.js';

@@ -14,9 +14,9 @@ import { currentApiKey, type ClientConfig } from './options.js';
 import type { ParsedResponse } from './providers/types.js';
 import type { LMTelemetry } from './telemetry.js';
 import type { LatencyWindow } from './hedge.js';
+import { mergeUsage } from '../usage/tracker.js';
 import type { Context } from '@opentelemetry/api';
 import { carryResponseMeta, endLMSpan, failLMSpan, noteResponseBody, startLMSpan } from '../tracing/lm_span.js';
-import { mergeUsage } from '../usage/tracker.js';
 
 /** What the server answers an `admit` call with. */
 export type Admission = { ok: { waitMs: number } } | { error: LMError };
