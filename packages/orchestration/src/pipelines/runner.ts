@@ -12,7 +12,7 @@ import type { RunState } from './nodes.js';
 /** The store operations a runner uses: an @dspex/store Store or Store.connect's handle. */
 export interface PipelineStore extends RunJournal {
   createRun(input: { runId?: string; pipeline: string; input?: JsonValue }): Promise<RunRecord>;
-  loadRun(runId: string): Promise<{ run: RunRecord; journal: ReadonlyArray<{ stepKey: string; value: JsonValue }> } | null>;
+  loadRun(runId: string): Promise<{ run: RunRecord; journal: ReadonlyArray<{ stepKey: string; value: JsonValue }> } | null | undefined>;
   updateRun(runId: string, update: { status: 'completed' | 'failed' | 'cancelled'; output?: JsonValue; error?: JsonValue }): Promise<unknown>;
 }
 
@@ -77,7 +77,7 @@ export class PipelineRunner {
     return this.launch(runId, '?', options, async (store) => {
       if (store === undefined) throw new PipelineResumeError(runId, 'this runner has no store; pass { store } to its constructor.');
       const loaded = await store.loadRun(runId);
-      if (loaded === null) throw new PipelineResumeError(runId, 'the store has no such run.');
+      if (loaded == null) throw new PipelineResumeError(runId, 'the store has no such run.');
       const pipeline = this.pipelines.get(loaded.run.pipeline);
       if (pipeline === undefined) throw new PipelineResumeError(runId, `this runner does not know pipeline '${loaded.run.pipeline}'; pass it in { pipelines }.`);
       if (loaded.run.status === 'completed') return { done: loaded.run.output as RunState, pipeline };
