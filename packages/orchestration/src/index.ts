@@ -1,3 +1,4 @@
 // Public API of @dspex/orchestration. Only re-exports; see README.md for the guide.
 export * from './pipelines/index.js';
 export * from './sessions/index.js';
+export * from './variables/index.js';
