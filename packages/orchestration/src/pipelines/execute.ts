@@ -2,6 +2,7 @@
 // a crashing step is contained; its output is journaled (awaited) before the step after it starts, and a step
 // whose key is already in the journal is replayed from it instead of run. Combinators only compose leaves.
 
+import { setMaxListeners } from 'node:events';
 import { Task, TaskSupervisor, type Pid, type Runtime } from '@dspex/runtime';
 import { isRetryable, type Prediction, type Module, type PythonProgram, type Tool, type StreamEvent } from 'dspex';
 import type { JsonValue } from '@dspex/store';
@@ -290,6 +291,7 @@ export async function limited<T>(count: number, limit: number, signal: AbortSign
 /** An AbortController aborted with its parent; dispose() detaches it. */
 function linkedController(parent: AbortSignal): { signal: AbortSignal; abort(reason?: unknown): void; dispose(): void } {
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // a map or parallel group hangs one listener per running item on it
   const forward = (): void => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener('abort', forward, { once: true });

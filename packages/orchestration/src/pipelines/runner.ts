@@ -1,6 +1,7 @@
 // PipelineRunner: starts runs and resumes them from the journal. A run is a TaskSupervisor (the run's
 // supervisor) whose tasks are the step attempts, a record in the store (status, input, output), and an event log.
 
+import { setMaxListeners } from 'node:events';
 import { DynamicSupervisor, TaskSupervisor, type Pid, type Runtime } from '@dspex/runtime';
 import type { JsonValue, RunRecord } from '@dspex/store';
 import type { Pipeline } from './build.js';
@@ -95,6 +96,7 @@ export class PipelineRunner {
   ): PipelineRun {
     const log = new EventLog();
     const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
     if (options.signal !== undefined) {
       if (options.signal.aborted) controller.abort(options.signal.reason);
       else options.signal.addEventListener('abort', () => controller.abort(options.signal!.reason), { once: true });
