@@ -11,6 +11,7 @@ import {
   VariableValueError,
   defineSpace,
   variable,
+  type VariableSpec,
 } from '../../src/variables/index.js';
 import { qaSpace, sqliteStores } from './support.js';
 
@@ -54,7 +55,7 @@ describe('space definitions', () => {
   });
 
   it('refuses bad definitions: unknown dependency, empty range or choices, a default its own check refuses', () => {
-    const bad = [
+    const bad: Array<Record<string, VariableSpec>> = [
       { x: variable.int({ min: 0, max: 1, dependsOn: ['nope'], derive: () => 0 }) },
       { x: variable.float({ min: 2, max: 1 }) },
       { x: variable.choice({ choices: [] }) },
