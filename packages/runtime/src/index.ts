@@ -7,7 +7,7 @@ export { GenServer, From, BadReturnError, runtimeOf, type GenServerBehavior, typ
 export type { TelemetryEvents, TelemetryEventName } from './telemetry.js';
 export type { SchedulerOptions } from './scheduler.js';
 export { normalizeChildSpec, startChildProcess, shutdownChild, type ChildSpec, type NormalizedChildSpec, type Restart, type Shutdown, type ChildType } from './child_spec.js';
-export { Supervisor, validateSupervisorSpec, type Strategy, type AutoShutdown, type SupervisorFlags, type SupervisorSpec, type SupervisorInit, type ChildInfo, type ChildCounts, type StartChildResult, type TerminateChildResult, type RestartChildResult, type DeleteChildResult } from './supervisor.js';
+export { Supervisor, validateSupervisorSpec, type SimpleOnly, type Strategy, type AutoShutdown, type SupervisorFlags, type SupervisorSpec, type SupervisorInit, type ChildInfo, type ChildCounts, type StartChildResult, type TerminateChildResult, type RestartChildResult, type DeleteChildResult } from './supervisor.js';
 export { supervisionTree, formatTree, type TreeNode } from './tree.js';
 export { Port, PortData, portExitReason, type PortOptions, type PortHandle, type PortFd, type PortExit, type PortCommand, type PortExitReason } from './port.js';
 export { WorkerPool, type WorkerPoolOptions, type WorkerRunOptions } from './worker_pool.js';

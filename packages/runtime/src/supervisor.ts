@@ -60,9 +60,11 @@ export type StartChildResult = StartResult | { error: 'already_present' } | { er
 /** What terminateChild answers. */
 export type TerminateChildResult = { ok: true } | { error: 'not_found' };
 /** What Supervisor.restartChild answers. */
-export type RestartChildResult = StartResult | { error: 'running' | 'restarting' | 'not_found' };
+export type RestartChildResult = StartResult | { error: 'running' | 'restarting' | 'not_found' | 'simple_one_for_one' };
 /** What Supervisor.deleteChild answers. */
-export type DeleteChildResult = { ok: true } | { error: 'running' | 'restarting' | 'not_found' };
+/** What a simple_one_for_one supervisor answers to a request by id: its children have no ids. */
+export type SimpleOnly = { error: 'simple_one_for_one' };
+export type DeleteChildResult = { ok: true } | { error: 'running' | 'restarting' | 'not_found' | 'simple_one_for_one' };
 
 interface Child {
   spec: NormalizedChildSpec;
@@ -93,7 +95,7 @@ type Request =
   | { op: 'deleteChild'; id: string }
   | { op: 'whichChildren' }
   | { op: 'countChildren' }
-  | { op: 'getChildSpec'; id: string };
+  | { op: 'getChildSpec'; id: string | Pid };
 
 class TryAgainRestart {
   constructor(readonly child: Child) {}
@@ -368,7 +370,7 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
     case 'terminateChild':
       return terminateChildRequest(request.id, state, self);
     case 'restartChild': {
-      if (state.template !== null) return { error: 'not_found' };
+      if (state.template !== null) return { error: 'simple_one_for_one' };
       const child = state.byId.get(request.id);
       if (child === undefined) return { error: 'not_found' };
       if (child.pid === 'restarting') return { error: 'restarting' };
@@ -381,7 +383,7 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
       return result;
     }
     case 'deleteChild': {
-      if (state.template !== null) return { error: 'not_found' };
+      if (state.template !== null) return { error: 'simple_one_for_one' };
       const child = state.byId.get(request.id);
       if (child === undefined) return { error: 'not_found' };
       if (child.pid === 'restarting') return { error: 'restarting' };
@@ -396,16 +398,17 @@ async function handleRequest(request: Request, state: State, self: ProcessContex
     case 'countChildren':
       return countChildren(state, self);
     case 'getChildSpec': {
-      const child = state.template !== null ? undefined : state.byId.get(request.id);
+      // simple_one_for_one children are found by pid and all share the template (sup_start_map_simple).
+      const child = state.template !== null ? state.dynamics.get(request.id as Pid) : state.byId.get(request.id as string);
       return child === undefined ? { error: 'not_found' } : { ok: child.spec };
     }
   }
 }
 
 /** Static children by id; simple_one_for_one children by pid (a pid that is no longer alive is already done). */
-async function terminateChildRequest(id: string | Pid, state: State, self: ProcessContext): Promise<TerminateChildResult> {
+async function terminateChildRequest(id: string | Pid, state: State, self: ProcessContext): Promise<TerminateChildResult | SimpleOnly> {
   if (state.template !== null) {
-    if (typeof id !== 'object') return { error: 'not_found' };
+    if (typeof id !== 'object') return { error: 'simple_one_for_one' };
     const child = state.dynamics.get(id);
     if (child === undefined) return runtimeOf(self).isAlive(id) ? { error: 'not_found' } : { ok: true };
     await terminateOne(self, child);
@@ -422,7 +425,8 @@ async function terminateChildRequest(id: string | Pid, state: State, self: Proce
 async function startChildRequest(arg: ChildSpec | unknown[], state: State, self: ProcessContext): Promise<StartChildResult | Rejected> {
   if (state.template !== null) {
     if (!Array.isArray(arg)) return { error: new BadArgumentError('a simple_one_for_one supervisor starts children from extra arguments: pass an array.') };
-    const child: Child = { spec: state.template, pid: undefined, extra: arg };
+    // A temporary child is never restarted, so its start arguments are not kept (OTP-16804).
+    const child: Child = { spec: state.template, pid: undefined, extra: state.template.restart === 'temporary' ? [] : arg };
     const result = await startChildProcess(self, state.template, arg);
     if ('ok' in result) {
       self.link(result.ok);
@@ -519,17 +523,20 @@ export const Supervisor = {
     return result;
   },
 
-  /** Stops a child by id (or by pid for simple_one_for_one); a non-temporary child's spec is kept. */
-  terminateChild(caller: Caller, sup: Dest, id: string | Pid): Promise<TerminateChildResult> {
+  /**
+   * Stops a child by id (or by pid for simple_one_for_one); a non-temporary child's spec is kept. A
+   * simple_one_for_one supervisor answers { error: 'simple_one_for_one' } to an id.
+   */
+  terminateChild(caller: Caller, sup: Dest, id: string | Pid): Promise<TerminateChildResult | SimpleOnly> {
     return call(caller, sup, { op: 'terminateChild', id });
   },
 
-  /** Starts again a child that was terminated; { error: 'running' } if it runs. */
+  /** Starts again a child that was terminated; { error: 'running' } if it runs, 'simple_one_for_one' there. */
   restartChild(caller: Caller, sup: Dest, id: string): Promise<RestartChildResult> {
     return call(caller, sup, { op: 'restartChild', id });
   },
 
-  /** Forgets the spec of a terminated child; { error: 'running' } if it runs. */
+  /** Forgets the spec of a terminated child; { error: 'running' } if it runs, 'simple_one_for_one' there. */
   deleteChild(caller: Caller, sup: Dest, id: string): Promise<DeleteChildResult> {
     return call(caller, sup, { op: 'deleteChild', id });
   },
@@ -542,7 +549,8 @@ export const Supervisor = {
     return call(caller, sup, { op: 'countChildren' });
   },
 
-  getChildSpec(caller: Caller, sup: Dest, id: string): Promise<{ ok: NormalizedChildSpec } | { error: 'not_found' }> {
+  /** A child's spec with defaults filled in, by id (by pid under simple_one_for_one: the template). */
+  getChildSpec(caller: Caller, sup: Dest, id: string | Pid): Promise<{ ok: NormalizedChildSpec } | { error: 'not_found' }> {
     return call(caller, sup, { op: 'getChildSpec', id });
   },
 

@@ -57,7 +57,7 @@ export function worker(id: string, spec: Partial<ChildSpec> = {}, mode: Mode = '
 // --- supervisor_3: a child whose init reports to the test and waits for the test to say how it ends ---
 
 export class InitReply {
-  constructor(readonly result: { ok: undefined } | { stop: ExitReason }) {}
+  constructor(readonly result: { ok: undefined } | { stop: ExitReason } | { ignore: true }) {}
 }
 export interface Announce {
   announce: string;
