@@ -78,6 +78,12 @@ result.durability_postgres = 'synchronous_commit=on (WAL flush per commit)';
   const store = await openStore({ sqlite: { dir, file: 'map.sqlite', groupCommit: true } });
   const items = Array.from({ length: 1000 }, (_, i) => `question ${i}`);
   const p = pipeline('map1000', { inputs: ['items'], steps: [map('answers', { over: 'items', as: 'question', concurrency: 64, output: 'answers', body: step('qa', new Predict('question -> answer'), { inputs: ['question'], outputs: ['answer'] }) })] });
+  // The peer in the same run: the same 1,000 Predict calls, 64 at a time, without a pipeline or journal.
+  const predict = new Predict('question -> answer');
+  let next = 0;
+  const bare = performance.now();
+  await Promise.all(Array.from({ length: 64 }, async () => { while (next < items.length) await predict.call({ question: `bare ${items[next++]}` }); }));
+  result.map_1000_c64_bare_predict_pct_of_limit = Math.round(((Math.ceil(1000 / 64) * 100) / (performance.now() - bare)) * 1000) / 10;
   const runner = new PipelineRunner(rt, { store });
   const started = performance.now();
   const out = await runner.start(p, { items }).result;
