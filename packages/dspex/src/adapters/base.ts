@@ -1,5 +1,5 @@
 // Adapter: the layer between a signature and an LM (DSPy's adapters/base.py). format() builds the messages
-// (system message, demos as user/assistant turns, the request), call() sends them through the LM contract and
+// (system message, demos and dspy.History turns as user/assistant pairs, the request), call() sends them through the LM contract and
 // parses every output; subclasses say how fields are laid out and read back.
 
 import type { LM, LMConfig, LMMessage, LMOutput, LMRequest } from '../clients/base_lm.js';
@@ -9,6 +9,7 @@ import type { Signature } from '../signatures/signature.js';
 import { allowsNone } from '../signatures/types.js';
 import { splitCustomTypes } from './custom_types.js';
 import { AdapterParseError } from './errors.js';
+import { historyFieldName, historyMessages, withoutHistory } from './history.js';
 
 /** A few-shot demo: field values by name. */
 export type Demo = Readonly<Record<string, unknown>>;
@@ -48,14 +49,42 @@ export abstract class Adapter {
   /** The adapter's name as it appears in AdapterParseError ("ChatAdapter", "JSONAdapter"). */
   abstract readonly name: string;
 
-  /** The messages DSPy's adapter.format(signature, demos, inputs) produces, byte for byte. */
+  /**
+   * The messages DSPy's adapter.format(signature, demos, inputs) produces, byte for byte: the system message,
+   * the demos, then (with a dspy.History input) the earlier turns, then the request. The system message and the
+   * demos keep the history field; the turns and the request are rendered without it. Throws AdapterInputError
+   * when the history input is not `{ messages: [...] }`.
+   */
   format(signature: Signature | string, demos: readonly Demo[], inputs: Inputs): LMMessage[] {
     const compiled = compileSignature(signature);
     const messages: LMMessage[] = [{ role: 'system', content: this.formatSystemMessage(compiled) }];
     this.formatDemos(compiled, demos, messages);
-    const content = this.formatUserMessageContent(compiled, inputs, '', '', true);
+    const historyField = historyFieldName(compiled);
+    let request = compiled;
+    if (historyField !== undefined) {
+      request = withoutHistory(compiled, historyField);
+      if (has(inputs, historyField)) this.formatConversationHistory(request, historyMessages(inputs[historyField], historyField), messages);
+    }
+    const content = this.formatUserMessageContent(request, inputs, '', '', true);
     if (content) messages.push({ role: 'user', content });
     return splitCustomTypes(messages);
+  }
+
+  /**
+   * DSPy's format_conversation_history: per earlier turn, a user message with the inputs it holds (and the
+   * output reminder, as in the request) unless it holds none, then an assistant message with every output
+   * (None for those it lacks). `compiled` is the signature without the history field.
+   */
+  formatConversationHistory(compiled: CompiledSignature, conversation: readonly Readonly<Record<string, unknown>>[], messages: LMMessage[] = []): LMMessage[] {
+    for (const turn of conversation) {
+      // DSPy passes main_request only when the turn has an input, so an output-only turn gets no user message.
+      const hasInput = anyPresent(compiled.signature.inputFields, turn);
+      const user = this.formatUserMessageContent(compiled, turn, '', '', hasInput);
+      if (user) messages.push({ role: 'user', content: user });
+      const assistant = this.formatAssistantMessageContent(compiled, turn);
+      if (assistant) messages.push({ role: 'assistant', content: assistant });
+    }
+    return messages;
   }
 
   /** Field descriptions, structure and task; depends on the signature only, so it is kept beside it. */

@@ -39,3 +39,8 @@ export class AdapterParseError extends DSPexError {
 export class AdapterConfigError extends DSPexError {
   readonly code = 'DSPEX_ADAPTER_CONFIG';
 }
+
+/** An input value the adapter cannot render (a dspy.History that is not `{ messages: [...] }`); the message says what it needs. */
+export class AdapterInputError extends DSPexError {
+  readonly code = 'DSPEX_ADAPTER_INPUT';
+}

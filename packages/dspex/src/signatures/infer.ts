@@ -3,6 +3,8 @@
 // Types only (nothing here runs). Any text this reader cannot follow gives the loose `Fields` types instead of a
 // compile error: the runtime parser stays the judge of what a signature may say.
 
+import type { History } from './history.js';
+
 /** Any record of named fields: the loose type of inputs and outputs whose signature is not known at compile time. */
 export type Fields = Record<string, unknown>;
 
@@ -77,8 +79,11 @@ type ReadPrimary<T extends string, S extends Side> = T extends `${infer Name}[${
         ? S extends 'input' ? unknown[] | Set<unknown> : unknown[]
         : Custom<T>;
 
+/** DSPy's History (`dspy.History`, or `History` unless CustomTypes declares its own): `{ messages: [...] }`. */
+type HistoryNames = 'dspy.History' | 'History';
+
 /** A registered custom type: its declared TypeScript type, else unknown; text that is no name is Unreadable. */
-type Custom<T extends string> = T extends keyof CustomTypes ? CustomTypes[T] : T extends '' | `${string}${Space | '[' | ']' | ',' | "'" | '"' | '(' | ')'}${string}` ? Unreadable : unknown;
+type Custom<T extends string> = T extends keyof CustomTypes ? CustomTypes[T] : T extends HistoryNames ? History : T extends '' | `${string}${Space | '[' | ']' | ',' | "'" | '"' | '(' | ')'}${string}` ? Unreadable : unknown;
 
 type One<Args extends string[], S extends Side> = Args extends [infer A extends string] ? TypeOf<A, S> : Unreadable;
 

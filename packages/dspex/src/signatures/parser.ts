@@ -3,6 +3,7 @@
 // hot path; every failure is a SignatureError that points at the offending character.
 
 import { SignatureError, type SignatureErrorCode } from './errors.js';
+import { HISTORY_SHORT_NAME, HISTORY_TYPE_NAME } from './history.js';
 import { scanLiteral } from './literal_scan.js';
 import type { TypeRegistry } from './registry.js';
 import { t, type LiteralValue, type TypeExpr } from './types.js';
@@ -178,8 +179,11 @@ class Scanner {
     const at = this.pos;
     const c = this.peek();
     if (c === 0x27 || c === 0x22 || (c >= 0x30 && c <= 0x39)) this.fail('DSPEX_SIGNATURE_SYNTAX', 'a literal value is only allowed inside Literal[...]');
-    const name = this.dottedName();
-    if (name === '') this.fail('DSPEX_SIGNATURE_SYNTAX', c < 0 ? 'expected a type after ":"' : 'expected a type name');
+    const written = this.dottedName();
+    if (written === '') this.fail('DSPEX_SIGNATURE_SYNTAX', c < 0 ? 'expected a type after ":"' : 'expected a type name');
+    // DSPy reads a bare `History` where the caller did `from dspy import History`; here it is always dspy.History
+    // unless the app registered a type of that name.
+    const name = written === HISTORY_SHORT_NAME && !this.registry.has(written) ? HISTORY_TYPE_NAME : written;
     this.skipSpace();
     const bare = BARE.get(name);
     const known = bare !== undefined || TYPE_ARGUMENT_REQUIRED.has(name) || this.registry.has(name);

@@ -4,6 +4,7 @@
 
 import type { JsonValue } from '../utils/py_json.js';
 import { SignatureError } from './errors.js';
+import { HISTORY_SCHEMA, HISTORY_TYPE_NAME } from './history.js';
 
 /** A JSON Schema as a plain JSON object. */
 export type JsonSchema = { readonly [key: string]: JsonValue };
@@ -22,6 +23,13 @@ export const BUILTIN_TYPE_NAMES: ReadonlySet<string> = new Set([
   'None', 'NoneType', 'List', 'Dict', 'Tuple', 'Set', 'FrozenSet',
 ]);
 
+/**
+ * DSPy's own types, known to every registry without registering them. A registration of the same name takes
+ * precedence (an app that registered `dspy.History` itself before dspex knew it keeps working); the adapters
+ * recognise a History field by its name either way.
+ */
+const DSPY_TYPES: ReadonlyMap<string, CustomType> = new Map([[HISTORY_TYPE_NAME, Object.freeze({ name: HISTORY_TYPE_NAME, schema: HISTORY_SCHEMA })]]);
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 function stableJson(value: JsonValue): string {
@@ -32,7 +40,7 @@ function stableJson(value: JsonValue): string {
   return JSON.stringify(value);
 }
 
-/** The custom types a signature may name, each with its JSON Schema; `defaultTypeRegistry` holds DSPy's own (`dspy.Image`, `dspy.History`...). */
+/** The custom types a signature may name, each with its JSON Schema; `defaultTypeRegistry` holds the app's; DSPy's own (`dspy.History`) are known to every registry. */
 export class TypeRegistry {
   private readonly types = new Map<string, CustomType>();
   private readonly fingerprints = new Map<string, string>();
@@ -57,14 +65,16 @@ export class TypeRegistry {
     return type;
   }
 
+  /** The type registered under `name`, else DSPy's own type of that name (`dspy.History`), else undefined. */
   get(name: string): CustomType | undefined {
-    return this.types.get(name);
+    return this.types.get(name) ?? DSPY_TYPES.get(name);
   }
 
   has(name: string): boolean {
-    return this.types.has(name);
+    return this.types.has(name) || DSPY_TYPES.has(name);
   }
 
+  /** The types registered here (DSPy's own, always available, are not listed). */
   list(): CustomType[] {
     return [...this.types.values()];
   }
