@@ -61,9 +61,9 @@ export type StartChildResult = StartResult | { error: 'already_present' } | { er
 export type TerminateChildResult = { ok: true } | { error: 'not_found' };
 /** What Supervisor.restartChild answers. */
 export type RestartChildResult = StartResult | { error: 'running' | 'restarting' | 'not_found' | 'simple_one_for_one' };
-/** What Supervisor.deleteChild answers. */
 /** What a simple_one_for_one supervisor answers to a request by id: its children have no ids. */
 export type SimpleOnly = { error: 'simple_one_for_one' };
+/** What Supervisor.deleteChild answers. */
 export type DeleteChildResult = { ok: true } | { error: 'running' | 'restarting' | 'not_found' | 'simple_one_for_one' };
 
 interface Child {
