@@ -24,7 +24,7 @@ import dspy  # noqa: E402
 import pydantic  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gen_golden import build_signature, describe, response_format  # noqa: E402
+from gen_golden import build_signature, describe, response_format, with_history  # noqa: E402
 from dspy.utils.exceptions import AdapterParseError  # noqa: E402
 
 
@@ -79,8 +79,8 @@ def render(case: dict[str, Any]) -> dict[str, Any]:
         sig = build_signature(case)
     except Exception as error:  # noqa: BLE001 - DSPy refusing a signature is an answer too
         return {"id": case["id"], "rejected": f"{type(error).__name__}: {error}"}
-    demos = [decode(d) for d in case.get("demos", [])]
-    inputs = decode(case.get("inputs", {}))
+    demos = [with_history(sig, decode(d)) for d in case.get("demos", [])]
+    inputs = with_history(sig, decode(case.get("inputs", {})))
     chat, json_adapter = dspy.ChatAdapter(), dspy.JSONAdapter()
     out: dict[str, Any] = {"id": case["id"], **describe(sig)}
     for name, adapter in (("chat", chat), ("json", json_adapter)):

@@ -62,13 +62,30 @@ def typed(value: Any, annotation: Any) -> Any:
     return value
 
 
+def with_history(signature: type[dspy.Signature], record: dict[str, Any]) -> dict[str, Any]:
+    """A dspy.History field's {"messages": [...]} as the History object DSPy's adapters read (.messages)."""
+    fields = signature.fields
+    return {
+        k: dspy.History(**v) if k in fields and fields[k].annotation is dspy.History and isinstance(v, dict) else v
+        for k, v in record.items()
+    }
+
+
 def typed_record(signature: type[dspy.Signature], record: dict[str, Any]) -> dict[str, Any]:
     fields = signature.fields
-    return {k: typed(v, fields[k].annotation) if k in fields else v for k, v in record.items()}
+
+    def typed_field(name: str, value: Any) -> Any:
+        if fields[name].annotation is dspy.History and isinstance(value, dict):
+            # A turn holds what the program took and gave: its values typed as the signature's fields.
+            return {"messages": [typed_record(signature, m) for m in value["messages"]]}
+        return typed(value, fields[name].annotation)
+
+    return with_history(signature, {k: typed_field(k, v) if k in fields else v for k, v in record.items()})
 
 
 def build_signature(case: dict[str, Any]) -> type[dspy.Signature]:
-    kwargs = {"custom_types": CUSTOM_TYPES}
+    # `History` resolves as it does after `from dspy import History` in the caller's module.
+    kwargs = {"custom_types": {**CUSTOM_TYPES, "History": dspy.History}}
     if case.get("instructions") is not None:
         sig = dspy.Signature(case["signature"], case["instructions"], **kwargs)
     else:

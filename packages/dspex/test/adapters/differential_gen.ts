@@ -54,7 +54,9 @@ type G =
   | { k: 'tuple'; items: G[]; variadic: boolean; bare: boolean }
   | { k: 'union'; members: G[] }
   | { k: 'literal'; values: { src: string; value: Tagged }[] }
-  | { k: 'custom'; name: 'Address' | 'Person' | 'Team' | 'Score' };
+  | { k: 'custom'; name: 'Address' | 'Person' | 'Team' | 'Score' }
+  /** A dspy.History input (never nested): its value is built from the signature's other fields. */
+  | { k: 'history' };
 
 /** Literal arguments in source form with the value Python reads from them. */
 const LITERALS: { src: string; value: Tagged }[] = [
@@ -129,6 +131,8 @@ export class CaseGenerator {
       }
       case 'literal': return `Literal[${g.values.map((v) => v.src).join(', ')}]`;
       case 'custom': return g.name;
+      // `History` as after `from dspy import History` (diff_render.py passes it to DSPy as a custom type).
+      case 'history': return r.pick(['dspy.History', 'History']);
     }
   }
 
@@ -174,11 +178,53 @@ export class CaseGenerator {
         // JS cannot tell which member a number or an array belongs to when two members could hold it.
         const numeric = g.members.filter((m) => ['int', 'float', 'any', 'bool'].includes(m.k)).length > 1;
         const arrays = g.members.filter((m) => m.k === 'list' || m.k === 'tuple' || m.k === 'any').length > 1;
-        return this.value(r.pick(g.members), ambiguous || numeric || arrays);
+        // Nor a literal number from a float in the same union (Literal[1] | float holding 1: JS renders 1.0).
+        const floaty = g.members.some((m) => m.k === 'float');
+        const candidates = floaty ? g.members.filter((m) => !(m.k === 'literal' && m.values.some((v) => typeof v.value === 'number'))) : g.members;
+        return this.value(r.pick(candidates), ambiguous || numeric || arrays);
       }
       case 'literal': return r.pick(g.values).value;
       case 'custom': return this.customValue(g.name);
+      case 'history': throw new Error('a history value is built by historyValue(), from the signature fields');
     }
+  }
+
+  /** Whether a G holds a custom type (whose whole floats JSON cannot tell from ints once inside a History dump). */
+  private hasCustom(g: G): boolean {
+    switch (g.k) {
+      case 'custom': return true;
+      case 'list': case 'set': return this.hasCustom(g.item);
+      case 'dict': return this.hasCustom(g.value);
+      case 'tuple': return g.items.some((i) => this.hasCustom(i));
+      case 'union': return g.members.some((m) => this.hasCustom(m));
+      default: return false;
+    }
+  }
+
+  /**
+   * A dspy.History value: earlier turns with all, some, only the input or only the output fields, and odd ones
+   * (empty, unknown keys, the history field's own name). `dumped`: the value is rendered whole as JSON (a demo's
+   * history), where every number is untyped, so floats stay fractional and custom-typed fields are left out.
+   */
+  historyValue(inputs: [string, G][], outputs: [string, G][], dumped: boolean): Tagged {
+    const r = this.rng;
+    const plain = (fields: [string, G][]): [string, G][] => fields.filter(([, g]) => g.k !== 'history' && !(dumped && this.hasCustom(g)));
+    const fill = (out: Record<string, Tagged>, fields: [string, G][], p: number): void => {
+      for (const [name, g] of plain(fields)) if (r.chance(p)) out[name] = g.k === 'str' && r.chance(0.1) ? ['one', 'two\nlines'] : this.value(g, dumped);
+    };
+    const messages: Tagged[] = [];
+    for (let i = r.int(4); i > 0; i--) {
+      const message: Record<string, Tagged> = {};
+      switch (r.int(6)) {
+        case 0: case 1: fill(message, inputs, 0.9); fill(message, outputs, 0.9); break;
+        case 2: fill(message, inputs, 1); break;
+        case 3: fill(message, outputs, 1); break;
+        case 4: fill(message, inputs, 0.5); fill(message, outputs, 0.5); message['unrelated'] = 'ignored'; break;
+        default: if (r.chance(0.5)) message['history'] = 'not a field of the turns'; break;
+      }
+      messages.push(message);
+    }
+    return { messages };
   }
 
   anyValue(depth: number): Tagged {
@@ -288,6 +334,7 @@ export class CaseGenerator {
     const count = (n: number): number => 1 + r.int(n);
     const inputs = names.slice(0, count(3)).map((name) => [name, this.type()] as [string, G]);
     const outputs = names.slice(inputs.length, inputs.length + count(3)).map((name) => [name, this.type()] as [string, G]);
+    if (r.chance(0.25)) inputs.splice(r.int(inputs.length + 1), 0, ['history', { k: 'history' }]);
     const side = (fields: [string, G][]): string => fields.map(([name, g]) => (g.k === 'str' && r.chance(0.5) ? name : `${name}: ${this.text(g)}`)).join(', ');
     const c: DiffCase = { id, signature: `${side(inputs)} -> ${side(outputs)}`, demos: [], inputs: {}, chat_completions: [], json_completions: [] };
     const instructions = r.pick(INSTRUCTIONS);
@@ -296,13 +343,16 @@ export class CaseGenerator {
     for (let i = r.int(3); i > 0; i--) ops.push(this.op(inputs, outputs));
     if (ops.length > 0) c.ops = ops;
     const typed = new Map([...inputs, ...outputs]);
-    const record = (fields: [string, G][], p: number): Record<string, Tagged> => {
+    const record = (fields: [string, G][], p: number, demo: boolean): Record<string, Tagged> => {
       const out: Record<string, Tagged> = {};
-      for (const [name, g] of fields) if (typed.has(name) && !r.chance(p)) out[name] = g.k === 'str' && r.chance(0.1) ? ['one', 'two\nlines'] : this.value(g);
+      for (const [name, g] of fields) {
+        if (!typed.has(name) || r.chance(p)) continue;
+        out[name] = g.k === 'history' ? this.historyValue(inputs, outputs, demo) : g.k === 'str' && r.chance(0.1) ? ['one', 'two\nlines'] : this.value(g);
+      }
       return out;
     };
-    for (let i = r.int(3); i > 0; i--) c.demos.push({ ...record(inputs, 0.2), ...record(outputs, 0.2) });
-    c.inputs = record(inputs, 0.05);
+    for (let i = r.int(3); i > 0; i--) c.demos.push({ ...record(inputs, 0.2, true), ...record(outputs, 0.2, true) });
+    c.inputs = record(inputs, 0.05, false);
     const live = outputs.filter(([name]) => typed.has(name));
     for (let i = 0; i < 3; i++) c.chat_completions.push(this.chatCompletion(live));
     for (let i = 0; i < 2; i++) c.json_completions.push(this.jsonCompletion(live));
