@@ -45,6 +45,8 @@ export interface SpaceChange {
 export interface VariableSpace {
   readonly name: string;
   readonly definition: SpaceDefinition;
+  /** The store the space persists to (optimizers record their trials there too). */
+  readonly store: Store;
   /** The current version and values. */
   get(): Promise<SpaceSnapshot>;
   /**
@@ -206,6 +208,9 @@ function spaceHandle(caller: Caller, treeName: string, definition: SpaceDefiniti
   return {
     name: space,
     definition,
+    get store() {
+      return config('space.store').store;
+    },
     get: () => request('space.get', { op: 'get' }) as Promise<SpaceSnapshot>,
     set: (values, options = {}) => request('space.set', { op: 'set', values: values as Record<string, JsonValue>, options }) as Promise<SpaceSnapshot>,
     history: (options = {}) => request('space.history', { op: 'history', ...(options.variable === undefined ? {} : { variable: options.variable }) }) as Promise<HistoryEntry[]>,

@@ -1,0 +1,21 @@
+// The typed errors of optimizers over variables; each extends OptimizeError (a DSPexError) with a stable `code`.
+
+import { DSPexError } from '@dspex/runtime';
+
+export abstract class OptimizeError extends DSPexError {}
+
+/** optimize() was given options it cannot use; `field` names the option. */
+export class OptimizeConfigError extends OptimizeError {
+  readonly code = 'DSPEX_OPTIMIZE_CONFIG';
+  constructor(readonly field: string, problem: string) {
+    super(`optimize option ${field}: ${problem}`);
+  }
+}
+
+/** applyBest found no completed trial to apply (every trial failed or was infeasible). */
+export class OptimizeNoBestError extends OptimizeError {
+  readonly code = 'DSPEX_OPTIMIZE_NO_BEST';
+  constructor(readonly runId: string, trials: number) {
+    super(`optimize run "${runId}": none of its ${trials} trials completed, so there is no best assignment to apply. Look at result.trials for their errors, fix the program or the metric, and run again.`);
+  }
+}
