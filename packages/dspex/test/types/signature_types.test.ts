@@ -12,7 +12,6 @@ interface ImageValue { url: string }
 declare module '../../src/index.js' {
   interface CustomTypes {
     Image: ImageValue;
-    'dspy.History': { messages: Fields[] };
   }
 }
 
@@ -41,6 +40,7 @@ describe('annotations map to TypeScript types', () => {
     expectTypeOf<TypeOf<'Literal["a", 1, -2.5, True, None]'>>().toEqualTypeOf<'a' | 1 | -2.5 | true | null>();
     expectTypeOf<TypeOf<'dict[str, Optional[list[tuple[int, Literal["x"]]]]]'>>().toEqualTypeOf<Record<string, [number, 'x'][] | null>>();
     expectTypeOf<TypeOf<'Image'>>().toEqualTypeOf<ImageValue>();
+    // dspy.History is built in: no CustomTypes entry needed.
     expectTypeOf<TypeOf<'list[dspy.History]'>>().toEqualTypeOf<{ messages: Fields[] }[]>();
     // Registered at run time but not declared in CustomTypes: unknown, not an error.
     expectTypeOf<TypeOf<'Person'>>().toEqualTypeOf<unknown>();
@@ -51,6 +51,14 @@ describe('annotations map to TypeScript types', () => {
     expectTypeOf<InputsOf<S>>().toEqualTypeOf<{ question: string; context: string[]; résumé: string; hint?: string | null | undefined }>();
     expectTypeOf<OutputsOf<S>>().toEqualTypeOf<{ answer: string; confidence: number; note: string | null }>();
     expectTypeOf<InputsOf<'a: None -> b'>>().toEqualTypeOf<{ a: string }>();
+  });
+
+  it('types a dspy.History input (either spelling) as { messages }', () => {
+    expectTypeOf<InputsOf<'question: str, history: dspy.History -> answer: str'>>().toEqualTypeOf<{ question: string; history: { messages: Record<string, unknown>[] } }>();
+    expectTypeOf<InputsOf<'history: History, question -> answer'>>().toEqualTypeOf<{ history: { messages: Record<string, unknown>[] }; question: string }>();
+    expectTypeOf<InputsOf<'history: Optional[dspy.History] -> answer'>>().toEqualTypeOf<{ history?: { messages: Record<string, unknown>[] } | null | undefined }>();
+    const program = new Predict('question: str, history: dspy.History -> answer: str');
+    expectTypeOf(program.forward).parameter(0).toEqualTypeOf<{ question: string; history: { messages: Record<string, unknown>[] } }>();
   });
 
   it('falls back to loose records for strings known only at run time and text it cannot follow', () => {
