@@ -1,7 +1,7 @@
 // bench:pipeline — the cost of durability. Journal overhead per step (p50/p99) on SQLite and PostgreSQL against
 // the same pipeline with the journal off in the same run, and a 1,000-item map at concurrency 64 on a 100 ms
-// loopback LM with the journal on, as % of its latency limit. One JSON object on the last line; each section
-// adds its fields to `result`, so more sections (sessions) can be added.
+// loopback LM with the journal on, as % of its latency limit, then the session fields (sessions.bench.ts) in the
+// same run. One JSON object on the last line; each section adds its fields to `result`.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { openStore, type Store } from '@dspex/store';
 import { ChatAdapter, LM, Predict, configure } from 'dspex';
 import { PipelineRunner, map, pipeline, step, type PipelineStore } from '../src/index.js';
 import { startLoopbackLM } from '../test/support/loopback_lm.js';
+import { sessionsBench } from './sessions.bench.js';
 
 const POSTGRES_URL = process.env.DSPEX_TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const STEPS = 20;
@@ -108,4 +109,7 @@ try {
   // no server: nothing to drop
 }
 rmSync(dir, { recursive: true, force: true });
+
+// Sessions: memory per idle session, hydrate latency, and 10,000 sessions x 10 turns (DSPEX_BENCH_SESSIONS).
+Object.assign(result, await sessionsBench());
 console.log(JSON.stringify(result));
