@@ -1,6 +1,7 @@
 // A stand-in for an OpenAI-compatible /v1/chat/completions on loopback that answers in ChatAdapter's format:
 // every output field the system message names gets "<field>:<hash of the last user message>", so answers
-// are deterministic per input. Counts calls; `delayMs` holds each answer; `stream: true` requests get SSE.
+// are deterministic per input. Counts calls; `delayMs` holds each answer; `hold(n)` may return a promise that
+// holds the n-th request's answer until it settles; `stream: true` requests get SSE.
 
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
@@ -12,7 +13,7 @@ export interface LoopbackLM {
   close(): Promise<void>;
 }
 
-export async function startLoopbackLM(options: { delayMs?: number } = {}): Promise<LoopbackLM> {
+export async function startLoopbackLM(options: { delayMs?: number; hold?: (call: number) => Promise<void> | undefined } = {}): Promise<LoopbackLM> {
   const state = { calls: 0 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -41,7 +42,9 @@ export async function startLoopbackLM(options: { delayMs?: number } = {}): Promi
           usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
         }));
       };
-      if (options.delayMs) setTimeout(reply, options.delayMs);
+      const held = options.hold?.(state.calls);
+      if (held !== undefined) void held.then(reply, reply);
+      else if (options.delayMs) setTimeout(reply, options.delayMs);
       else reply();
     });
   });
