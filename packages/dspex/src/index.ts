@@ -12,7 +12,8 @@ export { SignatureEngine, SignatureEngineStartError, type SignatureEngineOptions
 export { Adapter, type Demo, type Inputs, type Outputs, type AdapterCallOptions } from './adapters/base.js';
 export { ChatAdapter, type ChatAdapterOptions } from './adapters/chat_adapter.js';
 export { JSONAdapter, chooseResponseFormat, type JSONAdapterOptions, type StructuredOutputsOption, type ResponseFormatChoice } from './adapters/json_adapter.js';
-export { AdapterParseError, AdapterConfigError } from './adapters/errors.js';
+export { AdapterParseError, AdapterConfigError, AdapterInputError } from './adapters/errors.js';
+export { HISTORY_TYPE_NAME, type History } from './signatures/history.js';
 export { neutraliseMarkers } from './adapters/format.js';
 export { repairJson } from './utils/json_repair.js';
 export { PyFloat } from './utils/py_json.js';
