@@ -3,3 +3,4 @@ export * from './pipelines/index.js';
 export * from './sessions/index.js';
 export * from './variables/index.js';
 export * from './optimize/index.js';
+export * from './learner/index.js';

@@ -1,0 +1,150 @@
+// A learner's definition: its arms (every combination of the decision variables' values, or named
+// assignments), how a request's context becomes a bucket, the objective that turns an outcome into a reward,
+// and the bandit's options. `defineLearner` checks it once, as `defineSpace` does for variable spaces.
+
+import type { JsonValue } from '@dspex/store';
+import { domainOf } from '../optimize/samplers.js';
+import type { Assignment, VariableSpec } from '../variables/kinds.js';
+import { LearnerDefinitionError } from './errors.js';
+import { DEFAULT_ANOMALY, type AnomalyOptions } from './health.js';
+import type { Prior } from './posterior.js';
+
+/** What the learner knows about a request when it chooses. */
+export interface LearnerContext {
+  /** A task tag (`'math'`, `'extract'`). */
+  task?: string;
+  /** The signature the request runs (its string form). */
+  signature?: string;
+  /** The request's input, for its length (a string, or a record measured as JSON). */
+  input?: string | Record<string, unknown>;
+  /** Whatever else the user knows (tier, language); numbers go into power-of-two buckets. */
+  features?: Record<string, string | number | boolean>;
+}
+
+/** What happened to a request: the metric from feedback, and latency, cost and errors from telemetry. */
+export interface Outcome {
+  /** The metric from feedback (0..1 by convention), null when none arrived yet (or the objective runs without it). */
+  quality: number | null;
+  /** In the caller's unit (USD, tokens, the servers' units); 0 when not reported. */
+  cost: number;
+  latencyMs: number;
+  error: boolean;
+}
+
+/** The weights of the default objective: quality − costWeight·cost − latencyWeight·latencyMs − (error ? errorPenalty : 0). */
+export interface ObjectiveWeights {
+  costWeight?: number;
+  latencyWeight?: number;
+  errorPenalty?: number;
+}
+
+export interface LearnerOptions {
+  /** Decision variables (any kind of src/variables with a finite domain): every combination is an arm. */
+  decisions?: Record<string, VariableSpec>;
+  /** Or named arms, each an assignment of the decision variables. */
+  arms?: Record<string, Assignment>;
+  /** A reward from an outcome (higher is better), or the default objective's weights. Default `{ costWeight: 0 }`. */
+  objective?: ((outcome: Outcome) => number) | ObjectiveWeights;
+  /** The most a bucket may spend on exploration: the share of decisions that differ from its best mean. Default 0.1. */
+  explorationBudget?: number;
+  /** Observations after which an old reward weighs half (forgetting, for drift). Default 40; Infinity never forgets. */
+  halfLife?: number;
+  /** The prior of an arm nobody has observed. Default `{ mean: 1, variance: 0.25, weight: 1 }`: untried arms look good. */
+  prior?: Partial<Prior>;
+  /** Anomaly detection and breakers (see health.ts). */
+  anomaly?: Partial<AnomalyOptions>;
+  /** Decisions waiting for feedback: dropped after `ttlMs` (default 10 min) or beyond `max` (default 10,000), oldest first. */
+  pending?: { ttlMs?: number; max?: number };
+  /** Whether a reward waits for feedback (default true); false rewards each request when its telemetry is reported. */
+  awaitFeedback?: boolean;
+  /** The RNG seed (default 0): the same seed and requests give the same choices. */
+  seed?: number;
+  /** The bucket of a context (default: task, signature, input length class and features, joined). */
+  bucket?: (context: LearnerContext) => string;
+}
+
+export interface LearnerDefinition {
+  readonly name: string;
+  /** Arm names in order, with their assignments. */
+  readonly arms: ReadonlyArray<{ name: string; values: Assignment }>;
+  readonly objective: (outcome: Outcome) => number;
+  readonly explorationBudget: number;
+  /** Per-observation decay of older rewards, from halfLife. */
+  readonly discount: number;
+  readonly prior: Prior;
+  readonly anomaly: AnomalyOptions;
+  readonly pending: { ttlMs: number; max: number };
+  readonly awaitFeedback: boolean;
+  readonly seed: number;
+  readonly bucket: (context: LearnerContext) => string;
+}
+
+const LENGTH_CLASSES: ReadonlyArray<readonly [number, string]> = [[64, 'xs'], [256, 's'], [1024, 'm'], [4096, 'l']];
+
+/** The default bucket: `task=math|sig=question -> answer|len=s|tier=pro`, each part present only when known. */
+export function defaultBucket(context: LearnerContext): string {
+  const parts: string[] = [`task=${context.task ?? '*'}`];
+  if (context.signature !== undefined) parts.push(`sig=${context.signature}`);
+  if (context.input !== undefined) {
+    const length = typeof context.input === 'string' ? context.input.length : JSON.stringify(context.input).length;
+    parts.push(`len=${LENGTH_CLASSES.find(([max]) => length <= max)?.[1] ?? 'xl'}`);
+  }
+  for (const [key, value] of Object.entries(context.features ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    parts.push(`${key}=${typeof value === 'number' ? `2^${value <= 0 ? '-' : Math.floor(Math.log2(value))}` : String(value)}`);
+  }
+  return parts.join('|');
+}
+
+/** The default objective over weights. An errored request has quality 0. */
+export function weightedObjective(weights: ObjectiveWeights = {}): (outcome: Outcome) => number {
+  const { costWeight = 0, latencyWeight = 0, errorPenalty = 0 } = weights;
+  return (o) => (o.error ? 0 : (o.quality ?? 0)) - costWeight * o.cost - latencyWeight * o.latencyMs - (o.error ? errorPenalty : 0);
+}
+
+const armName = (values: Assignment): string => Object.entries(values).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(',');
+
+/**
+ * Defines a learner. Throws LearnerDefinitionError when it has no arms (or both `decisions` and `arms`), a
+ * decision variable without a finite domain (text without candidates, a float without step is 5 points), or
+ * an option out of range.
+ */
+export function defineLearner(name: string, options: LearnerOptions): LearnerDefinition {
+  const refuse = (problem: string): never => {
+    throw new LearnerDefinitionError(name, problem);
+  };
+  if (typeof name !== 'string' || name === '') refuse('a learner needs a non-empty name');
+  if ((options.decisions === undefined) === (options.arms === undefined)) refuse('give exactly one of `decisions` (variables whose combinations are the arms) or `arms` (named assignments)');
+  let arms: Array<{ name: string; values: Assignment }>;
+  if (options.arms !== undefined) {
+    arms = Object.entries(options.arms).map(([armName, values]) => ({ name: armName, values }));
+  } else {
+    arms = [{ name: '', values: {} }];
+    for (const [variable, spec] of Object.entries(options.decisions!)) {
+      const domain = domainOf(spec, 5);
+      if (domain === undefined || domain.length === 0) refuse(`decision "${variable}" (${spec.kind}) has no finite set of values to choose among: give it choices, candidates or a step`);
+      arms = arms.flatMap((arm) => domain!.map((value: JsonValue) => ({ name: '', values: { ...arm.values, [variable]: value } })));
+    }
+    arms = arms.map((arm) => ({ name: armName(arm.values), values: arm.values }));
+  }
+  if (arms.length < 1) refuse('it has no arms to choose among');
+  const budget = options.explorationBudget ?? 0.1;
+  if (!(budget >= 0 && budget <= 1)) refuse(`explorationBudget must be a share in [0, 1], not ${budget}`);
+  const halfLife = options.halfLife ?? 40;
+  if (!(halfLife > 0)) refuse(`halfLife must be a positive number of observations (Infinity never forgets), not ${halfLife}`);
+  const prior: Prior = { mean: 1, variance: 0.25, weight: 1, ...options.prior };
+  if (!(prior.variance > 0 && prior.weight > 0)) refuse('prior.variance and prior.weight must be positive');
+  const objective = typeof options.objective === 'function' ? options.objective : weightedObjective(options.objective);
+  return {
+    name,
+    arms,
+    objective,
+    explorationBudget: budget,
+    discount: halfLife === Infinity ? 1 : 2 ** (-1 / halfLife),
+    prior,
+    anomaly: { ...DEFAULT_ANOMALY, ...options.anomaly },
+    pending: { ttlMs: options.pending?.ttlMs ?? 600_000, max: options.pending?.max ?? 10_000 },
+    awaitFeedback: options.awaitFeedback ?? true,
+    seed: options.seed ?? 0,
+    bucket: options.bucket ?? defaultBucket,
+  };
+}
