@@ -2,6 +2,7 @@
 
 import { DSPexError } from '@dspex/runtime';
 
+/** The base of optimize()'s typed errors. */
 export abstract class OptimizeError extends DSPexError {}
 
 /** optimize() was given options it cannot use; `field` names the option. */

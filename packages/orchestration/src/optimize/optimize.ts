@@ -18,6 +18,7 @@ export type OptimizeProgress =
   | { type: 'trial_started'; number: number; assignment: Assignment }
   | { type: 'trial_finished'; trial: Trial; best: Trial | null; finished: number; total: number };
 
+/** What optimize() takes: the space, the program, the devset and metric, the sampler, trials and concurrency. */
 export interface OptimizeOptions {
   /** The process (or runtime) the trials' TaskSupervisor is started from. */
   caller: Caller;
@@ -40,6 +41,7 @@ export interface OptimizeOptions {
   runId?: string;
 }
 
+/** What optimize() resolves to: every trial, the best, and applyBest(). */
 export interface OptimizeResult {
   runId: string;
   sampler: string;

@@ -53,6 +53,7 @@ export interface StepOptions {
   stream?: boolean;
 }
 
+/** A leaf of the tree, made by step(): what it runs, under its name, with its options. */
 export interface StepNode extends StepOptions {
   kind: 'step';
   name: string;
@@ -62,6 +63,7 @@ export interface StepNode extends StepOptions {
 /** How parallel branches end: every branch; the first to succeed (the others cancelled); the first to finish, failed or not. */
 export type ParallelMode = 'all' | 'firstSuccess' | 'race';
 
+/** Named branches run at once, made by parallel(). */
 export interface ParallelNode {
   kind: 'parallel';
   name: string;
@@ -73,6 +75,7 @@ export interface ParallelNode {
 /** A failed map item: fail the map, drop it from the results, or put null in its place. */
 export type ItemFailurePolicy = 'fail' | 'skip' | 'null';
 
+/** One body per element of a list field, made by map(). */
 export interface MapNode {
   kind: 'map';
   name: string;
@@ -87,6 +90,7 @@ export interface MapNode {
   onItemFailure: ItemFailurePolicy;
 }
 
+/** `then` or `else` by a predicate over the state, made by branch(). */
 export interface BranchNode {
   kind: 'branch';
   name: string;
@@ -96,6 +100,7 @@ export interface BranchNode {
   else?: Node;
 }
 
+/** A body repeated until a predicate holds, made by loop(). */
 export interface LoopNode {
   kind: 'loop';
   name: string;
@@ -105,6 +110,7 @@ export interface LoopNode {
   maxIterations: number;
 }
 
+/** Nodes one after the other, made by sequence() or an array. */
 export interface SequenceNode {
   kind: 'sequence';
   steps: Node[];

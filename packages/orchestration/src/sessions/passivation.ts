@@ -24,6 +24,7 @@ interface ManagerState {
 
 export type ManagerCast = { started: string; pid: Pid; at: number } | { touched: string; pid: Pid; at: number };
 export type ManagerCall = 'sweep' | 'stats';
+/** What `sessions.stats()` reports: live session actors and those being passivated. */
 export interface SessionsStats {
   /** Live session actors, not counting those being passivated. */
   live: number;

@@ -226,6 +226,7 @@ function connected(caller: Caller, name: string): SessionsHandle {
   } as SessionsHandle;
 }
 
+/** Session actors: `Sessions.start(rt, { store })` or `Sessions.childSpec({ store })` in your tree. */
 export const Sessions = {
   /**
    * The Sessions subtree as a child of your supervisor (a rest_for_one supervisor with the Registry, the

@@ -9,7 +9,9 @@ export type JsonObject = { [key: string]: JsonValue };
 export type ModuleKind = 'Predict' | 'ChainOfThought' | 'ReAct';
 /** The adapter a bound program formats its prompts with. */
 export type AdapterName = 'chat' | 'json';
+/** The module kinds a `module` variable may switch between. */
 export const MODULE_KINDS: readonly ModuleKind[] = ['Predict', 'ChainOfThought', 'ReAct'];
+/** The adapters an `adapter` variable may choose. */
 export const ADAPTER_NAMES: readonly AdapterName[] = ['chat', 'json'];
 
 /** Values by variable name. */
@@ -30,6 +32,7 @@ export interface VariableCommon<T extends JsonValue> {
   derive?: (dependencies: Assignment) => T;
 }
 
+/** One variable of a space, by kind (`variable.float({...})` and the like build them). */
 export type VariableSpec =
   | ({ kind: 'float'; min: number; max: number; step?: number } & VariableCommon<number>)
   | ({ kind: 'int'; min: number; max: number; step?: number } & VariableCommon<number>)
@@ -44,6 +47,7 @@ export type VariableSpec =
   | ({ kind: 'module'; choices?: readonly ModuleKind[] } & VariableCommon<ModuleKind>)
   | ({ kind: 'adapter'; choices?: readonly AdapterName[] } & VariableCommon<AdapterName>);
 
+/** The kinds of variable: float, int, bool, choice, text, demos, lm, module, adapter. */
 export type VariableKind = VariableSpec['kind'];
 
 type Without<S, K extends VariableKind> = Omit<Extract<S, { kind: K }>, 'kind'>;

@@ -12,6 +12,7 @@ export interface CrossConstraint {
   check: (assignment: Readonly<Assignment>) => boolean | string | undefined;
 }
 
+/** What defineSpace takes besides the name: the variables and the constraints over them. */
 export interface SpaceOptions {
   variables: Record<string, VariableSpec>;
   constraints?: readonly CrossConstraint[];

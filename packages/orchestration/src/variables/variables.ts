@@ -235,6 +235,7 @@ function connected(caller: Caller, name: string): VariablesHandle {
   };
 }
 
+/** The variables subsystem: `Variables.start(rt, { store })` or `Variables.childSpec({ store })` in your tree. */
 export const Variables = {
   /** The Variables subtree as a child of your supervisor. Throws VariableDefinitionError for a missing store. */
   childSpec(options: VariablesOptions, spec: Omit<ChildSpec, 'id' | 'start'> = {}): ChildSpec {
