@@ -1,11 +1,18 @@
 // The main job, end to end on the embedded SmolLM2 model: start the DSPex supervision tree and print it,
 // answer with a native ChainOfThought, then (study.ts) evaluate a classifier, improve it with
-// BootstrapFewShot, evaluate again, and run it in Python DSPy while a worker is killed mid-run.
+// BootstrapFewShot, evaluate again, and run it in Python DSPy while a worker is killed mid-run; last, a durable
+// pipeline (pipeline.ts) journaled on SQLite.
 // Run it with `npm start` from the repository root.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PipelineRunner } from '@dspex/orchestration';
 import { Runtime } from '@dspex/runtime';
+import { openStore } from '@dspex/store';
 import { ChainOfThought, DSPex, JSONAdapter, configure } from 'dspex';
 import { pino } from 'pino';
+import { QUESTION, qaPipeline } from './pipeline.js';
 import { runStudy } from './study.js';
 
 const started = performance.now();
@@ -34,6 +41,17 @@ console.log(`   answer:    ${String(prediction.get('answer'))}`);
 console.log(`   (${seconds()} s so far)\n`);
 
 await runStudy(rt, app, lm, seconds);
+
+console.log('\n6. A durable pipeline (pipeline.ts): retrieve (BM25) -> answer (ChainOfThought) -> check (Python DSPy), each step journaled on SQLite:');
+const dataDir = mkdtempSync(join(tmpdir(), 'dspex-main-pipeline-'));
+const store = await openStore({ sqlite: { dir: dataDir } });
+const run = new PipelineRunner(rt, { store }).start(qaPipeline(rt, app), { question: QUESTION });
+for await (const event of run.events()) if (event.type === 'step_finished') console.log(`   ${event.step.padEnd(8)} ${event.durationMs.toFixed(0).padStart(6)} ms, journaled`);
+const output = await run.result;
+console.log(`   question:  ${QUESTION}\n   answer:    ${String(output.answer).slice(0, 160)}\n   supported: ${String(output.supported)} (checked by dspy.Predict in Python)`);
+console.log('   `npx pnpm@9 --filter @dspex/examples pipeline` SIGKILLs such a run mid-way and resumes it from the journal.');
+await store.close();
+rmSync(dataDir, { recursive: true, force: true });
 
 await app.stop();
 await rt.shutdown();

@@ -80,7 +80,8 @@ export async function startApp(rt: Runtime): Promise<DSPexApp> {
   return app;
 }
 
-const QUESTION = 'When was the Eiffel Tower completed?';
+/** The example's question: its answer is in one paragraph of CORPUS. */
+export const QUESTION = 'When was the Eiffel Tower completed?';
 
 /** The child: runs the pipeline, telling the parent (and waiting until the message is sent) after each journal write. */
 async function child(dir: string, runId: string): Promise<void> {
