@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator, Iterator
 import pytest
 
 from dspex_bridge import REGISTRY, BadArguments, Registry, UnknownCommand, command
-from dspex_bridge.registry import load_command_modules
+from dspex_bridge.registry import CommandModuleError, load_command_modules
 
 
 def test_decorator_registers_each_kind_of_function() -> None:
@@ -85,8 +85,10 @@ def test_loading_command_modules_registers_their_commands() -> None:
     load_command_modules(["bridge_test_commands", "dspex_bridge.commands.core", "dspex_bridge.commands.programs"])
     for name in ("add", "count", "ping", "info", "create", "save"):
         assert name in REGISTRY
-    with pytest.raises(ModuleNotFoundError):
+    with pytest.raises(CommandModuleError) as failed:
         load_command_modules(["no_such_module_for_dspex"])
+    assert failed.value.module == "no_such_module_for_dspex"
+    assert isinstance(failed.value.__cause__, ModuleNotFoundError)
 
 
 def test_prediction_like_objects_flatten_to_their_fields() -> None:
