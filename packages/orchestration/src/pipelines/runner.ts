@@ -1,8 +1,9 @@
 // PipelineRunner: starts runs and resumes them from the journal. A run is a TaskSupervisor (the run's
 // supervisor) whose tasks are the step attempts, a record in the store (status, input, output), and an event log.
+// In an application tree the runs sit under the Pipelines DynamicSupervisor (`Pipelines.childSpec()`).
 
 import { setMaxListeners } from 'node:events';
-import { DynamicSupervisor, TaskSupervisor, type Pid, type Runtime } from '@dspex/runtime';
+import { DynamicSupervisor, TaskSupervisor, type ChildSpec, type Dest, type Pid, type Runtime } from '@dspex/runtime';
 import type { JsonValue, RunRecord } from '@dspex/store';
 import type { Pipeline } from './build.js';
 import { PipelineCancelledError, PipelineResumeError } from './errors.js';
@@ -23,7 +24,27 @@ export interface PipelineRunnerOptions {
   store?: PipelineStore;
   /** The pipelines resume() can find by the name stored with a run. start() registers its pipeline too. */
   pipelines?: readonly Pipeline[];
+  /**
+   * The DynamicSupervisor each run's supervisor starts under (a temporary child, ended with the run), e.g.
+   * `PIPELINES_SUPERVISOR` from `Pipelines.childSpec()` in your tree. Without it a run's supervisor is unlinked.
+   */
+  supervisor?: Dest;
 }
+
+/** The name `Pipelines.childSpec()` registers its DynamicSupervisor under (unless given another). */
+export const PIPELINES_SUPERVISOR = 'dspex.pipelines';
+
+/** The Pipelines subtree of DESIGN.md's tree: a DynamicSupervisor holding one supervisor per run (its steps' tasks). */
+export const Pipelines = {
+  /**
+   * A child spec for your supervisor: a DynamicSupervisor registered as `name` (default PIPELINES_SUPERVISOR).
+   * Pass the same name as `supervisor` to a PipelineRunner so its runs sit under it.
+   */
+  childSpec(options: { name?: string } = {}, overrides: Partial<ChildSpec> = {}): ChildSpec {
+    const name = options.name ?? PIPELINES_SUPERVISOR;
+    return DynamicSupervisor.childSpec({ name }, { id: 'Pipelines', ...overrides });
+  },
+};
 
 /** Options of one run. */
 export interface RunOptions {
@@ -113,7 +134,10 @@ export class PipelineRunner {
           log.push({ type: 'run_finished', runId, pipeline: pipelineName, durationMs: performance.now() - began });
           return prepared.done;
         }
-        const started = await TaskSupervisor.start(this.rt);
+        const parent = this.options.supervisor;
+        const started = parent === undefined
+          ? await TaskSupervisor.start(this.rt)
+          : await DynamicSupervisor.startChild(this.rt, parent, TaskSupervisor.childSpec({}, { id: `pipeline-run:${runId}`, restart: 'temporary' }));
         if (!('ok' in started)) throw new PipelineResumeError(runId, `the run's task supervisor did not start: ${JSON.stringify(started)}`);
         supervisor = started.ok;
         const inputs = prepared.inputs ?? {};
@@ -138,7 +162,11 @@ export class PipelineRunner {
         log.push({ type: 'run_failed', runId, pipeline: pipelineName, durationMs: performance.now() - began, error: failure });
         throw failure;
       } finally {
-        if (supervisor !== undefined) await DynamicSupervisor.stop(this.rt, supervisor, 'shutdown').catch(() => undefined);
+        if (supervisor !== undefined) {
+          const parent = this.options.supervisor;
+          if (parent === undefined) await DynamicSupervisor.stop(this.rt, supervisor, 'shutdown').catch(() => undefined);
+          else await DynamicSupervisor.terminateChild(this.rt, parent, supervisor).catch(() => undefined);
+        }
       }
     })();
     result.catch(() => undefined); // the caller sees the rejection when it awaits; an unawaited run is not a crash
