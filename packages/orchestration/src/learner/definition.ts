@@ -38,6 +38,7 @@ export interface ObjectiveWeights {
   errorPenalty?: number;
 }
 
+/** What defineLearner takes: the decisions (or named arms), the objective, buckets, exploration and anomaly options. */
 export interface LearnerOptions {
   /** Decision variables (any kind of src/variables with a finite domain): every combination is an arm. */
   decisions?: Record<string, VariableSpec>;
@@ -63,6 +64,7 @@ export interface LearnerOptions {
   bucket?: (context: LearnerContext) => string;
 }
 
+/** A learner as defineLearner checked it: its name, arms in order, objective and options. */
 export interface LearnerDefinition {
   readonly name: string;
   /** Arm names in order, with their assignments. */

@@ -191,6 +191,7 @@ function connected(caller: Caller, name: string): LearnersHandle {
   };
 }
 
+/** The learners subsystem: `Learners.start(rt, { store })` or `Learners.childSpec({ store })` in your tree. */
 export const Learners = {
   /** The Learners subtree as a child of your supervisor. */
   childSpec(options: LearnersOptions, spec: Omit<ChildSpec, 'id' | 'start'> = {}): ChildSpec {
