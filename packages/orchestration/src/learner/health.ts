@@ -1,22 +1,26 @@
 // Each arm's health from its telemetry, and its breaker. A slow EWMA is the arm's baseline (latency mean and
 // variance, error rate); a fast EWMA is what it does now. A z-score of the fast one against the baseline above
-// the threshold is an anomaly: the arm is demoted (its breaker opens, the learner stops choosing it) for a
+// the threshold (and, for latency, a relative increase, since loopback and event-loop jitter is heavy-tailed;
+// for errors, a minimum rate) is an anomaly: the arm is demoted (its breaker opens, the learner stops choosing it) for a
 // cooldown; then it is half-open and the learner sends it `probes` requests; healthy answers close the
 // breaker (the arm is explored again), an unhealthy one opens it for twice the cooldown. Time is the learner's
 // clock, so tests run it with a fake one.
 
+/** An arm's breaker: closed (chosen as usual), open (demoted for a cooldown), half_open (being probed). */
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /** Options of the anomaly detector and breaker (learner option `anomaly`). */
 export interface AnomalyOptions {
   /** z-score above which the fast EWMA is an anomaly. Default 3. */
   zThreshold: number;
-  /** Observations before the detector judges an arm. Default 10. */
+  /** Observations before the detector judges an arm. Default 20. */
   warmup: number;
   /** Smoothing of the baseline. Default 0.05. */
   slowAlpha: number;
-  /** Smoothing of the current level. Default 0.3. */
+  /** Smoothing of the current level. Default 0.1: a sustained change, not one slow answer. */
   fastAlpha: number;
+  /** The current latency must also be this much above the baseline (1: twice as slow) for a latency anomaly. Default 1. */
+  minLatencyIncrease: number;
   /** The current error rate must also be at least this for an error anomaly. Default 0.3. */
   minErrorRate: number;
   /** How long a demoted arm stays open before it is probed. Default 30,000 ms. */
@@ -27,7 +31,7 @@ export interface AnomalyOptions {
   probes: number;
 }
 
-export const DEFAULT_ANOMALY: AnomalyOptions = { zThreshold: 3, warmup: 10, slowAlpha: 0.05, fastAlpha: 0.3, minErrorRate: 0.3, cooldownMs: 30_000, maxCooldownMs: 600_000, probes: 2 };
+export const DEFAULT_ANOMALY: AnomalyOptions = { zThreshold: 3, warmup: 20, slowAlpha: 0.05, fastAlpha: 0.1, minLatencyIncrease: 1, minErrorRate: 0.3, cooldownMs: 30_000, maxCooldownMs: 600_000, probes: 2 };
 
 /** One arm's health, as persisted and shown by explain(). */
 export interface ArmHealth {
@@ -104,13 +108,13 @@ export function record(h: ArmHealth, sample: { latencyMs: number; error: boolean
   h.errorFast = ewma(h.errorFast, error, options.fastAlpha);
   h.observations++;
   const z = zScores(h, options);
-  const anomaly = h.observations <= options.warmup ? undefined : (z.latency > options.zThreshold ? 'latency' : z.errors > options.zThreshold && h.errorFast >= options.minErrorRate ? 'errors' : undefined);
+  const anomaly = h.observations <= options.warmup ? undefined : (z.latency > options.zThreshold && h.latencyFast > h.latencyMean * (1 + options.minLatencyIncrease) ? 'latency' : z.errors > options.zThreshold && h.errorFast >= options.minErrorRate ? 'errors' : undefined);
 
   if (probe && h.breaker === 'half_open') {
     h.probesInFlight = Math.max(0, h.probesInFlight - 1);
     // A probe is judged on its own: an error, or a latency the baseline calls anomalous.
     const sd = Math.sqrt(Math.max(h.latencyVar, 1e-6 + (0.05 * h.latencyMean) ** 2));
-    const slow = (sample.latencyMs - h.latencyMean) / sd > options.zThreshold;
+    const slow = (sample.latencyMs - h.latencyMean) / sd > options.zThreshold && sample.latencyMs > h.latencyMean * (1 + options.minLatencyIncrease);
     if (sample.error || slow) {
       open(h, now, Math.min(options.maxCooldownMs, h.cooldownMs * 2));
       return { from: 'half_open', to: 'open', reason: 'probe_failed', z: sample.error ? z.errors : (sample.latencyMs - h.latencyMean) / sd };
@@ -132,9 +136,12 @@ export function record(h: ArmHealth, sample: { latencyMs: number; error: boolean
     return { from: 'closed', to: 'open', reason: anomaly, z: score };
   }
   // Only healthy samples move the baseline, so an anomaly cannot become the new normal.
+  // 1/n until the EWMA's own weight takes over: the first samples make a plain mean and variance, not one
+  // biased toward the first sample (which would make early z-scores huge).
+  const alpha = Math.max(options.slowAlpha, 1 / h.observations);
   const delta = sample.latencyMs - h.latencyMean;
-  h.latencyMean += options.slowAlpha * delta;
-  h.latencyVar = (1 - options.slowAlpha) * (h.latencyVar + options.slowAlpha * delta * delta);
-  h.errorRate = ewma(h.errorRate, error, options.slowAlpha);
+  h.latencyMean += alpha * delta;
+  h.latencyVar = (1 - alpha) * (h.latencyVar + alpha * delta * delta);
+  h.errorRate = ewma(h.errorRate, error, alpha);
   return undefined;
 }

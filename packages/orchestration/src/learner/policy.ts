@@ -19,7 +19,7 @@ export type DecisionReason =
   | 'budget_spent'
   /** a half-open arm's probe after its cooldown */
   | 'probe'
-  /** every breaker is open: the arm whose cooldown ends first */
+  /** every breaker is open: Thompson sampling among all arms */
   | 'all_open';
 
 /** What choose() resolves to. */
@@ -134,6 +134,9 @@ function views(state: LearnerState, bucket: string): ArmView[] {
   });
 }
 
+/** Observations of an arm in a bucket below which exploring it costs no budget. */
+const MIN_OBSERVATIONS = 5;
+
 /** Each arm's posterior in a bucket, as choose() would see it now (without drawing). */
 export function choosePreview(state: LearnerState, bucket: string): ArmView[] {
   return views(state, bucket);
@@ -163,30 +166,31 @@ export function choose(state: LearnerState, context: LearnerContext, requestId: 
     chosen = probing;
     reason = 'probe';
     learned.health[chosen.arm]!.probesInFlight++;
-  } else if (eligible.length === 0) {
-    chosen = best(open, (a) => -learned.health[a.arm]!.openUntil);
-    reason = 'all_open';
   } else {
-    for (const a of eligible) a.draw = thompsonDraw(a, state.rng);
-    const drawn = best(eligible, (a) => a.draw!);
-    const greedy = best(eligible, (a) => a.mean);
-    // Early on every decision explores; the allowance of one round per arm keeps the budget from starving it.
+    // Every breaker open is an outage of the whole pool, not evidence against one arm: choose among them all.
+    const candidates = eligible.length > 0 ? eligible : arms;
+    for (const a of candidates) a.draw = thompsonDraw(a, state.rng);
+    const drawn = best(candidates, (a) => a.draw!);
+    const greedy = best(candidates, (a) => a.mean);
+    // An arm seen fewer than MIN_OBSERVATIONS times in the bucket may always be explored: a budget that starts
+    // binding after one unlucky answer would lock the bucket onto whichever arm was lucky first.
     const allowance = definition.explorationBudget * bucket.decisions + definition.arms.length;
-    if (drawn === greedy) [chosen, reason] = [drawn, 'exploit'];
-    else if (bucket.explored < allowance) [chosen, reason] = [drawn, 'explore'];
+    if (eligible.length === 0) [chosen, reason] = [drawn, 'all_open'];
+    else if (drawn === greedy) [chosen, reason] = [drawn, 'exploit'];
+    else if (bucket.explored < allowance || drawn.count < MIN_OBSERVATIONS) [chosen, reason] = [drawn, 'explore'];
     else [chosen, reason] = [greedy, 'budget_spent'];
   }
   bucket.decisions++;
-  if (reason === 'explore') bucket.explored++;
+  if (reason === 'explore' && chosen.count >= MIN_OBSERVATIONS) bucket.explored++;
   learned.decisions++;
   learned.rng = state.rng.state;
 
   const values = definition.arms.find((a) => a.name === chosen.arm)!.values;
   const decision: Decision = { requestId, arm: chosen.arm, values: structuredClone(values), bucket: bucketName, reason };
-  const runnerUp = eligible.filter((a) => a !== chosen);
+  const runnerUp = arms.filter((a) => a !== chosen && a.draw !== null);
   const why =
     reason === 'probe' ? `${chosen.arm} is half-open after its cooldown: this request probes it`
-    : reason === 'all_open' ? `every arm's breaker is open; ${chosen.arm}'s cooldown ends first`
+    : reason === 'all_open' ? `every arm's breaker is open, so all were drawn from; ${chosen.arm} drew ${chosen.draw!.toFixed(3)}`
     : reason === 'budget_spent' ? `${chosen.arm} has the highest posterior mean (${chosen.mean.toFixed(3)}); another arm drew higher but the bucket's exploration budget (${definition.explorationBudget}) is spent`
     : `${chosen.arm} drew ${chosen.draw!.toFixed(3)} from N(${chosen.mean.toFixed(3)}, ${chosen.std.toFixed(3)}²)` +
       (runnerUp.length > 0 ? `, above ${runnerUp.map((a) => `${a.arm} ${a.draw!.toFixed(3)}`).join(', ')}` : '') +
