@@ -21,6 +21,8 @@ export interface AnomalyOptions {
   fastAlpha: number;
   /** The current latency must also be this much above the baseline (1: twice as slow) for a latency anomaly. Default 1. */
   minLatencyIncrease: number;
+  /** ... and at least this many ms above it: jitter of fast calls (a GC pause on a 2 ms call) is no anomaly. Default 100. */
+  minLatencyIncreaseMs: number;
   /** The current error rate must also be at least this for an error anomaly. Default 0.3. */
   minErrorRate: number;
   /** How long a demoted arm stays open before it is probed. Default 30,000 ms. */
@@ -31,7 +33,7 @@ export interface AnomalyOptions {
   probes: number;
 }
 
-export const DEFAULT_ANOMALY: AnomalyOptions = { zThreshold: 3, warmup: 20, slowAlpha: 0.05, fastAlpha: 0.1, minLatencyIncrease: 1, minErrorRate: 0.3, cooldownMs: 30_000, maxCooldownMs: 600_000, probes: 2 };
+export const DEFAULT_ANOMALY: AnomalyOptions = { zThreshold: 3, warmup: 20, slowAlpha: 0.05, fastAlpha: 0.1, minLatencyIncrease: 1, minLatencyIncreaseMs: 100, minErrorRate: 0.3, cooldownMs: 30_000, maxCooldownMs: 600_000, probes: 2 };
 
 /** One arm's health, as persisted and shown by explain(). */
 export interface ArmHealth {
@@ -77,6 +79,10 @@ export function zScores(h: ArmHealth, options: AnomalyOptions): { latency: numbe
   return { latency: (h.latencyFast - h.latencyMean) / latencySd, errors: (h.errorFast - h.errorRate) / errorSd };
 }
 
+/** Whether a latency is far enough above the baseline, relatively and absolutely, to count as slower. */
+const slower = (latencyMs: number, h: ArmHealth, options: AnomalyOptions): boolean =>
+  latencyMs > h.latencyMean * (1 + options.minLatencyIncrease) && latencyMs - h.latencyMean > options.minLatencyIncreaseMs;
+
 /** Moves an open breaker whose cooldown has elapsed to half-open. */
 export function tick(h: ArmHealth, now: number): BreakerTransition | undefined {
   if (h.breaker !== 'open' || now < h.openUntil) return undefined;
@@ -108,13 +114,13 @@ export function record(h: ArmHealth, sample: { latencyMs: number; error: boolean
   h.errorFast = ewma(h.errorFast, error, options.fastAlpha);
   h.observations++;
   const z = zScores(h, options);
-  const anomaly = h.observations <= options.warmup ? undefined : (z.latency > options.zThreshold && h.latencyFast > h.latencyMean * (1 + options.minLatencyIncrease) ? 'latency' : z.errors > options.zThreshold && h.errorFast >= options.minErrorRate ? 'errors' : undefined);
+  const anomaly = h.observations <= options.warmup ? undefined : (z.latency > options.zThreshold && slower(h.latencyFast, h, options) ? 'latency' : z.errors > options.zThreshold && h.errorFast >= options.minErrorRate ? 'errors' : undefined);
 
   if (probe && h.breaker === 'half_open') {
     h.probesInFlight = Math.max(0, h.probesInFlight - 1);
     // A probe is judged on its own: an error, or a latency the baseline calls anomalous.
     const sd = Math.sqrt(Math.max(h.latencyVar, 1e-6 + (0.05 * h.latencyMean) ** 2));
-    const slow = (sample.latencyMs - h.latencyMean) / sd > options.zThreshold && sample.latencyMs > h.latencyMean * (1 + options.minLatencyIncrease);
+    const slow = (sample.latencyMs - h.latencyMean) / sd > options.zThreshold && slower(sample.latencyMs, h, options);
     if (sample.error || slow) {
       open(h, now, Math.min(options.maxCooldownMs, h.cooldownMs * 2));
       return { from: 'half_open', to: 'open', reason: 'probe_failed', z: sample.error ? z.errors : (sample.latencyMs - h.latencyMean) / sd };
@@ -138,10 +144,13 @@ export function record(h: ArmHealth, sample: { latencyMs: number; error: boolean
   // Only healthy samples move the baseline, so an anomaly cannot become the new normal.
   // 1/n until the EWMA's own weight takes over: the first samples make a plain mean and variance, not one
   // biased toward the first sample (which would make early z-scores huge).
-  const alpha = Math.max(options.slowAlpha, 1 / h.observations);
+  // A sample the baseline calls an outlier moves it ten times less, or a step change would be absorbed before
+  // the fast EWMA shows it (a lasting small shift still becomes the new normal, slowly).
   const delta = sample.latencyMs - h.latencyMean;
+  const outlier = h.observations > options.warmup && delta / Math.sqrt(Math.max(h.latencyVar, 1e-6)) > options.zThreshold;
+  const alpha = Math.max(options.slowAlpha, 1 / h.observations) / (outlier ? 10 : 1);
   h.latencyMean += alpha * delta;
   h.latencyVar = (1 - alpha) * (h.latencyVar + alpha * delta * delta);
-  h.errorRate = ewma(h.errorRate, error, alpha);
+  h.errorRate = ewma(h.errorRate, error, Math.max(options.slowAlpha, 1 / h.observations));
   return undefined;
 }

@@ -156,7 +156,7 @@ describe('explain', () => {
 describe('anomalies', () => {
   it('opens an arm’s breaker on a latency anomaly, leaves it out, probes it after the cooldown and explores it again', async () => {
     let now = 0;
-    const def = learnerDef('lat', { arms: { a: { model: 'a' }, b: { model: 'b' } }, anomaly: { cooldownMs: 10_000, probes: 2 } });
+    const def = learnerDef('lat', { arms: { a: { model: 'a' }, b: { model: 'b' } }, anomaly: { cooldownMs: 10_000, probes: 2, minLatencyIncreaseMs: 20 } });
     const { learner } = await started((await stores.fresh()).store, def, () => now);
     let slow = false;
     const step = async () => {
