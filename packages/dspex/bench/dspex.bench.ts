@@ -1,7 +1,7 @@
 // `pnpm bench:dspex`: signature parse (uncached and cached), input validation, ChatAdapter.format with 3 demos
 // beside DSPy's own timings of the same work (scripts/dspy_timing.py, timed inside Python), batch validation
-// on the main thread against the SignatureEngine's worker threads (and where the crossover is), and the
-// embedded model's decoding speed, and time to the first field chunk through program.stream() against the raw LM
+// on the main thread against the SignatureEngine's worker threads (and where the crossover is), and time to
+// the first field chunk through program.stream() against the raw LM
 // stream (bench/stream_first_chunk.ts; overhead p50 <= 2 ms). Targets: parse <= 5 us and >= 100x DSPy; cached <= 200 ns; chat format
 // >= 20x DSPy. The last stdout line is one JSON object. Run with --quick for a shorter, noisier pass.
 
@@ -9,9 +9,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { Runtime } from '@dspex/runtime';
-import { LocalLM } from '../src/local_lm/local_lm.js';
-import { findLocalModel } from '../src/local_lm/model_path.js';
-import { measureTokensPerSecond } from '../src/local_lm/measure.js';
 import { ChatAdapter } from '../src/adapters/chat_adapter.js';
 import { compileSignature } from '../src/signatures/compiler.js';
 import { SignatureEngine } from '../src/signatures/engine.js';
@@ -121,29 +118,8 @@ async function batchValidation(): Promise<{ main100kMs: number; workers100kMs: n
   return { main100kMs: bySize[100_000]!.main_ms, workers100kMs: bySize[100_000]!.workers_ms, crossover, bySize };
 }
 
-/** The embedded SmolLM2's decoding speed (one uncached call of 64 tokens after a warm-up), or null without the model. */
-async function localTokensPerSecond(): Promise<number | null> {
-  try {
-    findLocalModel();
-  } catch {
-    return null;
-  }
-  const rt = new Runtime({ logger: pino({ level: 'silent' }) });
-  const local = await LocalLM.start(rt, {});
-  try {
-    await measureTokensPerSecond(local.lm, 'Say hello.', 8);
-    let best = 0;
-    for (let i = 0; i < 2; i++) best = Math.max(best, (await measureTokensPerSecond(local.lm, 'Write three sentences about the sea.', 64)).tokensPerSecond);
-    return round(best, 1);
-  } finally {
-    await local.stop();
-    await rt.shutdown();
-  }
-}
-
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 const batch = await batchValidation();
-const tokensPerSecond = await localTokensPerSecond();
 const validateInputsNs = perCallNs(() => compiled.validateInputs(INPUTS));
 const streamRuntime = new Runtime({ logger: pino({ level: 'silent' }) });
 const firstChunk = await measureStreamFirstChunk(streamRuntime, QUICK ? 30 : 200);
@@ -156,7 +132,6 @@ console.log(`validate one example    ${validateNs.toFixed(0)} ns   (inputs + out
 console.log(`ChatAdapter.format      ${formatUs.toFixed(2)} us   (3 demos)${dspy ? `   DSPy ${Number(dspy.chat_format_3_demos_us).toFixed(1)} us` : ''}`);
 console.log(`ChatAdapter.parse       ${chatParseUs.toFixed(2)} us${dspy ? `   DSPy ${Number(dspy.chat_parse_us).toFixed(1)} us` : ''}`);
 console.log(`batch validation           ${JSON.stringify(batch.bySize)} (ms; crossover ${batch.crossover ?? 'none on this machine'})`);
-console.log(`local model              ${tokensPerSecond ?? 'skipped (no model: run scripts/setup-python.sh)'} tokens/s`);
 console.log(`limits: scan signature ${scanNs.toFixed(0)} ns, concatenate prompt ${concatUs.toFixed(2)} us`);
 if (dspy === null) console.log('(DSPy timings skipped: no .venv/bin/python)');
 
@@ -174,7 +149,6 @@ console.log(
     batch_validate_100k_workers_ms: batch.workers100kMs,
     batch_crossover_examples: batch.crossover,
     batch_by_size_ms: batch.bySize,
-    local_lm_tokens_per_s: tokensPerSecond,
     chat_parse_us: round(chatParseUs),
     stream_first_chunk_overhead_ms_p50: round(firstChunk.overheadMs),
     stream_first_chunk_ms_p50: { raw_lm: round(firstChunk.rawMs), program_stream: round(firstChunk.programMs) },

@@ -23,7 +23,6 @@ import { evaluate } from '../src/evaluate/index.js';
 import { Example } from '../src/primitives/example.js';
 import type { Prediction } from '../src/primitives/prediction.js';
 import { Predict } from '../src/predict/predict.js';
-import { measureRouterOverhead } from '../src/router/overhead.js';
 import { median, serverStats, startJsonProcess, timed, transportRun, type RunFigures } from './evaluate_bench_lib.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
@@ -183,7 +182,6 @@ async function main(): Promise<void> {
     const dspex = (c: number): number => measured[c]!.dspex.perSecond;
     const transport = (c: number): number => measured[c]!.transport.perSecond;
     const c256 = measured[256]!;
-    const routerOverheadNs = measureRouterOverhead().nsPerDecision;
     const result = {
       dspex_eval_ex_per_s_c8: round(dspex(8)),
       dspex_eval_ex_per_s_c64: round(dspex(64)),
@@ -203,8 +201,6 @@ async function main(): Promise<void> {
       limit_ex_per_s_c8: limit(8),
       limit_ex_per_s_c64: limit(64),
       limit_ex_per_s_c256: limit(256),
-      /** Router.decide() on a warm router, mean over 200,000 decisions, the call itself excluded. */
-      router_overhead_us: round(routerOverheadNs / 1000, 3),
       transport_req_per_s_c8: round(transport(8)),
       transport_req_per_s_c64: round(transport(64)),
       transport_req_per_s_c256: round(transport(256)),
@@ -225,7 +221,6 @@ async function main(): Promise<void> {
         c64_at_least_95pct_of_limit: dspex(64) >= 0.95 * limit(64),
         c256_at_least_95pct_of_limit: dspex(256) >= 0.95 * limit(256),
         c64_at_least_1_5x_dspy_t64: dspex(64) >= 1.5 * dspy['64']!.ex_per_s,
-        router_overhead_at_most_10_us: routerOverheadNs <= 10_000,
         c256_cpu_at_most_2x_transport: c256.dspex.cpuUsPerItem <= 2 * c256.transport.cpuUsPerItem,
         straggler_within_1_5x_floor: straggler.dspexS <= 1.5 * straggler.floorS,
       },

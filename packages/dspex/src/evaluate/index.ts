@@ -2,11 +2,11 @@
 export { evaluate, defaultEvaluateRuntime, DEFAULT_CONCURRENCY, DEFAULT_MAX_ERRORS } from './evaluate.js';
 export { Evaluate, type EvaluateConfig, type EvaluateCallOverrides } from './evaluate_class.js';
 export { EvaluationResult, resultRecords, mergeRecords, metricNameOf, type EvaluationStats, type ResultRecord } from './result.js';
-export { PythonProgram, pythonProgram, setupPythonProgram, predictionFromPython, type PythonSession, type PythonProgramOptions } from './python_program.js';
 export { ProgressDisplay, averageMetricText, type ProgressState } from './progress.js';
 export { renderTable, truncateCell, formatScore } from './table.js';
 export { toCsv, toJson, saveResults } from './save.js';
 export { pyRound } from './py_round.js';
+export { isWorkerLoss } from './run_example.js';
 export * from './errors.js';
 export {
   EvaluateTelemetry,

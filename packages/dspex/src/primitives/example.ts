@@ -221,6 +221,7 @@ export function toSerializable(value: unknown): unknown {
   return value;
 }
 
+/** Whether `value` is a plain object (an object literal or `Object.create(null)`): the values saved state and the wire carry as records. */
 export function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value) as unknown;

@@ -2,5 +2,5 @@
 export type { FieldEvent, StatusEvent, PredictionEvent, StreamEvent, FieldDelta, FieldStreamParser } from './events.js';
 export { ChatFieldParser } from './chat_field_parser.js';
 export { JSONFieldParser } from './json_field_parser.js';
-export { streamEvents, emitStatus, type PredictorNames } from './stream_scope.js';
+export { streamEvents, emitStatus, currentStreamSink, type StreamSink, type PredictorNames } from './stream_scope.js';
 export { StreamClosedError, StreamIncompleteError } from './errors.js';

@@ -5,6 +5,3 @@ export { LabeledFewShot, labeledFewShot, type LabeledFewShotOptions, type Labele
 export { PyRandom, type PySeed } from './py_random.js';
 export { metricScore, metricAccepts, type Teleprompter, type TelepromptMetric, type MetricResult, type ScoreWithFeedback, type CompileOptions } from './teleprompter.js';
 export * from './errors.js';
-export { PythonOptimizer, MIPROv2, GEPA, COPRO, type PythonOptimizerOptions, type BuiltinMetric } from './python_optimizer.js';
-export { OptimizationRun, type OptimizeProgress } from './optimization_run.js';
-export { pythonTwin, stateForPython, type PythonClassSpec } from './python_twin.js';

@@ -11,7 +11,6 @@ import { JSONAdapter, type StructuredOutputsOption } from '../../src/adapters/js
 import type { StructuredOutputs } from '../../src/clients/base_lm.js';
 import { LM, LMConfigError } from '../../src/clients/index.js';
 import { defaultStructuredOutputs } from '../../src/clients/providers/capabilities.js';
-import { LocalLM } from '../../src/local_lm/index.js';
 import { ReAct } from '../../src/predict/react.js';
 import { Signature } from '../../src/signatures/signature.js';
 import { PYTHON, dspyUnavailable, servicesRequired } from '../support/dspy_reference.js';
@@ -70,10 +69,6 @@ describe("ChatAdapter's JSON fallback sends what DSPy sends", () => {
     expect(await fallbackFormat('openai/my-finetune', 'none', 'json_schema')).toEqual(strictSchema);
     server.requests.length = 0;
     expect(await fallbackFormat('openai/gpt-4o-mini', undefined, 'none')).toBeUndefined();
-  });
-
-  it('the embedded model declares grammar: its client options carry it', () => {
-    expect(LocalLM.clientOptions().structuredOutputs).toBe('grammar');
   });
 });
 

@@ -11,8 +11,6 @@ import { withSettings } from '../../src/primitives/settings.js';
 import { Predict } from '../../src/predict/predict.js';
 import { ChainOfThought } from '../../src/predict/chain_of_thought.js';
 import { ReAct } from '../../src/predict/react.js';
-import { Router } from '../../src/router/index.js';
-import { pythonProgram, type PythonSession } from '../../src/evaluate/index.js';
 import type { StreamEvent } from '../../src/streaming/index.js';
 import { ScriptedServer, quietRuntime, sse } from '../clients/helpers.js';
 import { ScriptedLM } from '../support/scripted_lm.js';
@@ -128,7 +126,7 @@ class StreamingScriptedLM extends ScriptedLM {
   }
 }
 
-describe('status events and other programs', () => {
+describe('status events', () => {
   it('a ReAct sends tool_start and tool_end around each tool call, between its predictors fields', async () => {
     const scripted = new StreamingScriptedLM([
       { next_thought: 'Look it up.', next_tool_name: 'search', next_tool_args: { query: 'France' } },
@@ -146,35 +144,4 @@ describe('status events and other programs', () => {
     ]);
     expect(events.find((e) => e.type === 'status')).toEqual({ type: 'status', kind: 'tool_start', tool: 'search', args: { query: 'France' }, message: 'Calling tool search...' });
   });
-
-  it('a routed module streams from its native side', async () => {
-    const predict = new Predict('question -> answer');
-    predict.setLm(new StreamingScriptedLM([{ answer: 'blue' }]));
-    const routed = new Router().module(predict);
-    const events = await collect(routed.stream({ question: 'Sky?' }));
-    expect(fieldText(events)).toEqual({ answer: 'blue' });
-    expect(events.at(-1)).toMatchObject({ type: 'prediction' });
-  });
-
-  it('a Python program forwards call_stream chunks and ends with the prediction', async () => {
-    const asked: unknown[] = [];
-    const session: PythonSession = {
-      id: 's',
-      call: () => Promise.reject(new Error('a streamed call uses call_stream')),
-      rebuild: () => Promise.resolve(),
-      stream: ((command: string, args?: Record<string, unknown>) => {
-        asked.push([command, args]);
-        const chunks = [{ type: 'field', field: 'answer', delta: 'Pa', predictor: 'self' }, { type: 'status', kind: 'tool_start', message: 'Calling tool x...' }, { type: 'field', field: 'answer', delta: 'ris', predictor: 'self' }];
-        const iterate = async function* (): AsyncGenerator<unknown> {
-          yield* chunks;
-        };
-        return Object.assign(iterate(), { result: Promise.resolve<unknown>({ answer: 'Paris' }) });
-      }) as PythonSession['stream'],
-    };
-    const events = await collect(pythonProgram(session, 'h1').stream({ question: 'q' }));
-    expect(asked).toEqual([['call_stream', { handle: 'h1', kwargs: { question: 'q' } }]]);
-    expect(events.map((e) => e.type)).toEqual(['field', 'status', 'field', 'prediction']);
-    expect(fieldText(events)).toEqual({ answer: 'Paris' });
-  });
 });
-

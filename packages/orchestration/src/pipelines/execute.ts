@@ -4,7 +4,9 @@
 
 import { setMaxListeners } from 'node:events';
 import { Task, TaskSupervisor, type Pid, type Runtime } from '@dspex/runtime';
-import { isRetryable, type Prediction, type Module, type PythonProgram, type Tool, type StreamEvent } from 'dspex';
+import type { Prediction, Module, Tool, StreamEvent } from 'dspex';
+import type { PythonProgram } from '../python/index.js';
+import { isRetryable } from '../router/index.js';
 import type { JsonValue } from '@dspex/store';
 import { childPath } from './build.js';
 import { NonIdempotentStepInFlightError, PipelineCancelledError, StepFailedError, StepOutputError, StepTimeoutError } from './errors.js';

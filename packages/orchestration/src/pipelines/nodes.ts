@@ -1,7 +1,8 @@
 // The pieces a pipeline is made of: leaf steps (a Module, a Python program, a tool, a function) and the
 // combinators over them (sequence, parallel, map, branch, loop). Plain data; pipeline() checks and runs them.
 
-import { Module, Tool, PythonProgram } from 'dspex';
+import { Module, Tool } from 'dspex';
+import { PythonProgram } from '../python/index.js';
 
 /** The run's state: every field produced so far (the pipeline's inputs first). Values are JSON. */
 export type RunState = Record<string, unknown>;

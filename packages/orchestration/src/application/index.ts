@@ -1,0 +1,2 @@
+// The application tree's public surface (DSPex.start / DSPex.childSpec); src/index.ts re-exports it.
+export { DSPex, LOCAL_LM_CLIENT, DSPexStartError, DSPexNotRunning, NoLMConfigured, type DSPexOptions, type DSPexApp, type DSPexHandle } from './application.js';
