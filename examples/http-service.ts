@@ -20,7 +20,9 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { GenServer, Runtime, Supervisor, type ChildSpec, type GenServerBehavior } from '@dspex/runtime';
-import { ChainOfThought, DSPex, Example, JSONAdapter, LocalLM, Predict, configure, type DSPexHandle, type ProgramState } from 'dspex';
+import { DSPex, type DSPexHandle } from '@dspex/orchestration';
+import { LocalLM } from '@dspex/local-lm';
+import { ChainOfThought, Example, JSONAdapter, Predict, configure, type ProgramState } from 'dspex';
 import { pino } from 'pino';
 
 const PORT = Number(process.env.PORT ?? 8080);

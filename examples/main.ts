@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PipelineRunner } from '@dspex/orchestration';
+import { DSPex, PipelineRunner } from '@dspex/orchestration';
 import { Runtime } from '@dspex/runtime';
 import { openStore } from '@dspex/store';
-import { ChainOfThought, DSPex, JSONAdapter, configure } from 'dspex';
+import { ChainOfThought, JSONAdapter, configure } from 'dspex';
 import { pino } from 'pino';
 import { QUESTION, qaPipeline } from './pipeline.js';
 import { runStudy } from './study.js';

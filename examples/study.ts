@@ -3,7 +3,9 @@
 // optimized program runs in real Python DSPy in a worker pool while one worker is killed mid-evaluation.
 
 import type { Runtime } from '@dspex/runtime';
-import { BootstrapFewShot, EvaluateTelemetry, Example, LocalLM, Predict, evaluate, pythonProgram, type DSPexApp, type LM, type PythonSession } from 'dspex';
+import { LocalLM } from '@dspex/local-lm';
+import { pythonProgram, type DSPexApp, type PythonSession } from '@dspex/orchestration';
+import { BootstrapFewShot, EvaluateTelemetry, Example, Predict, evaluate, type LM } from 'dspex';
 
 const ANIMALS = ['cat', 'dog', 'bird', 'fish'] as const;
 const TEMPLATES = [

@@ -103,8 +103,8 @@ describe('packed packages installed into a project outside the workspace', () =>
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'dspex-user', private: true, type: 'module' }, null, 2));
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(USER_TSCONFIG, null, 2));
     const typesNode = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as { version: string };
-    // Optional dependencies are node-llama-cpp's prebuilt binaries (about 600 MB, CUDA included), needed only by
-    // the embedded model, which these programs do not start; install scripts are skipped for the same reason.
+    // No install script or optional binary is needed here (the embedded model, with node-llama-cpp's 600 MB of
+    // binaries, is @dspex/local-lm, which is not among these packages), so neither is fetched.
     await run('installing the tarballs with npm', 'npm', [
       'install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', '--ignore-scripts', '--loglevel=error',
       ...readdirSync(tarballs).map((file) => join(tarballs, file)), `@types/node@${typesNode.version}`,
@@ -128,6 +128,13 @@ describe('packed packages installed into a project outside the workspace', () =>
     const worker = join(project, 'node_modules', '@dspex', 'python-bridge', 'python');
     expect(existsSync(join(worker, 'pyproject.toml'))).toBe(true);
     expect(existsSync(join(worker, 'src', 'dspex_bridge', 'worker.py'))).toBe(true);
+  });
+
+  it('installs dspex without the embedded model or the Python bridge (they are @dspex/local-lm and @dspex/orchestration\'s)', () => {
+    const manifest = JSON.parse(readFileSync(join(project, 'node_modules', 'dspex', 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    expect(Object.keys(manifest.dependencies ?? {})).not.toContain('node-llama-cpp');
+    expect(Object.keys(manifest.dependencies ?? {})).not.toContain('@dspex/python-bridge');
+    expect(existsSync(join(project, 'node_modules', 'node-llama-cpp'))).toBe(false);
   });
 
   it('type-checks program/main.ts and the README\'s first program with plain tsc', async () => {

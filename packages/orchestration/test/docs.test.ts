@@ -8,4 +8,5 @@ import { checkDocComments, runReadmeExamples } from '../../../scripts/docs_check
 const root = join(import.meta.dirname, '..');
 
 checkDocComments(root, ['src/index.ts']);
-runReadmeExamples({ root, imports: { '@dspex/orchestration': 'src/index.ts' }, minExamples: 1 });
+// The application tree's example loads the embedded model: allow it a minute.
+runReadmeExamples({ root, imports: { '@dspex/orchestration': 'src/index.ts' }, minExamples: 1, timeoutMs: 60_000 });
