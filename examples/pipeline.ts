@@ -10,11 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PipelineRunner, pipeline, step, type Pipeline, type PipelineStore, type StepFunction } from '@dspex/orchestration';
+import { DSPex, PipelineRunner, pipeline, setupPythonProgram, step, type DSPexApp, type Pipeline, type PipelineStore, type PythonProgram, type PythonSession, type StepFunction } from '@dspex/orchestration';
+import { LocalLM } from '@dspex/local-lm';
 import type { PythonPool } from '@dspex/python-bridge';
 import { Runtime } from '@dspex/runtime';
 import { openStore, type JsonValue } from '@dspex/store';
-import { ChainOfThought, DSPex, JSONAdapter, LocalLM, configure, setupPythonProgram, type DSPexApp, type PythonProgram, type PythonSession } from 'dspex';
+import { ChainOfThought, JSONAdapter, configure } from 'dspex';
 import { pino } from 'pino';
 
 /** The corpus: a few paragraphs the retriever ranks with BM25. */

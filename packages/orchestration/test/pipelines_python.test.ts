@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { PythonPools, type PythonPool } from '@dspex/python-bridge';
 import { Runtime } from '@dspex/runtime';
 import { openStore, type Store } from '@dspex/store';
-import { setupPythonProgram, type PythonSession } from 'dspex';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { PipelineRunner, pipeline, step, type PipelineEvent, type RunState } from '../src/index.js';
+import { PipelineRunner, pipeline, setupPythonProgram, step, type PipelineEvent, type RunState, type PythonSession } from '../src/index.js';
 import { startLoopbackLM, type LoopbackLM } from './support/loopback_lm.js';
 
 /** Python workers call the loopback server through litellm: no proxy, no network lookups. */

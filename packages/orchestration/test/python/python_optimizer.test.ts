@@ -5,7 +5,7 @@
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BootstrapFewShot, ChainOfThought, NoPythonTwinError, Predict, PythonOptimizationError, withSettings, type Example, type Prediction } from 'dspex';
-import { MIPROv2, PythonOptimizer, type OptimizeProgress } from '../../src/index.js';
+import { MIPROv2, PythonOptimizer, type PythonOptimizeProgress } from '../../src/index.js';
 import { LOOPBACK_PYTHON_ENV, quietRuntime, startReadyPool } from '../../../dspex/test/evaluate_helpers.js';
 import { dspyUnavailable, servicesRequired } from '../../../dspex/test/support/dspy_reference.js';
 import { KeyedLM, TwoStep, arithmetic, demosOf } from '../../../dspex/test/teleprompt_helpers.js';
@@ -37,9 +37,9 @@ withDspy('Python optimizers on native programs', () => {
     const { answers, trainset } = arithmetic(12, (i) => i % 3 === 0);
     const { metric, calls } = recordingMetric();
     const student = new ChainOfThought('question -> answer');
-    const seen: OptimizeProgress[] = [];
+    const seen: PythonOptimizeProgress[] = [];
     const run = new PythonOptimizer('BootstrapFewShot', { pool, metric, lm: { dummy: answers }, optimizerKwargs: { max_bootstrapped_demos: 3, max_labeled_demos: 6 }, onProgress: (e) => seen.push(e) }).run(student, { trainset });
-    const iterated: OptimizeProgress[] = [];
+    const iterated: PythonOptimizeProgress[] = [];
     for await (const event of run) iterated.push(event);
     const optimized = await run.result;
 
