@@ -135,7 +135,7 @@ function views(state: LearnerState, bucket: string): ArmView[] {
 }
 
 /** Observations of an arm in a bucket below which exploring it costs no budget. */
-const MIN_OBSERVATIONS = 5;
+const MIN_OBSERVATIONS = 10;
 
 /** Each arm's posterior in a bucket, as choose() would see it now (without drawing). */
 export function choosePreview(state: LearnerState, bucket: string): ArmView[] {
