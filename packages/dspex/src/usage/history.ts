@@ -2,6 +2,7 @@
 // outputs, usage, cost, timestamp) in the global history and in its LM's own, both bounded, oldest dropped
 // first. inspect_history.ts prints them as dspy.inspect_history does.
 
+import { randomUUID } from 'node:crypto';
 import type { LMConfig, LMMessage, LMOutput, LMResponse, LMUsage } from '../clients/base_lm.js';
 
 /** One LM call, with DSPy's history keys in camelCase (response_model -> responseModel, model_type -> modelType). */
@@ -31,11 +32,48 @@ export interface HistoryEntry {
 export const MAX_GLOBAL_HISTORY_SIZE = 10_000;
 
 /**
+ * A call as recorded on the hot path: the raw pieces, with the timestamp kept as epoch milliseconds. Its entry
+ * (formatted timestamp, uuid) is built the first time history is read, then kept, so every read of the global
+ * and the LM's history gives the same object, as when entries were built eagerly.
+ */
+export class RecordedCall {
+  private entry: HistoryEntry | undefined;
+  constructor(
+    private readonly messages: LMMessage[],
+    private readonly kwargs: LMConfig,
+    private readonly response: LMResponse,
+    private readonly model: string,
+    private readonly cost: number | null,
+    private readonly at: number,
+  ) {}
+
+  toEntry(): HistoryEntry {
+    this.entry ??= {
+      prompt: null,
+      messages: this.messages,
+      kwargs: this.kwargs,
+      response: this.response,
+      outputs: this.response.outputs,
+      usage: this.response.usage,
+      cost: this.cost,
+      timestamp: pyIsoTimestamp(new Date(this.at)),
+      uuid: randomUUID(),
+      model: this.model,
+      responseModel: this.response.model,
+      modelType: 'chat',
+    };
+    return this.entry;
+  }
+}
+
+const toEntry = (item: HistoryEntry | RecordedCall): HistoryEntry => (item instanceof RecordedCall ? item.toEntry() : item);
+
+/**
  * A bounded list of entries, oldest first. Dropping the oldest is O(1) amortised (an offset, compacted now and
  * then), so recording costs the same with 10 entries as with 10,000.
  */
 export class HistoryBuffer {
-  private items: HistoryEntry[] = [];
+  private items: Array<HistoryEntry | RecordedCall> = [];
   private head = 0;
 
   /** Number of entries held. */
@@ -43,8 +81,8 @@ export class HistoryBuffer {
     return this.items.length - this.head;
   }
 
-  /** Appends `entry`, first dropping the oldest entries so that at most `capacity` remain. */
-  push(entry: HistoryEntry, capacity: number): void {
+  /** Appends `entry` (or a call whose entry is built when read), first dropping the oldest so that at most `capacity` remain. */
+  push(entry: HistoryEntry | RecordedCall, capacity: number): void {
     if (capacity <= 0) return;
     while (this.length >= capacity) this.head++;
     this.items.push(entry);
@@ -56,7 +94,9 @@ export class HistoryBuffer {
 
   /** The entries, oldest first, as a new array. */
   entries(): HistoryEntry[] {
-    return this.items.slice(this.head);
+    const entries: HistoryEntry[] = new Array(this.length);
+    for (let i = this.head; i < this.items.length; i++) entries[i - this.head] = toEntry(this.items[i]!);
+    return entries;
   }
 
   clear(): void {

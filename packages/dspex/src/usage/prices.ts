@@ -44,17 +44,22 @@ const FREE: ModelPrice = { input: 0, output: 0, cachedInput: 0 };
 
 let registered: Record<string, ModelPrice> = {};
 
+/** priceOf's answers by model name (null: no price), so an LM call pays one Map lookup; emptied when prices change. */
+const resolved = new Map<string, ModelPrice | null>();
+
 /**
  * Adds or replaces prices, by full model name ("openai/my-fine-tune") or bare name ("gpt-4o"). Later calls win;
  * registered prices win over the built-in ones.
  */
 export function registerPrices(prices: Readonly<Record<string, ModelPrice>>): void {
   registered = { ...registered, ...prices };
+  resolved.clear();
 }
 
 /** Forgets every registered price (the built-in ones stay). For tests. */
 export function resetPrices(): void {
   registered = {};
+  resolved.clear();
 }
 
 function lookup(name: string): ModelPrice | undefined {
@@ -67,6 +72,16 @@ function lookup(name: string): ModelPrice | undefined {
  * Undefined when none is known.
  */
 export function priceOf(model: string): ModelPrice | undefined {
+  let price = resolved.get(model);
+  if (price === undefined) {
+    price = findPrice(model) ?? null;
+    if (resolved.size >= 1024) resolved.clear();
+    resolved.set(model, price);
+  }
+  return price ?? undefined;
+}
+
+function findPrice(model: string): ModelPrice | undefined {
   const exact = lookup(model);
   if (exact !== undefined) return exact;
   const slash = model.indexOf('/');

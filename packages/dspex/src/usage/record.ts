@@ -2,10 +2,9 @@
 // histories. The call site is read synchronously when the call starts (the caller context is gone by the time
 // the response arrives: no AsyncLocalStorage is needed), and the record is written when the response arrives.
 
-import { randomUUID } from 'node:crypto';
 import type { LMConfig, LMRequest, LMResponse } from '../clients/base_lm.js';
 import { currentSettings } from '../primitives/settings.js';
-import { MAX_GLOBAL_HISTORY_SIZE, globalHistoryBuffer, pyIsoTimestamp, type HistoryBuffer, type HistoryEntry } from './history.js';
+import { MAX_GLOBAL_HISTORY_SIZE, RecordedCall, globalHistoryBuffer, type HistoryBuffer } from './history.js';
 import { costOf } from './prices.js';
 import type { UsageTracker } from './tracker.js';
 
@@ -40,20 +39,8 @@ function historyKwargs(request: LMRequest): LMConfig {
 export function recordLMCall(site: CallSite, model: string, own: HistoryBuffer | undefined, request: LMRequest, response: LMResponse): void {
   if (site.tracker !== null && !response.cached) site.tracker.add(model, response.usage);
   if (!site.recordHistory) return;
-  const entry: HistoryEntry = {
-    prompt: null,
-    messages: request.messages,
-    kwargs: historyKwargs(request),
-    response,
-    outputs: response.outputs,
-    usage: response.usage,
-    cost: costOf(model, response.usage),
-    timestamp: pyIsoTimestamp(),
-    uuid: randomUUID(),
-    model,
-    responseModel: response.model,
-    modelType: 'chat',
-  };
+  // The entry's timestamp text and uuid are made when history is read (history.ts): most entries never are.
+  const entry = new RecordedCall(request.messages, historyKwargs(request), response, model, costOf(model, response.usage), Date.now());
   globalHistoryBuffer.push(entry, MAX_GLOBAL_HISTORY_SIZE);
   own?.push(entry, site.historySize);
 }

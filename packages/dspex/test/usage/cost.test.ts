@@ -37,6 +37,9 @@ describe('cost', () => {
   });
 
   it('registerPrices adds and overrides, by full or bare name', () => {
+    // Looked up first, so a price remembered per model name must give way to the registered one.
+    expect(costOf('openai/my-fine-tune', tokens(1, 1))).toBeNull();
+    expect(costOf('openai/gpt-4o-mini', tokens(1_000_000, 0))).toBeCloseTo(0.15, 12);
     registerPrices({ 'openai/my-fine-tune': { input: 3, output: 12 }, 'gpt-4o-mini': { input: 1, output: 1 } });
     expect(costOf('openai/my-fine-tune', tokens(1_000_000, 1_000_000, 500_000))).toBeCloseTo(15, 12);
     expect(costOf('openai/gpt-4o-mini', tokens(1_000_000, 0))).toBeCloseTo(1, 12);

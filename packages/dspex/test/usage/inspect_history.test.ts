@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LM } from '../../src/clients/index.js';
 import type { LMMessage, LMOutput } from '../../src/clients/base_lm.js';
 import { configure, resetSettings } from '../../src/primitives/settings.js';
-import { HistoryBuffer, clearGlobalHistory, globalHistory, pyIsoTimestamp, type HistoryEntry } from '../../src/usage/history.js';
+import { HistoryBuffer, RecordedCall, clearGlobalHistory, globalHistory, pyIsoTimestamp, type HistoryEntry } from '../../src/usage/history.js';
 import { formatHistory, inspectHistory } from '../../src/usage/inspect_history.js';
 import { PYTHON, dspyUnavailable, servicesRequired } from '../support/dspy_reference.js';
 import { ScriptedServer, openaiReply, quietRuntime, telemetryBus } from '../clients/helpers.js';
@@ -144,6 +144,20 @@ describe('history', () => {
     expect(buffer.entries().map((e) => e.uuid)).toEqual(['4993', '4994', '4995', '4996', '4997', '4998', '4999']);
     buffer.push(make(5000), 2);
     expect(buffer.entries().map((e) => e.uuid)).toEqual(['4999', '5000']);
+  });
+
+  it('builds a recorded call\'s entry once, when first read, with the time of the call', () => {
+    const buffer = new HistoryBuffer();
+    const other = new HistoryBuffer();
+    const at = new Date(2025, 0, 2, 3, 4, 5, 60).getTime();
+    const call = new RecordedCall([{ role: 'user', content: 'q' }], { temperature: 0 }, ENTRIES[0]!.response, 'openai/gpt-4o-mini', 0.5, at);
+    buffer.push(call, 10);
+    other.push(call, 10);
+    const [entry] = buffer.entries();
+    expect(entry).toMatchObject({ timestamp: '2025-01-02T03:04:05.060000', model: 'openai/gpt-4o-mini', cost: 0.5, kwargs: { temperature: 0 } });
+    expect(entry!.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(buffer.entries()[0]).toBe(entry);
+    expect(other.entries()[0]).toBe(entry);
   });
 
   it('timestamps as Python isoformat', () => {
