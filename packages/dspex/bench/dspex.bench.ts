@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { Runtime } from '@dspex/runtime';
 import { ChatAdapter } from '../src/adapters/chat_adapter.js';
 import { compileSignature } from '../src/signatures/compiler.js';
-import { SignatureEngine } from '../src/signatures/engine.js';
+import { SignatureEngine } from '../src/signature_engine/engine.js';
 import { Signature } from '../src/signatures/signature.js';
 import { measureStreamFirstChunk } from './stream_first_chunk.js';
 

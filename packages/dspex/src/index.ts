@@ -8,7 +8,7 @@ export { TypeRegistry, defaultTypeRegistry, registerType, type CustomType, type 
 export { SignatureError, ValueParseError, type SignatureErrorCode, type ValidationIssue } from './signatures/errors.js';
 export { compileSignature, CompiledSignature, type CompiledField, type ValidationResult, type ResponseFormat } from './signatures/compiler.js';
 export { typeSchema, promptSchema, strictJsonSchema, type SchemaObject } from './signatures/json_schema.js';
-export { SignatureEngine, SignatureEngineStartError, type SignatureEngineOptions, type BatchValidation, type RenderRequest, type ValidationScope, type AdapterKind } from './signatures/engine.js';
+export { SignatureEngine, SignatureEngineStartError, type SignatureEngineOptions, type BatchValidation, type RenderRequest, type ValidationScope, type AdapterKind } from './signature_engine/engine.js';
 export { Adapter, type Demo, type Inputs, type Outputs, type AdapterCallOptions } from './adapters/base.js';
 export { ChatAdapter, type ChatAdapterOptions } from './adapters/chat_adapter.js';
 export { JSONAdapter, chooseResponseFormat, type JSONAdapterOptions, type StructuredOutputsOption, type ResponseFormatChoice } from './adapters/json_adapter.js';
@@ -28,9 +28,10 @@ export { ChainOfThought, type ChainOfThoughtOptions, type WithReasoning } from '
 export { ReAct, isContextWindowExceeded, type ReActOptions, type Trajectory, type WithTrajectory } from './predict/react.js';
 export { Tool, type ToolOptions, type ToolFromSchemaOptions, type ToolFunction, type ToolArgs } from './predict/tool.js';
 export type { JsonSchemaObject } from './predict/json_schema_check.js';
-export { DEPENDENCY_VERSIONS, stateToJson, readProgramState, type ProgramState, type LoadOptions } from './utils/saving.js';
+export { DEPENDENCY_VERSIONS, stateToJson, readProgramState, type ProgramState, type LoadOptions } from './primitives/saving.js';
 export * from './clients/index.js';
 export * from './usage/index.js';
+export { callSite, recordLMCall, type CallSite } from './primitives/lm_record.js';
 export * from './evaluate/index.js';
 export * from './teleprompt/index.js';
 export * from './streaming/index.js';

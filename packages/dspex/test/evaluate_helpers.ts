@@ -6,7 +6,7 @@ import { PythonPools, type PoolOptions, type PythonPool } from '@dspex/python-br
 import { Runtime } from '@dspex/runtime';
 import { pino } from 'pino';
 import { chatAdapterReply, defaultAnswer, questionOf } from '../bench/openai_server.js';
-import type { LM, LMConfig, LMRequest, LMResponse } from '../src/clients/base_lm.js';
+import type { LM, LMConfig, LMRequest, LMResponse } from '../src/primitives/lm.js';
 import { EvaluateTelemetry, type EvaluateTelemetryEvents, type OutputStream } from '../src/evaluate/index.js';
 import { Example } from '../src/primitives/example.js';
 import type { Prediction } from '../src/primitives/prediction.js';

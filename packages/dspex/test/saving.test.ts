@@ -16,7 +16,7 @@ import { Predict } from '../src/predict/predict.js';
 import { ChainOfThought } from '../src/predict/chain_of_thought.js';
 import { ReAct } from '../src/predict/react.js';
 import { Tool } from '../src/predict/tool.js';
-import { DEPENDENCY_VERSIONS, stateToJson } from '../src/utils/saving.js';
+import { DEPENDENCY_VERSIONS, stateToJson } from '../src/primitives/saving.js';
 import { ScriptedLM } from './support/scripted_lm.js';
 import { moduleWarnings } from './support/warnings.js';
 import { dspy, dspyUnavailable, servicesRequired, type DspyMessage, type ProgramSpec } from './support/dspy_reference.js';

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LM, LMConfig, LMRequest, LMResponse } from '../src/clients/base_lm.js';
+import type { LM, LMConfig, LMRequest, LMResponse } from '../src/primitives/lm.js';
 import { Example } from '../src/primitives/example.js';
 import { Module, type CallOptions, type Inputs } from '../src/primitives/module.js';
 import type { Prediction } from '../src/primitives/prediction.js';

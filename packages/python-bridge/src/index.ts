@@ -6,7 +6,7 @@ export type { PoolOptions, PythonGrantEntry, ResolvedPoolOptions, DefaultPoolNam
 export { findPython, DEFAULT_POOL_OPTIONS } from './options.js';
 export type { PoolStats } from './pool_manager.js';
 export type { NodeTool, WorkerCallTable } from './worker.js';
-export { classifyPortExit } from './worker.js';
+export { classifyPortExit } from './manager_protocol.js';
 export { sweepOrphans } from './orphans.js';
 export { PoolTelemetry, type BridgeTelemetryEvents } from './telemetry.js';
 export * from './errors.js';

@@ -3,22 +3,14 @@
 // of a worker that died, expires idle sessions, and replaces workers that asked to be recycled.
 
 import { Down, Supervisor, isShutdown, type GenServerBehavior, type NoReplyResult, type Pid, type ProcessContext } from '@dspex/runtime';
-import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionClosed, SessionWorkerLost, WorkerBusy, WorkerCrashed, WorkerOverMemory, type CrashKind, type WorkerStartupFailed } from './errors.js';
+import { PoolClosed, PoolSaturated, ProtocolError, QueueTimeout, SessionClosed, SessionWorkerLost, WorkerBusy, WorkerCrashed, WorkerOverMemory, type WorkerStartupFailed } from './errors.js';
 import { Job } from './job.js';
 import { JobSet } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolTelemetry } from './telemetry.js';
-import { CloseSession } from './worker.js';
+import { CloseSession, crashOf, type ManagerCall, type ManagerCast, type WorkerLane } from './manager_protocol.js';
 
-/** The exit reason of a worker that ended on its own terms: how it died, in words. */
-export interface WorkerExit {
-  /** `rssMb` and `limitMb` come with kind 'memory'. */
-  worker: { kind: CrashKind; detail: string; rssMb?: number; limitMb?: number };
-}
 
-export function isWorkerExit(reason: unknown): reason is WorkerExit {
-  return typeof reason === 'object' && reason !== null && 'worker' in reason && typeof (reason as WorkerExit).worker?.kind === 'string';
-}
 
 interface WorkerEntry {
   pid: Pid;
@@ -70,14 +62,7 @@ interface State {
   board: ManagerBoard | null;
 }
 
-export type ManagerCast =
-  | { submit: Job }
-  | { settled: Job }
-  | { workerUp: { pid: Pid; id: string; osPid: number; lane: WorkerLane } }
-  | { draining: Pid }
-  | { startupFailed: WorkerStartupFailed };
 
-export type ManagerCall = { stats: true } | { rebuildSession: string } | { closeSession: string; whenIdle?: () => void };
 
 export interface ManagerArgs {
   options: ResolvedPoolOptions;
@@ -87,11 +72,6 @@ export interface ManagerArgs {
   publish?: (board: ManagerBoard | null) => void;
 }
 
-/** A worker's direct lane: `open()` says whether it can write a job's frame now; `run` writes it (runJob). */
-export interface WorkerLane {
-  open(): boolean;
-  run(job: Job): void;
-}
 
 /**
  * The manager's routing, offered to PythonPool without a mailbox hop for the common case: a call with no
@@ -333,7 +313,7 @@ function workerDown(pid: Pid, reason: unknown, state: State, self: ProcessContex
   state.workers.delete(pid);
   // A worker shut down by its supervisor: the pool is stopping (a recycled worker has no calls left).
   const stopping = isShutdown(reason);
-  const crash = isWorkerExit(reason) ? reason.worker : { kind: 'killed' as CrashKind, detail: `the worker process exited: ${String(reason)}` };
+  const crash = crashOf(reason);
   for (const session of state.sessions.values()) {
     if (session.worker === pid) {
       session.worker = null;

@@ -11,7 +11,8 @@ import { CallCancelled, CallTimeout, NotAllowed, PythonException, WorkerStartupF
 import { Job } from './job.js';
 import { CallTable } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
-import type { ManagerBoard, WorkerExit, WorkerLane } from './pool_manager.js';
+import type { ManagerBoard } from './pool_manager.js';
+import { classifyPortExit, CloseSession, exitWith, type WorkerExit, type WorkerLane } from './manager_protocol.js';
 import type { PoolTelemetry } from './telemetry.js';
 import { FrameDecoder, encodeFrame, type NodeMessage, type WireError, type WorkerMessage } from './wire.js';
 
@@ -82,30 +83,8 @@ class Fault {
   constructor(readonly kind: CrashKind, readonly detail: string, readonly memory?: { rssMb: number; limitMb: number }) {}
 }
 class HeartbeatTick {}
-/** Sent by the manager when a session expired: free its Python objects. */
-export class CloseSession {
-  constructor(readonly session: string) {}
-}
 
-const exitWith = (kind: CrashKind, detail: string, memory?: { rssMb: number; limitMb: number }): WorkerExit => ({ worker: { kind, detail, ...memory } });
 
-/** Maps how the OS process ended to a crash kind: SIGKILL killed, SIGSEGV segfault, SIGABRT abort, 137 oom. */
-export function classifyPortExit(reason: unknown): { kind: CrashKind; detail: string } {
-  if (typeof reason === 'object' && reason !== null) {
-    if ('signal' in reason) {
-      const signal = String((reason as { signal: string }).signal);
-      const kind: CrashKind = signal === 'SIGKILL' ? 'killed' : signal === 'SIGSEGV' || signal === 'SIGBUS' ? 'segfault' : signal === 'SIGABRT' ? 'abort' : 'killed';
-      return { kind, detail: signal };
-    }
-    if ('exitStatus' in reason) {
-      const code = Number((reason as { exitStatus: number }).exitStatus);
-      if (code === 3) return { kind: 'protocol', detail: 'the worker exited on a protocol error (exit code 3)' };
-      if (code === 137) return { kind: 'oom', detail: 'exit code 137 (killed for memory)' };
-      return { kind: 'exit', detail: `exit code ${code}` };
-    }
-  }
-  return { kind: 'exit', detail: reason === 'normal' ? 'exited with code 0' : String(reason) };
-}
 
 let pageBytes: number | undefined;
 

@@ -2,7 +2,7 @@
 // (system message, demos and dspy.History turns as user/assistant pairs, the request), call() sends them through the LM contract and
 // parses every output; subclasses say how fields are laid out and read back.
 
-import type { LM, LMConfig, LMMessage, LMOutput, LMRequest } from '../clients/base_lm.js';
+import type { LM, LMConfig, LMMessage, LMOutput, LMRequest } from '../primitives/lm.js';
 import type { UsageTracker } from '../usage/tracker.js';
 import { compileSignature, type CompiledSignature } from '../signatures/compiler.js';
 import type { Signature } from '../signatures/signature.js';

@@ -2,12 +2,12 @@
 // `[[ ## completed ## ]]`; the messages are byte-identical to DSPy 3.4's, and a reply that cannot be parsed is
 // retried once through JSONAdapter, as DSPy's ChatAdapter.__call__ does.
 
-import type { LM, LMConfig } from '../clients/base_lm.js';
+import type { LM, LMConfig } from '../primitives/lm.js';
 import { compileSignature, type CompiledField, type CompiledSignature } from '../signatures/compiler.js';
 import type { Signature } from '../signatures/signature.js';
 import { pySplitlines, pyStrip, dedent } from '../utils/py_text.js';
 import { Adapter, applyOutputDefaults, has, missingOutputs, type AdapterCallOptions, type Demo, type Inputs, type Outputs } from './base.js';
-import { isStructuredOutputs } from '../clients/providers/capabilities.js';
+import { isStructuredOutputs } from './structured_outputs.js';
 import { AdapterConfigError, AdapterParseError } from './errors.js';
 import type { StructuredOutputsOption } from './json_adapter.js';
 import { fieldDescriptions, formatFieldValue, headerNames, neutraliseMarkers } from './format.js';

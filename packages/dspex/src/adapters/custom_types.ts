@@ -2,7 +2,7 @@
 // dspy.Image and friends render to) becomes a list of content blocks, the JSON between the markers spliced in.
 // The whole text stays in `content`; the blocks go in `contentParts` for providers that take them.
 
-import type { LMContentPart, LMMessage } from '../clients/base_lm.js';
+import type { LMContentPart, LMMessage } from '../primitives/lm.js';
 import { repairJson } from '../utils/json_repair.js';
 import { pyStrip } from '../utils/py_text.js';
 

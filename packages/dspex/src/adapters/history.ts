@@ -4,6 +4,7 @@
 
 import { compileSignature, type CompiledSignature } from '../signatures/compiler.js';
 import { isHistoryType } from '../signatures/history.js';
+import { isPlainRecord } from '../utils/plain_record.js';
 import { AdapterInputError } from './errors.js';
 
 /** DSPy's _get_history_field_name: the first input field typed exactly dspy.History (Optional[History] is not one). */
@@ -18,12 +19,6 @@ export function withoutHistory(compiled: CompiledSignature, historyField: string
   let reduced = withoutHistoryCache.get(compiled);
   if (reduced === undefined) withoutHistoryCache.set(compiled, (reduced = compileSignature(compiled.signature.delete(historyField))));
   return reduced;
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 /** A value DSPy would read as dspy.ToolCalls (a dict with a "tool_calls" key), which dspex does not model. */

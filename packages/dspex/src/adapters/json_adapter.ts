@@ -2,9 +2,8 @@
 // request asks for follows DSPy's _prepare_response_format, decided from the LM's declared (or default) capability:
 // a strict DSPyProgramOutputs schema, JSON mode for outputs a strict schema cannot express, or nothing at all.
 
-import type { LM, LMConfig, LMMessage, LMRequest, LMResponse, StructuredOutputs } from '../clients/base_lm.js';
-import { LMHttpError } from '../clients/errors.js';
-import { structuredOutputsOf } from '../clients/providers/capabilities.js';
+import type { LM, LMConfig, LMMessage, LMRequest, LMResponse, StructuredOutputs } from '../primitives/lm.js';
+import { structuredOutputsOf } from './structured_outputs.js';
 import { compileSignature, type CompiledField, type CompiledSignature, type ResponseFormat } from '../signatures/compiler.js';
 import { outputsModelSchema } from '../signatures/json_schema.js';
 import type { Signature } from '../signatures/signature.js';
@@ -93,7 +92,7 @@ export class JSONAdapter extends ChatAdapter {
     } catch (error) {
       // The server refused the schema (HTTP 400/422: a capability declared wrongly, or a schema it cannot take):
       // once more in JSON mode. DSPy decides before the call and never retries; timeouts and 5xx are not refusals.
-      if (request.responseFormat === undefined || !(error instanceof LMHttpError) || (error.status !== 400 && error.status !== 422)) throw error;
+      if (request.responseFormat === undefined || !isRequestRefused(error)) throw error;
       const { responseFormat: _refused, ...plain } = request;
       return lm.call({ ...plain, config: { ...plain.config, response_format: JSON_MODE } });
     }
@@ -155,4 +154,13 @@ export class JSONAdapter extends ChatAdapter {
     if (missingOutputs(compiled, completed).length > 0) throw new AdapterParseError('JSONAdapter', compiled.signature, response, undefined, completed);
     return completed;
   }
+}
+
+/**
+ * Whether the LM refused the request outright: the clients' `DSPEX_LM_HTTP` error with status 400 or 422, not a
+ * timeout or a 5xx. Read by its stable code, not its class, so adapters do not import the HTTP clients.
+ */
+function isRequestRefused(error: unknown): boolean {
+  const shaped = error as { code?: unknown; status?: unknown } | null;
+  return typeof shaped === 'object' && shaped !== null && shaped.code === 'DSPEX_LM_HTTP' && (shaped.status === 400 || shaped.status === 422);
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LMResponse } from './base_lm.js';
+import type { LMResponse } from '../primitives/lm.js';
 
 /** Fields that never take part in a key (DSPy's ignored_args_for_cache_key, plus client-only settings). */
 export const IGNORED_CACHE_KEYS: readonly string[] = ['api_key', 'api_base', 'base_url', 'apiKey', 'apiBase', 'headers', 'extra_headers', 'timeout', 'cache', 'signal'];

@@ -1,7 +1,7 @@
 // A push-to-pull queue of stream chunks: the client's job pushes chunks as the provider sends them, the
 // caller's `for await` pulls them. Ends with end() or fail(error), after the chunks already queued.
 
-import type { LMStreamChunk } from './base_lm.js';
+import type { LMStreamChunk } from '../primitives/lm.js';
 
 export interface ChunkSink {
   push(chunk: LMStreamChunk): void;

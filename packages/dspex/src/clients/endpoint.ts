@@ -3,7 +3,7 @@
 // The key leaves the client process only through here, for that purpose.
 
 import { GenServer, type Caller } from '@dspex/runtime';
-import type { LMConfig } from './base_lm.js';
+import type { LMConfig } from '../primitives/lm.js';
 import type { ClientCall } from './lm_client.js';
 import { currentApiKey, serverName, type ApiBase, type ClientConfig } from './options.js';
 import { unversionedBase, versionedBase } from './providers/api_base.js';

@@ -1,6 +1,6 @@
-// Public API of the LM clients. Only re-exports; see lm.ts for the entry points and base_lm.ts for the contract.
-export type { Role, ToolCall, LMMessage, ToolDefinition, LMRequest, LMConfig, LMOutput, LMUsage, LMResponse, LMStreamChunk, LMContentPart, StructuredOutputs } from './base_lm.js';
-export { defaultStructuredOutputs, structuredOutputsOf } from './providers/capabilities.js';
+// Public API of the LM clients. Only re-exports; see lm.ts for the entry points; the contract they implement is primitives/lm.ts.
+export type { Role, ToolCall, LMMessage, ToolDefinition, LMRequest, LMConfig, LMOutput, LMUsage, LMResponse, LMStreamChunk, LMContentPart, StructuredOutputs } from '../primitives/lm.js';
+export { defaultStructuredOutputs, structuredOutputsOf } from '../adapters/structured_outputs.js';
 export { LM, lmSupervisorSpec, type LMHandle, type LMStartOptions } from './lm.js';
 export type { LMOptions, ApiBase, ApiKey } from './options.js';
 export { lmEndpoint, type LMEndpoint } from './endpoint.js';

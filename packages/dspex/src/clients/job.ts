@@ -4,7 +4,7 @@
 
 import { GenServer, type Pid, type Runtime } from '@dspex/runtime';
 import type { Logger } from 'pino';
-import type { LMConfig, LMOutput, LMRequest, LMResponse, LMUsage } from './base_lm.js';
+import type { LMConfig, LMOutput, LMRequest, LMResponse, LMUsage } from '../primitives/lm.js';
 import type { DiskCache } from './cache.js';
 import type { ChunkSink } from './channel.js';
 import { sleep } from './clock.js';

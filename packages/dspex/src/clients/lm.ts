@@ -3,7 +3,7 @@
 // restarted by the `LM` supervisor keeps serving the same handle. lmSupervisorSpec builds that supervisor.
 
 import { GenServer, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid } from '@dspex/runtime';
-import type { LM as LMContract, LMConfig, LMRequest, LMResponse, LMStreamChunk, StructuredOutputs } from './base_lm.js';
+import type { LM as LMContract, LMConfig, LMRequest, LMResponse, LMStreamChunk, StructuredOutputs } from '../primitives/lm.js';
 import { ChunkChannel } from './channel.js';
 import type { BreakerState } from './circuit_breaker.js';
 import { lmClientBehavior, type ClientArgs, type ClientCall, type ClientReply, type LMDescription, type LMUsageTotals } from './lm_client.js';
@@ -12,7 +12,7 @@ import { lmTelemetry, type LMTelemetry } from './telemetry.js';
 import { parentOfCall } from '../tracing/parent.js';
 import { HistoryBuffer, type HistoryEntry } from '../usage/history.js';
 import { printHistory, type InspectHistoryOptions } from '../usage/inspect_history.js';
-import { callSite, recordLMCall } from '../usage/record.js';
+import { callSite, recordLMCall } from '../primitives/lm_record.js';
 
 /** An LM bound to one LMClient process: the LM contract, plus usage, breaker state and stop. */
 export interface LMHandle extends LMContract {

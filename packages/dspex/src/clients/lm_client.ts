@@ -4,7 +4,7 @@
 
 import { GenServer, type From, type GenServerBehavior, type ProcessContext } from '@dspex/runtime';
 import type { Logger } from 'pino';
-import type { LMConfig, LMRequest, LMResponse, LMUsage, StructuredOutputs } from './base_lm.js';
+import type { LMConfig, LMRequest, LMResponse, LMUsage, StructuredOutputs } from '../primitives/lm.js';
 import { DiskCache, LruCache, cacheKey } from './cache.js';
 import type { ChunkSink } from './channel.js';
 import { CircuitBreaker, type BreakerState } from './circuit_breaker.js';

@@ -3,14 +3,14 @@
 // client process), retries, limits, cache paths.
 
 import type { Caller } from '@dspex/runtime';
-import type { LMConfig, StructuredOutputs } from './base_lm.js';
+import type { LMConfig, StructuredOutputs } from '../primitives/lm.js';
 import type { BreakerOptions } from './circuit_breaker.js';
 import { systemClock, type Clock } from './clock.js';
 import { LMAuthError, LMConfigError, type Redactor } from './errors.js';
 import { normalizeHedge, type HedgeOptions, type HedgePolicy } from './hedge.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
 import { anthropic } from './providers/anthropic.js';
-import { defaultStructuredOutputs, isStructuredOutputs } from './providers/capabilities.js';
+import { defaultStructuredOutputs, isStructuredOutputs } from '../adapters/structured_outputs.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import type { Provider } from './providers/types.js';

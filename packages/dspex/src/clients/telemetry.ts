@@ -2,7 +2,7 @@
 // cache hits, breaker transitions, errors), for the Telemetry node of the tree and for tests to wait on.
 
 import { EventEmitter } from 'eventemitter3';
-import type { LMUsage } from './base_lm.js';
+import type { LMUsage } from '../primitives/lm.js';
 import type { BreakerState } from './circuit_breaker.js';
 
 /** Each LM telemetry event with its payload. */

@@ -2,7 +2,7 @@
 // (prefix "Reasoning:", desc "${reasoning}" as in DSPy 3.4), run by an inner Predict named `predict`, so that
 // saved state is keyed "predict" exactly as DSPy keys it.
 
-import type { LMConfig } from '../clients/base_lm.js';
+import type { LMConfig } from '../primitives/lm.js';
 import { OutputField, type FieldDefinition } from '../signatures/field.js';
 import { ensureSignature, type Signature } from '../signatures/signature.js';
 import { t, type TypeExpr } from '../signatures/types.js';

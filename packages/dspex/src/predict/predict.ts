@@ -2,7 +2,7 @@
 // merges per-call config over its own, applies DSPy's n > 1 temperature rule, formats/calls/parses through the
 // adapter, records the trace, and saves/loads its state (demos, signature text, LM) in DSPy's JSON shape.
 
-import type { LM, LMConfig } from '../clients/base_lm.js';
+import type { LM, LMConfig } from '../primitives/lm.js';
 import { ChatAdapter } from '../adapters/chat_adapter.js';
 import type { Adapter, AdapterCallOptions } from '../adapters/base.js';
 import { USAGE_TRACKER } from '../usage/tracker.js';
@@ -14,7 +14,7 @@ import { Module, brandParameter, type CallArguments, type CallOptions, type Inpu
 import { currentSettings } from '../primitives/settings.js';
 import { NoLMConfiguredError, StateMismatchError } from '../primitives/errors.js';
 import { warn } from '../primitives/warnings.js';
-import type { LoadOptions } from '../utils/saving.js';
+import type { LoadOptions } from '../primitives/saving.js';
 import { currentStreamSink } from '../streaming/stream_scope.js';
 import { streamingLm } from '../streaming/streaming_lm.js';
 import type { SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';

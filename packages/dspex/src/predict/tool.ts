@@ -2,7 +2,7 @@
 // JSON Schema per argument. ReAct lists tools in its instructions through toString(), byte-for-byte as DSPy
 // does, and calls them through call(), which validates the arguments first as DSPy's Tool does.
 
-import type { ToolDefinition } from '../clients/base_lm.js';
+import type { ToolDefinition } from '../primitives/lm.js';
 import { pyRepr } from '../utils/py_json.js';
 import { ToolArgumentError } from '../primitives/errors.js';
 import { schemaViolation, type JsonSchemaObject } from './json_schema_check.js';

@@ -4,6 +4,9 @@
 
 import { ExampleInputsNotSetError, MissingFieldError } from './errors.js';
 import type { Fields } from '../signatures/infer.js';
+import { isPlainRecord } from '../utils/plain_record.js';
+
+export { isPlainRecord };
 
 export type { Fields };
 
@@ -221,12 +224,6 @@ export function toSerializable(value: unknown): unknown {
   return value;
 }
 
-/** Whether `value` is a plain object (an object literal or `Object.create(null)`): the values saved state and the wire carry as records. */
-export function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
 
 /** Structural equality of JSON-like values (Example stores compare this way). */
 export function deepEqual(a: unknown, b: unknown): boolean {

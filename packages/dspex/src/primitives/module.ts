@@ -2,10 +2,10 @@
 // (Predict instances) are found by walking its own properties in definition order, which names them exactly as
 // DSPy's named_parameters does ("qa", "extract.predict", "hops[0]", "by_name['x']"), the keys of saved state.
 
-import type { LM, LMConfig } from '../clients/base_lm.js';
+import type { LM, LMConfig } from './lm.js';
 import { traceModuleCall } from '../tracing/module_span.js';
 import { currentSettings, withCaller } from './settings.js';
-import { callWithUsage } from '../usage/track_call.js';
+import { callWithUsage } from './track_usage.js';
 import { USAGE_TRACKER, type UsageTracker } from '../usage/tracker.js';
 import { Example, isPlainRecord, type Fields } from './example.js';
 import type { Prediction } from './prediction.js';
@@ -13,7 +13,7 @@ import { StateMismatchError } from './errors.js';
 import type { Predict } from '../predict/predict.js';
 import { streamEvents, type PredictorNames } from '../streaming/stream_scope.js';
 import type { StreamEvent } from '../streaming/events.js';
-import { dumpProgramState, loadProgramState, type ProgramState, type LoadOptions } from '../utils/saving.js';
+import { dumpProgramState, loadProgramState, type ProgramState, type LoadOptions } from './saving.js';
 
 /** A learnable piece of a program (DSPy's Parameter); Predict is the one kind. */
 export interface Parameter {

@@ -5,7 +5,7 @@
 // Node 20 the first AsyncLocalStorage.run turns on async hooks for every promise of the process, for good.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { LM } from '../clients/base_lm.js';
+import type { LM } from './lm.js';
 import type { Adapter } from '../adapters/base.js';
 import type { UsageTracker } from '../usage/tracker.js';
 

@@ -2,7 +2,7 @@
 // through the LM's stream() (call() when it has none: a cache hit or a plain LM gives each field whole), and the
 // adapter's streaming parser turns the text into field events; the adapter still parses the final response.
 
-import type { LM, LMRequest, LMResponse } from '../clients/base_lm.js';
+import type { LM, LMRequest, LMResponse } from '../primitives/lm.js';
 import type { Adapter } from '../adapters/base.js';
 import { ChatAdapter } from '../adapters/chat_adapter.js';
 import { JSONAdapter } from '../adapters/json_adapter.js';

@@ -4,7 +4,7 @@
 // with other examples, so it works on its own copy of the teacher instead of DSPy's swap-and-restore of demos.
 
 import { createHash } from 'node:crypto';
-import type { LM, LMRequest } from '../clients/base_lm.js';
+import type { LM, LMRequest } from '../primitives/lm.js';
 import { Example } from '../primitives/example.js';
 import type { Module } from '../primitives/module.js';
 import { NoLMConfiguredError } from '../primitives/errors.js';

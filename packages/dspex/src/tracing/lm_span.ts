@@ -4,7 +4,7 @@
 // when the user opted in. Every function here is a no-op when no SDK is registered (start returns undefined).
 
 import { SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import type { LMConfig, LMMessage, LMRequest, LMResponse } from '../clients/base_lm.js';
+import type { LMConfig, LMMessage, LMRequest, LMResponse } from '../primitives/lm.js';
 import { ATTR, OPERATION, PROVIDER_NAMES } from './conventions.js';
 import { capturingContent, genAiInstruments, tracer, tracingOn } from './instruments.js';
 

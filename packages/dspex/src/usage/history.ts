@@ -3,7 +3,7 @@
 // first. inspect_history.ts prints them as dspy.inspect_history does.
 
 import { randomUUID } from 'node:crypto';
-import type { LMConfig, LMMessage, LMOutput, LMResponse, LMUsage } from '../clients/base_lm.js';
+import type { LMConfig, LMMessage, LMOutput, LMResponse, LMUsage } from '../primitives/lm.js';
 
 /** One LM call, with DSPy's history keys in camelCase (response_model -> responseModel, model_type -> modelType). */
 export interface HistoryEntry {

@@ -3,4 +3,3 @@ export { UsageTracker, mergeUsage, toDspyUsage, toDspyLmUsage, type LMUsageByMod
 export { registerPrices, resetPrices, priceOf, costOf, costAt, usageCost, BUILT_IN_PRICES_DATE, type ModelPrice, type LMCost } from './prices.js';
 export { globalHistory, clearGlobalHistory, HistoryBuffer, MAX_GLOBAL_HISTORY_SIZE, type HistoryEntry } from './history.js';
 export { inspectHistory, formatHistory, printHistory, type InspectHistoryOptions } from './inspect_history.js';
-export { callSite, recordLMCall, type CallSite } from './record.js';

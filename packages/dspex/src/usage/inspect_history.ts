@@ -1,7 +1,7 @@
 // DSPy's pretty_print_history (dspy/utils/inspect_history.py), byte for byte: the last n calls, each with its
 // timestamp, every message, and the response, coloured as DSPy colours them when printing to stdout.
 
-import type { LMContentPart, LMMessage, LMOutput, ToolCall } from '../clients/base_lm.js';
+import type { LMContentPart, LMMessage, LMOutput, ToolCall } from '../primitives/lm.js';
 import { pyJsonDumps } from '../utils/py_json.js';
 import { pyLstrip, pyStrip } from '../utils/py_text.js';
 import { globalHistoryBuffer, type HistoryEntry } from './history.js';

@@ -3,7 +3,7 @@
 // per top-level call; the LM call site adds to it (usage/record.ts) and Module.call hands its totals to the
 // prediction (prediction.lmUsage).
 
-import type { LMUsage } from '../clients/base_lm.js';
+import type { LMUsage } from '../primitives/lm.js';
 
 /** prediction.lmUsage: usage per LM model name ("openai/gpt-4o-mini"), as DSPy's get_lm_usage() keys it. */
 export type LMUsageByModel = Record<string, LMUsage>;

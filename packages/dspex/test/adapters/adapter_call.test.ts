@@ -3,7 +3,7 @@
 // fallbacks, empty replies, defaults for missing optional outputs.
 
 import { describe, expect, it } from 'vitest';
-import type { LM, LMOutput, LMRequest, LMResponse } from '../../src/clients/base_lm.js';
+import type { LM, LMOutput, LMRequest, LMResponse } from '../../src/primitives/lm.js';
 import { ChatAdapter } from '../../src/adapters/chat_adapter.js';
 import { AdapterParseError } from '../../src/adapters/errors.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';

@@ -7,7 +7,7 @@ import { TypeRegistry, type JsonSchema } from '../../src/signatures/registry.js'
 import { Signature } from '../../src/signatures/signature.js';
 import type { JsonValue } from '../../src/utils/py_json.js';
 import { pyFloatRepr } from '../../src/utils/py_json.js';
-import type { LMMessage } from '../../src/clients/base_lm.js';
+import type { LMMessage } from '../../src/primitives/lm.js';
 
 export const GOLDEN_DIR = new URL('../golden/', import.meta.url);
 

@@ -4,7 +4,7 @@
 // Byte-for-byte agreement with DSPy is checked by the golden cases (history_*) and the random differential test.
 
 import { describe, expect, it } from 'vitest';
-import type { LM, LMRequest, LMResponse } from '../../src/clients/base_lm.js';
+import type { LM, LMRequest, LMResponse } from '../../src/primitives/lm.js';
 import { ChatAdapter } from '../../src/adapters/chat_adapter.js';
 import { AdapterInputError } from '../../src/adapters/errors.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';

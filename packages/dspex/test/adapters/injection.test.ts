@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LM, LMRequest, LMResponse } from '../../src/clients/base_lm.js';
+import type { LM, LMRequest, LMResponse } from '../../src/primitives/lm.js';
 import { ChatAdapter } from '../../src/adapters/chat_adapter.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';
 import { neutraliseMarkers } from '../../src/adapters/format.js';

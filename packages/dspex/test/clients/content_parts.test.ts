@@ -5,7 +5,7 @@
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChatAdapter } from '../../src/adapters/chat_adapter.js';
-import type { LMMessage } from '../../src/clients/base_lm.js';
+import type { LMMessage } from '../../src/primitives/lm.js';
 import { LM, LMConfigError } from '../../src/clients/index.js';
 import { parseDataUrl } from '../../src/clients/providers/content_parts.js';
 import { ScriptedServer, openaiReply, quietRuntime } from './helpers.js';

@@ -5,7 +5,7 @@
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LM, type LMHandle } from '../../src/clients/index.js';
-import type { LMRequest, LMResponse, LMStreamChunk } from '../../src/clients/base_lm.js';
+import type { LMRequest, LMResponse, LMStreamChunk } from '../../src/primitives/lm.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';
 import { withSettings } from '../../src/primitives/settings.js';
 import { Predict } from '../../src/predict/predict.js';

@@ -2,7 +2,7 @@
 // function of the messages, each formatted as the adapter expects a reply (ChatAdapter sections or a JSON
 // object). It records every request, so a test can compare the exact prompts a module sent.
 
-import type { LM, LMConfig, LMMessage, LMRequest, LMResponse } from '../../src/clients/base_lm.js';
+import type { LM, LMConfig, LMMessage, LMRequest, LMResponse } from '../../src/primitives/lm.js';
 import { pyJsonDumps, pyStr } from '../../src/utils/py_json.js';
 
 /** A reply: output field values (formatted per `format`), or the raw completion text. */

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LM } from '../../src/clients/index.js';
-import type { LMMessage, LMOutput } from '../../src/clients/base_lm.js';
+import type { LMMessage, LMOutput } from '../../src/primitives/lm.js';
 import { configure, resetSettings } from '../../src/primitives/settings.js';
 import { HistoryBuffer, RecordedCall, clearGlobalHistory, globalHistory, pyIsoTimestamp, type HistoryEntry } from '../../src/usage/history.js';
 import { formatHistory, inspectHistory } from '../../src/usage/inspect_history.js';

@@ -3,13 +3,13 @@
 
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LM, LMRequest, LMResponse } from '../../src/clients/base_lm.js';
+import type { LM, LMRequest, LMResponse } from '../../src/primitives/lm.js';
 import { ChainOfThought } from '../../src/predict/chain_of_thought.js';
 import { Predict } from '../../src/predict/predict.js';
 import { Module, type CallOptions } from '../../src/primitives/module.js';
 import { Prediction } from '../../src/primitives/prediction.js';
 import { configure, resetSettings } from '../../src/primitives/settings.js';
-import { callSite, recordLMCall } from '../../src/usage/record.js';
+import { callSite, recordLMCall } from '../../src/primitives/lm_record.js';
 
 /** An LM that implements the contract itself (recordLMCall) and answers when the fast-check scheduler says. */
 class ScheduledLM implements LM {

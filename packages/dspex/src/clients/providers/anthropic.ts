@@ -2,7 +2,7 @@
 // blocks. Structured output is a forced tool whose input_schema is the schema: the tool_use input becomes the
 // output text as JSON. Streaming is typed SSE events (message_start, content_block_delta, message_delta).
 
-import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../base_lm.js';
+import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../../primitives/lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { anthropicBlock } from './content_parts.js';

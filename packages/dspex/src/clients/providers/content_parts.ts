@@ -2,7 +2,7 @@
 // the block formats of the other wires: Anthropic's content blocks and Gemini's parts. OpenAI takes them as is.
 // A part of a type this file does not know is passed through unchanged (it may already be in the wire's shape).
 
-import type { LMContentPart } from '../base_lm.js';
+import type { LMContentPart } from '../../primitives/lm.js';
 import { LMConfigError } from '../errors.js';
 
 interface DataUrl {

@@ -2,7 +2,7 @@
 // systemInstruction, tools are functionDeclarations, and structured output is responseMimeType
 // application/json with responseSchema (the OpenAPI subset of JSON Schema Gemini accepts).
 
-import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../base_lm.js';
+import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../../primitives/lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { geminiPart } from './content_parts.js';

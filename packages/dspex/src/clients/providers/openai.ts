@@ -2,7 +2,7 @@
 // Structured output is response_format json_schema (strict by default); tools are `function` tools; the
 // stream is SSE chunks of choice deltas ending in [DONE], with usage in the last chunk (include_usage).
 
-import type { LMMessage, LMOutput, LMStreamChunk, LMUsage, ToolCall } from '../base_lm.js';
+import type { LMMessage, LMOutput, LMStreamChunk, LMUsage, ToolCall } from '../../primitives/lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { Shape, streamEventJson, ZERO_USAGE, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';

@@ -2,7 +2,7 @@
 // request building, response parsing and an incremental stream decoder. Providers are pure: no I/O, no
 // retries, no state beyond one stream, so each one is tested against captured bodies.
 
-import type { LMConfig, LMOutput, LMRequest, LMStreamChunk, LMUsage, ToolCall } from '../base_lm.js';
+import type { LMConfig, LMOutput, LMRequest, LMStreamChunk, LMUsage, ToolCall } from '../../primitives/lm.js';
 import { LMBadResponse } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 

@@ -2,11 +2,11 @@
 // histories. The call site is read synchronously when the call starts (the caller context is gone by the time
 // the response arrives: no AsyncLocalStorage is needed), and the record is written when the response arrives.
 
-import type { LMConfig, LMRequest, LMResponse } from '../clients/base_lm.js';
-import { currentSettings } from '../primitives/settings.js';
-import { MAX_GLOBAL_HISTORY_SIZE, RecordedCall, globalHistoryBuffer, type HistoryBuffer } from './history.js';
-import { costOf } from './prices.js';
-import type { UsageTracker } from './tracker.js';
+import type { LMConfig, LMRequest, LMResponse } from './lm.js';
+import { currentSettings } from './settings.js';
+import { MAX_GLOBAL_HISTORY_SIZE, RecordedCall, globalHistoryBuffer, type HistoryBuffer } from '../usage/history.js';
+import { costOf } from '../usage/prices.js';
+import type { UsageTracker } from '../usage/tracker.js';
 
 /** What an LM call needs to know about its caller, read when the call starts. */
 export interface CallSite {

@@ -2,10 +2,10 @@
 // it, and the call's prediction gets the totals (DSPy's Module.__call__ under track_usage). Nested calls add to
 // the top-level tracker and get no lmUsage of their own, as in DSPy.
 
-import type { CallOptions, Module } from '../primitives/module.js';
-import { PredictionRecord } from '../primitives/prediction.js';
-import { currentSettings, withCaller, withSettings } from '../primitives/settings.js';
-import { USAGE_TRACKER, UsageTracker } from './tracker.js';
+import type { CallOptions, Module } from './module.js';
+import { PredictionRecord } from './prediction.js';
+import { currentSettings, withCaller, withSettings } from './settings.js';
+import { USAGE_TRACKER, UsageTracker } from '../usage/tracker.js';
 
 /**
  * Whether a module's own class declares that its forward passes its options to every sub-module call and runs

@@ -8,7 +8,7 @@ import { Runtime, Supervisor, WorkerPool, type Pid } from '@dspex/runtime';
 import { ChatAdapter } from '../../src/adapters/chat_adapter.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';
 import { compileSignature } from '../../src/signatures/compiler.js';
-import { SignatureEngine } from '../../src/signatures/engine.js';
+import { SignatureEngine } from '../../src/signature_engine/engine.js';
 import { TypeRegistry } from '../../src/signatures/registry.js';
 import { Signature } from '../../src/signatures/signature.js';
 

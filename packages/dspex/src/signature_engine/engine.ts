@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GenServer, isPid, WorkerPool, type Caller, type ChildSpec, type Dest, type Pid, DSPexError } from '@dspex/runtime';
-import type { LMMessage } from '../clients/base_lm.js';
-import type { ValidationResult } from './compiler.js';
-import { ensureSignature, type Signature } from './signature.js';
+import type { LMMessage } from '../primitives/lm.js';
+import type { ValidationResult } from '../signatures/compiler.js';
+import { ensureSignature, type Signature } from '../signatures/signature.js';
 
 /** Options of the signature engine: threads, registered name, queue size. */
 export interface SignatureEngineOptions {

@@ -1,12 +1,12 @@
 // The SignatureEngine's worker-thread module: piscina calls the default export once per task. Signatures arrive
 // as JSON and are rebuilt (and compiled) once per thread; validation and rendering then run as on the main thread.
 
-import type { LMMessage } from '../clients/base_lm.js';
+import type { LMMessage } from '../primitives/lm.js';
 import { ChatAdapter } from '../adapters/chat_adapter.js';
 import { JSONAdapter } from '../adapters/json_adapter.js';
-import { compileSignature, type ValidationResult } from './compiler.js';
+import { compileSignature, type ValidationResult } from '../signatures/compiler.js';
 import type { EngineTask } from './engine.js';
-import { Signature, type SignatureJSON } from './signature.js';
+import { Signature, type SignatureJSON } from '../signatures/signature.js';
 
 const signatures = new Map<string, Signature>();
 const adapters = { chat: new ChatAdapter(), json: new JSONAdapter() };

@@ -2,7 +2,7 @@
 // "response_format" in lm.supported_params). An LM declares it (LMOptions.structuredOutputs); otherwise this
 // small table of known provider/model names gives DSPy 3.4.1's answer, and any other name gets 'none'.
 
-import type { LM, StructuredOutputs } from '../base_lm.js';
+import type { LM, StructuredOutputs } from '../primitives/lm.js';
 
 /**
  * DSPy 3.4.1's capabilities for the families it knows, checked against its bundled model catalog:
