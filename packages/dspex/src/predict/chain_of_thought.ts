@@ -26,7 +26,7 @@ export interface ChainOfThoughtOptions {
 
 /** `S` is the signature as in Predict; the prediction also holds `reasoning: string`. */
 export class ChainOfThought<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, WithReasoning<SignatureOutputs<S>>> {
-  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (usage/track_call.ts). */
+  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (primitives/track_usage.ts). */
   static override readonly passesCallOptions = true;
 
   predict: Predict;

@@ -53,7 +53,7 @@ export function applyTemperatureRule(config: LMConfig, lmDefaults: LMConfig): LM
  * gives loose records.
  */
 export class Predict<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, SignatureOutputs<S>> implements Parameter {
-  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (usage/track_call.ts). */
+  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (primitives/track_usage.ts). */
   static override readonly passesCallOptions = true;
 
   /** A random id DSPy gives every predictor (used by some optimizers to tell copies apart). */

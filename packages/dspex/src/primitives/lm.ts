@@ -106,7 +106,7 @@ export interface LMStreamChunk {
 }
 
 /**
- * How far an LM honours a requested response format, strongest first (see providers/capabilities.ts):
+ * How far an LM honours a requested response format, strongest first (see adapters/structured_outputs.ts):
  * 'grammar': any JSON Schema is enforced while decoding (llama.cpp, the embedded model), open mappings too;
  * 'json_schema': strict structured outputs (OpenAI's subset); 'json_object': JSON mode only; 'none': nothing.
  */

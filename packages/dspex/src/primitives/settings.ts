@@ -133,7 +133,7 @@ export function withCaller<T>(module: object, fn: () => T, usageTracker?: UsageT
   }
   const callers = outer?.local.callerModules ?? globalSettings.callerModules;
   const local: Partial<Settings> = { callerModules: [...callers, module] };
-  // The frame carries the usage tracker to the LM calls made in the synchronous part (usage/record.ts).
+  // The frame carries the usage tracker to the LM calls made in the synchronous part (primitives/lm_record.ts).
   const tracker = usageTracker ?? outer?.local.usageTracker;
   if (tracker != null) local.usageTracker = tracker;
   callerFrame = { local, base: null, merged: globalSettings };

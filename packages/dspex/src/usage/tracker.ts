@@ -1,6 +1,6 @@
 // DSPy's usage tracking (dspy/utils/usage_tracker.py): the tokens of every LM call made inside one top-level
 // Module.call, summed per LM model name, nested details (promptTokensDetails) summed key by key. One tracker
-// per top-level call; the LM call site adds to it (usage/record.ts) and Module.call hands its totals to the
+// per top-level call; the LM call site adds to it (primitives/lm_record.ts) and Module.call hands its totals to the
 // prediction (prediction.lmUsage).
 
 import type { LMUsage } from '../primitives/lm.js';
