@@ -4,9 +4,9 @@
 // they survive an actor's restart.
 
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'eventemitter3';
-import { CallExitError, DynamicSupervisor, GenServer, NoProcError, Registry, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid, type Runtime } from '@dspex/runtime';
-import { Store as SupervisedStore, type Store } from '@dspex/store';
+import { GenServer, type Caller, type ChildSpec } from '@dspex/runtime';
+import type { Store } from '@dspex/store';
+import { actorTrees } from '../actor_tree/actor_tree.js';
 import { LearnerActor, type LearnerReply, type LearnerRequest, type LearnerStats } from './actor.js';
 import type { LearnerContext, LearnerDefinition } from './definition.js';
 import { LearnerDefinitionError, LearnersNotRunningError } from './errors.js';
@@ -60,82 +60,23 @@ export interface LearnersHandle {
   learner(definition: LearnerDefinition): Promise<Learner>;
 }
 
-interface TreeConfig {
-  store: Store;
-  clock: () => number;
-  registryName: string;
-  supervisorName: string;
-  events: EventEmitter<Record<string, [LearnerEvent]>>;
-}
-
-const TREES = new WeakMap<Runtime, Map<string, TreeConfig>>();
-
-function treesOf(runtime: Runtime): Map<string, TreeConfig> {
-  let trees = TREES.get(runtime);
-  if (trees === undefined) TREES.set(runtime, (trees = new Map()));
-  return trees;
-}
-
-function treeSpec(caller: Caller, options: LearnersOptions) {
-  if (options === null || typeof options !== 'object' || options.store === undefined || options.store === null) {
-    throw new LearnerDefinitionError('(tree)', 'Learners needs { store }: a learner persists what it learned. Pass await openStore({ sqlite: { dir } }) or the name of a supervised Store.');
-  }
-  const name = options.name ?? 'Learners';
-  const store = typeof options.store === 'string' ? SupervisedStore.connect(caller, options.store) : options.store;
-  const config: TreeConfig = { store, clock: options.clock ?? Date.now, registryName: `${name}.Registry`, supervisorName: `${name}.Supervisor`, events: new EventEmitter() };
-  treesOf(runtimeOf(caller)).set(name, config);
-  return {
-    strategy: 'rest_for_one' as const,
-    children: [
-      Registry.childSpec({ keys: 'unique', name: config.registryName }),
-      DynamicSupervisor.childSpec({}, { id: config.supervisorName, start: (parent) => DynamicSupervisor.startLink(parent, {}, { name: config.supervisorName }) }),
-    ],
-  };
-}
-
-/** How many times a request is sent again when it finds the actor gone (stopped or restarting). */
-const MAX_REDIRECTS = 5;
+const TREES = actorTrees<LearnerEvent>({
+  defaultName: 'Learners',
+  missingStore: () => new LearnerDefinitionError('(tree)', 'Learners needs { store }: a learner persists what it learned. Pass await openStore({ sqlite: { dir } }) or the name of a supervised Store.'),
+  notRunning: (treeName, operation, options) => new LearnersNotRunningError(treeName, operation, options),
+});
 
 function learnerHandle(caller: Caller, treeName: string, definition: LearnerDefinition): Learner {
   const name = definition.name;
-  const config = (operation: string): TreeConfig => {
-    const entry = treesOf(runtimeOf(caller)).get(treeName);
-    if (entry === undefined || !runtimeOf(caller).whereis(entry.supervisorName)) throw new LearnersNotRunningError(treeName, operation);
-    return entry;
-  };
-  const lookup = (cfg: TreeConfig): Pid | undefined => Registry.of<string, unknown>(caller, cfg.registryName).lookup(name)[0]?.[0];
-
-  const ensure = async (cfg: TreeConfig): Promise<Pid> => {
-    const existing = lookup(cfg);
-    if (existing !== undefined) return existing;
-    const started = await DynamicSupervisor.startChild(caller, cfg.supervisorName, {
-      id: `learner:${name}`,
-      restart: 'transient',
-      start: (parent) =>
-        GenServer.startLink(parent, LearnerActor, { definition, store: cfg.store, clock: cfg.clock, publish: (event) => cfg.events.emit(name, event) }, { name: Registry.of<string, unknown>(caller, cfg.registryName).via(name), label: 'LearnerActor' }),
-    });
-    if ('ok' in started && started.ok !== null) return started.ok;
-    if ('error' in started && typeof started.error === 'object' && started.error !== null && 'alreadyStarted' in started.error) return (started.error as { alreadyStarted: Pid }).alreadyStarted;
-    const reason = 'error' in started ? started.error : started;
-    throw reason instanceof Error ? reason : new LearnersNotRunningError(treeName, `starting learner "${name}"`, { cause: reason });
-  };
-
-  const request = async (operation: string, message: LearnerRequest): Promise<unknown> => {
-    for (let attempt = 0; ; attempt++) {
-      const pid = await ensure(config(operation));
-      let reply: LearnerReply;
-      try {
-        reply = await GenServer.call<LearnerReply>(caller, pid, message);
-      } catch (error) {
-        // choose is safe to send again (nothing was decided); report and feedback only when the actor was not there.
-        const gone = error instanceof NoProcError || (error instanceof CallExitError && (message.op === 'choose' || message.op === 'explain' || message.op === 'stats'));
-        if (gone && attempt < MAX_REDIRECTS) continue;
-        throw error;
-      }
-      if ('error' in reply) throw reply.error;
-      return reply.ok;
-    }
-  };
+  const actor = TREES.actor<LearnerRequest, LearnerReply>(caller, treeName, name, {
+    id: `learner:${name}`,
+    restart: 'transient',
+    start: (parent, cfg, via, publish) => GenServer.startLink(parent, LearnerActor, { definition, store: cfg.store, clock: cfg.clock, publish }, { name: via, label: 'LearnerActor' }),
+    failed: (reason) => new LearnersNotRunningError(treeName, `starting learner "${name}"`, { cause: reason }),
+  });
+  // choose is safe to send again (nothing was decided); report and feedback only when the actor was not there.
+  const request = (operation: string, message: LearnerRequest): Promise<unknown> =>
+    actor.request(operation, message, (sent) => sent.op === 'choose' || sent.op === 'explain' || sent.op === 'stats');
 
   const handle: Learner = {
     name,
@@ -158,25 +99,8 @@ function learnerHandle(caller: Caller, treeName: string, definition: LearnerDefi
       await handle.report(decision.requestId, { latencyMs: performance.now() - started, cost: options.cost?.(result) ?? 0, error: false });
       return { decision, result };
     },
-    subscribe(listener) {
-      const events = config('learner.subscribe').events;
-      const safe = (event: LearnerEvent): void => {
-        try {
-          listener(event);
-        } catch (error) {
-          // A subscriber's failure must not reach the learner: report it and carry on.
-          const pid = lookup(config('learner.subscribe'));
-          if (pid !== undefined) runtimeOf(caller).telemetry.emit('internal_error', { error, pid });
-        }
-      };
-      events.on(name, safe);
-      return () => void events.off(name, safe);
-    },
-    async stop() {
-      const cfg = config('learner.stop');
-      const pid = lookup(cfg);
-      if (pid !== undefined) await DynamicSupervisor.terminateChild(caller, cfg.supervisorName, pid).catch(() => undefined);
-    },
+    subscribe: (listener) => actor.subscribe('learner.subscribe', listener),
+    stop: () => actor.stop('learner.stop'),
   };
   return handle;
 }
@@ -195,16 +119,12 @@ function connected(caller: Caller, name: string): LearnersHandle {
 export const Learners = {
   /** The Learners subtree as a child of your supervisor. */
   childSpec(options: LearnersOptions, spec: Omit<ChildSpec, 'id' | 'start'> = {}): ChildSpec {
-    const name = options?.name ?? 'Learners';
-    return { type: 'supervisor', ...spec, id: name, start: (parent) => Supervisor.startLink(parent, treeSpec(parent, options), { name: `${name}.Tree` }) };
+    return TREES.childSpec(options, spec);
   },
 
   /** Starts the Learners subtree outside a supervisor and resolves to its handle. */
   async start(caller: Caller, options: LearnersOptions): Promise<LearnersHandle> {
-    const name = options?.name ?? 'Learners';
-    const started = await Supervisor.start(caller, treeSpec(caller, options), { name: `${name}.Tree` });
-    if (!('ok' in started)) throw new LearnersNotRunningError(name, 'Learners.start', { cause: 'error' in started ? started.error : started });
-    return connected(caller, name);
+    return connected(caller, await TREES.start(caller, options, 'Learners.start'));
   },
 
   /** The handle on the Learners tree registered as `name` (default `Learners`). */

@@ -4,21 +4,11 @@
 // not by a restart), and the manager that passivates idle ones. The handle finds or starts the actor of an
 // id and calls it; a call that lands on an actor just passivated is sent again to a fresh one.
 
-import {
-  CallExitError,
-  DynamicSupervisor,
-  GenServer,
-  NoProcError,
-  Registry,
-  Supervisor,
-  runtimeOf,
-  type Caller,
-  type ChildSpec,
-  type Pid,
-} from '@dspex/runtime';
+import { CallExitError, DynamicSupervisor, GenServer, NoProcError, Registry, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid } from '@dspex/runtime';
 import { Store as SupervisedStore, type Store } from '@dspex/store';
 import type { Affinity, PythonPool } from '@dspex/python-bridge';
 import type { CallOptions, Fields, Module, Prediction } from 'dspex';
+import { actorTreeChildren, startedPid } from '../actor_tree/actor_tree.js';
 import { SessionClosedError, SessionCrashedError, SessionsConfigError, SessionsNotRunningError } from './errors.js';
 import type { JsonObject } from './history.js';
 import { SessionsManager, configsOf, type SessionsStats } from './passivation.js';
@@ -125,8 +115,7 @@ function treeSpec(caller: Caller, options: SessionsOptions) {
   return {
     strategy: 'rest_for_one' as const,
     children: [
-      Registry.childSpec({ keys: 'unique', name: config.registryName }),
-      DynamicSupervisor.childSpec({}, { id: config.supervisorName, start: (parent) => DynamicSupervisor.startLink(parent, {}, { name: config.supervisorName }) }),
+      ...actorTreeChildren(config.registryName, config.supervisorName),
       { id: config.managerName, start: (parent) => GenServer.startLink(parent, SessionsManager, { config, sweepIntervalMs }, { name: config.managerName, trapExit: true, label: 'SessionsManager' }) } satisfies ChildSpec,
     ],
   };
@@ -163,9 +152,7 @@ function connected(caller: Caller, name: string): SessionsHandle {
       shutdown: 5000,
       start: (parent) => GenServer.startLink(parent, SessionActor, { id, config: cfg }, { name: via, trapExit: true, label: 'Session' }),
     });
-    if ('ok' in started && started.ok !== null) return started.ok;
-    if ('error' in started && typeof started.error === 'object' && started.error !== null && 'alreadyStarted' in started.error) return (started.error as { alreadyStarted: Pid }).alreadyStarted;
-    throw new SessionsNotRunningError(name, `starting session "${id}"`, { cause: 'error' in started ? started.error : started });
+    return startedPid(started, (reason) => new SessionsNotRunningError(name, `starting session "${id}"`, { cause: reason }));
   };
 
   const request = async (operation: string, id: string, message: SessionRequest, timeoutMs = Infinity): Promise<unknown> => {

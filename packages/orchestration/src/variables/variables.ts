@@ -3,26 +3,13 @@
 // DynamicSupervisor of VariableCoordinators (transient: a crashed coordinator is restarted and reloads its
 // space from the store). Subscriptions live in the tree, not in a coordinator, so they survive its restarts.
 
-import { EventEmitter } from 'eventemitter3';
-import {
-  CallExitError,
-  DynamicSupervisor,
-  GenServer,
-  NoProcError,
-  Registry,
-  Supervisor,
-  runtimeOf,
-  type Caller,
-  type ChildSpec,
-  type Pid,
-  type Runtime,
-} from '@dspex/runtime';
-import { Store as SupervisedStore, type Store } from '@dspex/store';
-import type { JsonValue } from '@dspex/store';
+import { GenServer, type Caller, type ChildSpec } from '@dspex/runtime';
+import type { JsonValue, Store } from '@dspex/store';
 import { VariablesNotRunningError, VariableDefinitionError } from './errors.js';
 import { VariableCoordinator, type CoordinatorReply, type CoordinatorRequest, type HistoryEntry, type SetOptions, type SpaceSnapshot } from './coordinator.js';
 import type { Assignment } from './kinds.js';
 import type { SpaceDefinition } from './space.js';
+import { actorTrees } from '../actor_tree/actor_tree.js';
 
 /** Options of Variables.start / childSpec. */
 export interface VariablesOptions {
@@ -71,107 +58,25 @@ export interface VariablesHandle {
   space(definition: SpaceDefinition): Promise<VariableSpace>;
 }
 
-interface TreeConfig {
-  name: string;
-  store: Store;
-  clock: () => number;
-  registryName: string;
-  supervisorName: string;
-  events: EventEmitter<Record<string, [SpaceChange]>>;
-}
-
-const TREES = new WeakMap<Runtime, Map<string, TreeConfig>>();
-
-function treesOf(runtime: Runtime): Map<string, TreeConfig> {
-  let trees = TREES.get(runtime);
-  if (trees === undefined) TREES.set(runtime, (trees = new Map()));
-  return trees;
-}
-
-function resolveConfig(caller: Caller, options: VariablesOptions): TreeConfig {
-  if (options === null || typeof options !== 'object' || options.store === undefined || options.store === null) {
-    throw new VariableDefinitionError('(tree)', undefined, 'Variables needs { store }: spaces persist every update. Pass await openStore({ sqlite: { dir } }) or the name of a supervised Store.');
-  }
-  const store = typeof options.store === 'string' ? SupervisedStore.connect(caller, options.store) : options.store;
-  const name = options.name ?? 'Variables';
-  return { name, store, clock: options.clock ?? Date.now, registryName: `${name}.Registry`, supervisorName: `${name}.Supervisor`, events: new EventEmitter() };
-}
-
-function treeSpec(caller: Caller, options: VariablesOptions) {
-  const config = resolveConfig(caller, options);
-  treesOf(runtimeOf(caller)).set(config.name, config);
-  return {
-    strategy: 'rest_for_one' as const,
-    children: [
-      Registry.childSpec({ keys: 'unique', name: config.registryName }),
-      DynamicSupervisor.childSpec({}, { id: config.supervisorName, start: (parent) => DynamicSupervisor.startLink(parent, {}, { name: config.supervisorName }) }),
-    ],
-  };
-}
-
-/** How many times a request is sent again when it finds the coordinator gone (stopped or restarting). */
-const MAX_REDIRECTS = 5;
+const TREES = actorTrees<SpaceChange>({
+  defaultName: 'Variables',
+  missingStore: () => new VariableDefinitionError('(tree)', undefined, 'Variables needs { store }: spaces persist every update. Pass await openStore({ sqlite: { dir } }) or the name of a supervised Store.'),
+  notRunning: (treeName, operation, options) => new VariablesNotRunningError(treeName, operation, options),
+  checkStoreEagerly: true,
+});
 
 function spaceHandle(caller: Caller, treeName: string, definition: SpaceDefinition): VariableSpace {
   const space = definition.name;
-  const config = (operation: string): TreeConfig => {
-    const entry = treesOf(runtimeOf(caller)).get(treeName);
-    if (entry === undefined || !runtimeOf(caller).whereis(entry.supervisorName)) throw new VariablesNotRunningError(treeName, operation);
-    return entry;
-  };
-
-  const ensure = async (cfg: TreeConfig): Promise<Pid> => {
-    const registry = Registry.of<string, unknown>(caller, cfg.registryName);
-    const existing = registry.lookup(space)[0]?.[0];
-    if (existing !== undefined) return existing;
-    const started = await DynamicSupervisor.startChild(caller, cfg.supervisorName, {
-      id: `variables:${space}`,
-      restart: 'transient',
-      start: (parent) =>
-        GenServer.startLink(
-          parent,
-          VariableCoordinator,
-          { definition, store: cfg.store, clock: cfg.clock, publish: (entry, snapshot) => cfg.events.emit(space, { space, entry, snapshot }) },
-          { name: registry.via(space), label: 'VariableCoordinator' },
-        ),
-    });
-    if ('ok' in started && started.ok !== null) return started.ok;
-    if ('error' in started && typeof started.error === 'object' && started.error !== null && 'alreadyStarted' in started.error) return (started.error as { alreadyStarted: Pid }).alreadyStarted;
-    const reason = 'error' in started ? started.error : started;
-    throw reason instanceof Error ? reason : new VariablesNotRunningError(treeName, `starting the coordinator of space "${space}"`, { cause: reason });
-  };
-
-  const request = async (operation: string, message: CoordinatorRequest): Promise<unknown> => {
-    for (let attempt = 0; ; attempt++) {
-      const cfg = config(operation);
-      const pid = await ensure(cfg);
-      let reply: CoordinatorReply;
-      try {
-        reply = await GenServer.call<CoordinatorReply>(caller, pid, message);
-      } catch (error) {
-        const gone = error instanceof NoProcError || (error instanceof CallExitError && attempt < MAX_REDIRECTS && message.op !== 'set');
-        if (gone && attempt < MAX_REDIRECTS) continue;
-        throw error;
-      }
-      if ('error' in reply) throw reply.error;
-      return reply.ok;
-    }
-  };
-
-  const subscribe = (listener: (change: SpaceChange) => void): (() => void) => {
-    const events = config('space.subscribe').events;
-    const safe = (change: SpaceChange): void => {
-      try {
-        listener(change);
-      } catch (error) {
-        // A subscriber's failure must not undo or delay a committed update: report it and carry on.
-        const pid = Registry.of<string, unknown>(caller, `${treeName}.Registry`).lookup(space)[0]?.[0];
-        if (pid !== undefined) runtimeOf(caller).telemetry.emit('internal_error', { error, pid });
-      }
-    };
-    events.on(space, safe);
-    return () => void events.off(space, safe);
-  };
+  const actor = TREES.actor<CoordinatorRequest, CoordinatorReply>(caller, treeName, space, {
+    id: `variables:${space}`,
+    restart: 'transient',
+    start: (parent, cfg, via, publish) =>
+      GenServer.startLink(parent, VariableCoordinator, { definition, store: cfg.store, clock: cfg.clock, publish: (entry, snapshot) => publish({ space, entry, snapshot }) }, { name: via, label: 'VariableCoordinator' }),
+    failed: (reason) => new VariablesNotRunningError(treeName, `starting the coordinator of space "${space}"`, { cause: reason }),
+  });
+  // A set is not sent again after the coordinator exited mid-call: it may have been committed.
+  const request = (operation: string, message: CoordinatorRequest): Promise<unknown> => actor.request(operation, message, (sent) => sent.op !== 'set');
+  const subscribe = (listener: (change: SpaceChange) => void): (() => void) => actor.subscribe('space.subscribe', listener);
 
   const changes = (options: { signal?: AbortSignal } = {}): AsyncIterableIterator<SpaceChange> => {
     const queue: SpaceChange[] = [];
@@ -209,19 +114,14 @@ function spaceHandle(caller: Caller, treeName: string, definition: SpaceDefiniti
     name: space,
     definition,
     get store() {
-      return config('space.store').store;
+      return actor.config('space.store').store;
     },
     get: () => request('space.get', { op: 'get' }) as Promise<SpaceSnapshot>,
     set: (values, options = {}) => request('space.set', { op: 'set', values: values as Record<string, JsonValue>, options }) as Promise<SpaceSnapshot>,
     history: (options = {}) => request('space.history', { op: 'history', ...(options.variable === undefined ? {} : { variable: options.variable }) }) as Promise<HistoryEntry[]>,
     subscribe,
     changes,
-    async stop() {
-      const cfg = config('space.stop');
-      const pid = Registry.of<string, unknown>(caller, cfg.registryName).lookup(space)[0]?.[0];
-      if (pid === undefined) return;
-      await DynamicSupervisor.terminateChild(caller, cfg.supervisorName, pid).catch(() => undefined);
-    },
+    stop: () => actor.stop('space.stop'),
   };
 }
 
@@ -239,17 +139,12 @@ function connected(caller: Caller, name: string): VariablesHandle {
 export const Variables = {
   /** The Variables subtree as a child of your supervisor. Throws VariableDefinitionError for a missing store. */
   childSpec(options: VariablesOptions, spec: Omit<ChildSpec, 'id' | 'start'> = {}): ChildSpec {
-    const name = options?.name ?? 'Variables';
-    if (options?.store === undefined || options.store === null) resolveConfig(undefined as unknown as Caller, options); // throws the typed error now
-    return { type: 'supervisor', ...spec, id: name, start: (parent) => Supervisor.startLink(parent, treeSpec(parent, options), { name: `${name}.Tree` }) };
+    return TREES.childSpec(options, spec);
   },
 
   /** Starts the Variables subtree outside a supervisor and resolves to its handle. */
   async start(caller: Caller, options: VariablesOptions): Promise<VariablesHandle> {
-    const name = options?.name ?? 'Variables';
-    const started = await Supervisor.start(caller, treeSpec(caller, options), { name: `${name}.Tree` });
-    if (!('ok' in started)) throw new VariablesNotRunningError(name, 'Variables.start', { cause: 'error' in started ? started.error : started });
-    return connected(caller, name);
+    return connected(caller, await TREES.start(caller, options, 'Variables.start'));
   },
 
   /** The handle on the Variables tree registered as `name` (default `Variables`). */
