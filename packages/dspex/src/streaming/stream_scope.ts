@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Fields } from '../primitives/example.js';
 import type { Prediction } from '../primitives/prediction.js';
-import { EventQueue } from './event_queue.js';
+import { AsyncQueue } from '../utils/async_queue.js';
 import { StreamClosedError } from './errors.js';
 import type { FieldDelta, StatusEvent, StreamEvent } from './events.js';
 
@@ -19,7 +19,7 @@ export class StreamSink {
   private names: Map<object, string> | undefined;
 
   constructor(
-    private readonly queue: EventQueue<StreamEvent>,
+    private readonly queue: AsyncQueue<StreamEvent>,
     private readonly root: PredictorNames | undefined,
   ) {}
 
@@ -58,7 +58,7 @@ export function emitStatus(event: Omit<StatusEvent, 'type'>): void {
 export function streamEvents<O extends Fields>(root: PredictorNames | undefined, run: (signal: AbortSignal) => Promise<Prediction<O>>, signal?: AbortSignal): AsyncIterable<StreamEvent<O>> {
   return {
     async *[Symbol.asyncIterator]() {
-      const queue = new EventQueue<StreamEvent>();
+      const queue = new AsyncQueue<StreamEvent>();
       const stop = new AbortController();
       const combined = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
       let finished = false;
