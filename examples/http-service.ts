@@ -181,6 +181,18 @@ async function handle(service: Service, req: IncomingMessage, res: ServerRespons
   }
 }
 
+// What the process holds before the tree starts (its own stdout/stderr handles), so that the check after
+// shutdown reports only what the service opened and did not close.
+const atStart = (process.stdout, process.stderr, process.getActiveResourcesInfo());
+function openSinceStart(): string[] {
+  const open = process.getActiveResourcesInfo();
+  for (const kind of atStart) {
+    const at = open.indexOf(kind);
+    if (at >= 0) open.splice(at, 1);
+  }
+  return open;
+}
+
 const rt = new Runtime({ logger: pino({ level: process.env.DSPEX_LOG_LEVEL ?? 'silent' }) });
 const { spec, app } = DSPex.childSpec(rt, { pools: { general: { size: 2, start: 'eager' }, optimizer: false, neural: false } });
 const demos = new Predict('question -> answer');
@@ -204,10 +216,9 @@ process.once('SIGTERM', () => {
   // and the model server and waits until their processes are gone.
   void rt.shutdown(DRAIN_MS + 30_000).then(() => {
     emit('stopped');
-    // Everything of ours is down now (the test checks that no process of the tree is left). Exit explicitly: run
-    // under tsx, the loader's esbuild service can keep the event loop alive after the program is done.
-    const lingering = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap');
+    // Everything of ours is down now: no process of the tree, no timer, no socket. The process exits on its own
+    // when the loop is empty; say so if something still holds it.
+    const lingering = openSinceStart();
     if (lingering.length > 0) process.stderr.write(`http-service: open after shutdown: ${lingering.join(', ')}\n`);
-    process.exit(0);
   });
 });

@@ -88,8 +88,12 @@ export function shutdownChild(self: ProcessContext, pid: Pid, shutdown: Shutdown
   }
   return new Promise((resolve) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let exited = false;
     let expected: ExitReason = shutdown === 'brutal_kill' ? 'killed' : 'shutdown';
     rt.watch(child, (reason) => {
+      // A child that does not trap exits dies inside rt.exit below, before the timer exists: `exited` keeps
+      // the timer from being armed then (it would hold the event loop for `shutdown` ms after the stop).
+      exited = true;
       clearTimeout(timer);
       resolve(reason === expected ? { ok: true } : { error: reason });
     });
@@ -98,7 +102,7 @@ export function shutdownChild(self: ProcessContext, pid: Pid, shutdown: Shutdown
       return;
     }
     rt.exit(child, 'shutdown', self.pid);
-    if (shutdown !== 'infinity') {
+    if (shutdown !== 'infinity' && !exited) {
       timer = setTimeout(() => {
         expected = undefined; // killed after the timeout is a shutdown error, as in OTP
         rt.exit(child, 'kill', self.pid);

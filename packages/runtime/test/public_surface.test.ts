@@ -10,6 +10,7 @@ import {
   Supervisor,
   formatTree,
   supervisionTree,
+  type Caller,
   type GenServerBehavior,
   type Pid,
 } from '../src/index.js';
@@ -99,6 +100,29 @@ describe('no timer outlives shutdown', () => {
     const server = okPid(await GenServer.start(rt, waiting, undefined));
     expect(pendingTimers()).toBe(before + 1);
     rt.exit(server, 'kill');
+    expect(pendingTimers()).toBe(before);
+    await rt.shutdown();
+  });
+});
+
+describe('no timer outlives a stop that is already over', () => {
+  it('a supervisor stopping a child that does not trap exits arms no shutdown timer (the child is dead at once)', async () => {
+    const before = pendingTimers();
+    const rt = silentRuntime();
+    const idle: GenServerBehavior<null> = { init: () => ({ ok: null }) };
+    const children = ['a', 'b'].map((id) => ({ id, shutdown: 60_000, start: (parent: Caller) => GenServer.startLink(parent, idle, undefined) }));
+    const sup = okPid(await Supervisor.start(rt, { strategy: 'one_for_one', children }));
+    await Supervisor.stop(rt, sup);
+    // Before the fix each child left a 60 s timer armed after it had exited, holding the event loop.
+    expect(pendingTimers()).toBe(before);
+    await rt.shutdown();
+  });
+
+  it('a start timeout is not armed when init already answered', async () => {
+    const before = pendingTimers();
+    const rt = silentRuntime();
+    const quick: GenServerBehavior<null> = { init: () => ({ ok: null }) };
+    okPid(await GenServer.start(rt, quick, undefined, { timeout: 60_000 }));
     expect(pendingTimers()).toBe(before);
     await rt.shutdown();
   });
