@@ -3,7 +3,7 @@
 // while the native run bootstraps examples concurrently as runtime tasks; and the seed alone decides the result.
 
 import { describe, expect, it } from 'vitest';
-import { withSettings } from '../src/primitives/settings.js';
+import { withSettings } from '../src/program/settings.js';
 import { BootstrapFewShot, BootstrapMaxErrorsError, type BootstrapFewShotOptions } from '../src/teleprompt/index.js';
 import { dspyUnavailable, servicesRequired } from './support/dspy_reference.js';
 import { KeyedLM, arithmetic, buildProgram, deferred, demosOf, dspyOptimize, exactMetric, type ProgramKind } from './teleprompt_helpers.js';

@@ -7,7 +7,7 @@ import { JSONAdapter } from '../src/adapters/json_adapter.js';
 import { AdapterParseError } from '../src/adapters/errors.js';
 import { Signature } from '../src/signatures/signature.js';
 import { Example } from '../src/primitives/example.js';
-import { configure, resetSettings, withSettings, type TraceEntry } from '../src/primitives/settings.js';
+import { configure, resetSettings, withSettings, type TraceEntry } from '../src/program/settings.js';
 import { NoLMConfiguredError } from '../src/primitives/errors.js';
 import { Predict, applyTemperatureRule } from '../src/predict/predict.js';
 import { ChainOfThought } from '../src/predict/chain_of_thought.js';

@@ -4,8 +4,8 @@
 import { describe, expect, test } from 'vitest';
 import { Example } from '../src/primitives/example.js';
 import { Completions, Prediction } from '../src/primitives/prediction.js';
-import { Module, type Inputs } from '../src/primitives/module.js';
-import { configure, currentSettings, resetSettings, withSettings } from '../src/primitives/settings.js';
+import { Module, type Inputs } from '../src/program/module.js';
+import { configure, currentSettings, resetSettings, withSettings } from '../src/program/settings.js';
 import { CompletionsShapeError, ExampleInputsNotSetError, MissingFieldError } from '../src/primitives/errors.js';
 import { Predict } from '../src/predict/predict.js';
 import { ChainOfThought } from '../src/predict/chain_of_thought.js';

@@ -3,7 +3,7 @@
 
 import { afterEach, describe, expect, test } from 'vitest';
 import { AdapterParseError } from '../src/adapters/errors.js';
-import { resetSettings, withSettings } from '../src/primitives/settings.js';
+import { resetSettings, withSettings } from '../src/program/settings.js';
 import { ToolArgumentError, TrajectoryOverflowError } from '../src/primitives/errors.js';
 import { JSONAdapter } from '../src/adapters/json_adapter.js';
 import { ReAct } from '../src/predict/react.js';

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LM, LMConfig, LMRequest, LMResponse } from '../src/primitives/lm.js';
 import { Example } from '../src/primitives/example.js';
-import { Module, type CallOptions, type Inputs } from '../src/primitives/module.js';
+import { Module, type CallOptions, type Inputs } from '../src/program/module.js';
 import type { Prediction } from '../src/primitives/prediction.js';
 import { ChainOfThought } from '../src/predict/chain_of_thought.js';
 import { Predict } from '../src/predict/predict.js';

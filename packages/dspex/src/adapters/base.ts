@@ -21,7 +21,7 @@ export type Outputs = Record<string, unknown>;
 /** Per-call options an adapter passes to the LM (config, signal). */
 export interface AdapterCallOptions {
   signal?: AbortSignal;
-  /** Put on every LM request of the call, so its usage counts even after an await (primitives/lm_record.ts). */
+  /** Put on every LM request of the call, so its usage counts even after an await (program/lm_record.ts). */
   usageTracker?: UsageTracker;
 }
 

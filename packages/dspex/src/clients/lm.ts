@@ -10,9 +10,9 @@ import { lmClientBehavior, type ClientArgs, type ClientCall, type ClientReply, t
 import { normalizeOptions, serverName, type LMOptions } from './options.js';
 import { lmTelemetry, type LMTelemetry } from './telemetry.js';
 import { parentOfCall } from '../tracing/parent.js';
-import { HistoryBuffer, type HistoryEntry } from '../usage/history.js';
-import { printHistory, type InspectHistoryOptions } from '../usage/inspect_history.js';
-import { callSite, recordLMCall } from '../primitives/lm_record.js';
+import { HistoryBuffer, type HistoryEntry } from '../history/history.js';
+import { printHistory, type InspectHistoryOptions } from '../history/inspect_history.js';
+import { callSite, recordLMCall } from '../program/lm_record.js';
 
 /** An LM bound to one LMClient process: the LM contract, plus usage, breaker state and stop. */
 export interface LMHandle extends LMContract {

@@ -6,7 +6,7 @@ import type { LMConfig } from '../primitives/lm.js';
 import { OutputField, type FieldDefinition } from '../signatures/field.js';
 import { ensureSignature, type Signature } from '../signatures/signature.js';
 import { t, type TypeExpr } from '../signatures/types.js';
-import { Module, type Inputs } from '../primitives/module.js';
+import { Module, type Inputs } from '../program/module.js';
 import type { Prediction } from '../primitives/prediction.js';
 import { Predict, type PredictCallOptions } from './predict.js';
 import type { Fields, SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
@@ -26,7 +26,7 @@ export interface ChainOfThoughtOptions {
 
 /** `S` is the signature as in Predict; the prediction also holds `reasoning: string`. */
 export class ChainOfThought<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, WithReasoning<SignatureOutputs<S>>> {
-  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (primitives/track_usage.ts). */
+  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (program/track_usage.ts). */
   static override readonly passesCallOptions = true;
 
   predict: Predict;

@@ -10,11 +10,11 @@ import { ensureSignature, type Signature, type SignatureState } from '../signatu
 import { allowsNone } from '../signatures/types.js';
 import { Example, toSerializable, isPlainRecord, type Fields } from '../primitives/example.js';
 import { Prediction } from '../primitives/prediction.js';
-import { Module, brandParameter, type CallArguments, type CallOptions, type Inputs, type LooseRecord, type Parameter } from '../primitives/module.js';
-import { currentSettings } from '../primitives/settings.js';
+import { Module, brandParameter, type CallArguments, type CallOptions, type Inputs, type LooseRecord, type Parameter } from '../program/module.js';
+import { currentSettings } from '../program/settings.js';
 import { NoLMConfiguredError, StateMismatchError } from '../primitives/errors.js';
 import { warn } from '../primitives/warnings.js';
-import type { LoadOptions } from '../primitives/saving.js';
+import type { LoadOptions } from '../program/saving.js';
 import { currentStreamSink } from '../streaming/stream_scope.js';
 import { streamingLm } from '../streaming/streaming_lm.js';
 import type { SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
@@ -53,7 +53,7 @@ export function applyTemperatureRule(config: LMConfig, lmDefaults: LMConfig): LM
  * gives loose records.
  */
 export class Predict<S extends SignatureSource = SignatureSource> extends Module<SignatureInputs<S>, SignatureOutputs<S>> implements Parameter {
-  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (primitives/track_usage.ts). */
+  /** Its forward passes its options on and runs no user code: usage is tracked without a settings scope (program/track_usage.ts). */
   static override readonly passesCallOptions = true;
 
   /** A random id DSPy gives every predictor (used by some optimizers to tell copies apart). */

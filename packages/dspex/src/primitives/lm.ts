@@ -1,7 +1,10 @@
 // The contract every language-model client implements, and what modules and adapters rely on. It mirrors
 // DSPy's BaseLM: a model name, default kwargs, and a call from chat messages to one or more outputs.
 
-import type { UsageTracker } from '../usage/tracker.js';
+import type { LMUsage, UsageTracker } from '../usage/tracker.js';
+
+/** Token counts of a call: defined with the usage tracker that sums them (usage/tracker.ts), part of this contract. */
+export type { LMUsage };
 
 /** The role of a chat message. */
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
@@ -73,17 +76,6 @@ export interface LMOutput {
   text: string;
   toolCalls?: ToolCall[];
   finishReason?: string;
-}
-
-/** Token counts of a call (prompt, completion, total), or summed over calls (prediction.lmUsage); DSPy's keys are these in snake_case. */
-export interface LMUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  /** Breakdown of the prompt tokens when the provider reports one (OpenAI's prompt_tokens_details): cachedTokens, audioTokens. */
-  promptTokensDetails?: Record<string, number>;
-  /** Breakdown of the completion tokens (OpenAI's completion_tokens_details): reasoningTokens, audioTokens, ... */
-  completionTokensDetails?: Record<string, number>;
 }
 
 /** An LM's answer: its outputs (one per n), usage, model, whether it came from the cache. */

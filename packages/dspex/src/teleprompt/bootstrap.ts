@@ -6,8 +6,8 @@
 import { Task, type Caller } from '@dspex/runtime';
 import { defaultEvaluateRuntime, DEFAULT_MAX_ERRORS } from '../evaluate/index.js';
 import type { Example } from '../primitives/example.js';
-import type { Module } from '../primitives/module.js';
-import type { Settings } from '../primitives/settings.js';
+import type { Module } from '../program/module.js';
+import type { Settings } from '../program/settings.js';
 import { bootstrapExample, captureSettings, type BootstrapAttempt, type ExampleContext } from './bootstrap_example.js';
 import { BootstrapMaxErrorsError, StudentCompiledError, TeacherMismatchError, TelepromptConfigError } from './errors.js';
 import { labeledFewShot } from './labeled_few_shot.js';

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import type { LM, LMRequest } from '../primitives/lm.js';
 import { Example } from '../primitives/example.js';
-import type { Module } from '../primitives/module.js';
+import type { Module } from '../program/module.js';
 import { NoLMConfiguredError } from '../primitives/errors.js';
 import type { Prediction } from '../primitives/prediction.js';
-import { currentSettings, withSettings, type Settings, type TraceEntry } from '../primitives/settings.js';
+import { currentSettings, withSettings, type Settings, type TraceEntry } from '../program/settings.js';
 import { PyRandom } from './py_random.js';
 import { metricAccepts, type TelepromptMetric } from './teleprompter.js';
 

@@ -3,7 +3,7 @@
 // so the same trainset gives the same demos as DSPy.
 
 import type { Example } from '../primitives/example.js';
-import type { Module } from '../primitives/module.js';
+import type { Module } from '../program/module.js';
 import { TelepromptConfigError } from './errors.js';
 import { PyRandom, type PySeed } from './py_random.js';
 import type { CompileOptions, Teleprompter } from './teleprompter.js';

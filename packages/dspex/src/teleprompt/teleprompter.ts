@@ -2,10 +2,10 @@
 // optimized copy of the student, never the student itself. Metrics are DSPy's metric(example, pred, trace): a
 // number or bool, or { score, feedback } for GEPA; `trace` is set while bootstrapping, null when evaluating.
 
-import type { Module } from '../primitives/module.js';
+import type { Module } from '../program/module.js';
 import type { Example } from '../primitives/example.js';
 import type { Prediction } from '../primitives/prediction.js';
-import type { TraceEntry } from '../primitives/settings.js';
+import type { TraceEntry } from '../program/settings.js';
 import { MetricValueError } from './errors.js';
 
 /** GEPA's feedback metric value (DSPy's dspy.Prediction(score=..., feedback=...)). */

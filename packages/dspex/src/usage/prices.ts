@@ -2,8 +2,7 @@
 // built-in entries for a few common models and registerPrices() for the rest. DSPy reads litellm's
 // response_cost; we have no litellm, so the table is ours and a model missing from it is reported, not guessed.
 
-import type { LMUsage } from '../primitives/lm.js';
-import type { LMUsageByModel } from './tracker.js';
+import type { LMUsage, LMUsageByModel } from './tracker.js';
 
 /** Prices of one model in USD per million tokens. */
 export interface ModelPrice {

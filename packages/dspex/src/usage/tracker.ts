@@ -1,9 +1,19 @@
 // DSPy's usage tracking (dspy/utils/usage_tracker.py): the tokens of every LM call made inside one top-level
 // Module.call, summed per LM model name, nested details (promptTokensDetails) summed key by key. One tracker
-// per top-level call; the LM call site adds to it (primitives/lm_record.ts) and Module.call hands its totals to the
-// prediction (prediction.lmUsage).
+// per top-level call; the LM call site adds to it (program/lm_record.ts) and Module.call hands its totals to the
+// prediction (prediction.lmUsage). LMUsage, the token counts every LM reports, is defined here with what sums
+// them, so usage/ needs nothing above it; the LM contract (primitives/lm.ts) names it.
 
-import type { LMUsage } from '../primitives/lm.js';
+/** Token counts of a call (prompt, completion, total), or summed over calls (prediction.lmUsage); DSPy's keys are these in snake_case. */
+export interface LMUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  /** Breakdown of the prompt tokens when the provider reports one (OpenAI's prompt_tokens_details): cachedTokens, audioTokens. */
+  promptTokensDetails?: Record<string, number>;
+  /** Breakdown of the completion tokens (OpenAI's completion_tokens_details): reasoningTokens, audioTokens, ... */
+  completionTokensDetails?: Record<string, number>;
+}
 
 /** prediction.lmUsage: usage per LM model name ("openai/gpt-4o-mini"), as DSPy's get_lm_usage() keys it. */
 export type LMUsageByModel = Record<string, LMUsage>;

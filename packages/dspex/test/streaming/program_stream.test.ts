@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LM, type LMHandle } from '../../src/clients/index.js';
 import type { LMRequest, LMResponse, LMStreamChunk } from '../../src/primitives/lm.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';
-import { withSettings } from '../../src/primitives/settings.js';
+import { withSettings } from '../../src/program/settings.js';
 import { Predict } from '../../src/predict/predict.js';
 import { ChainOfThought } from '../../src/predict/chain_of_thought.js';
 import { ReAct } from '../../src/predict/react.js';

@@ -7,7 +7,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LM, type LMHandle } from '../../src/clients/index.js';
 import { evaluate } from '../../src/evaluate/evaluate.js';
-import { Module } from '../../src/primitives/module.js';
+import { Module } from '../../src/program/module.js';
 import { Prediction } from '../../src/primitives/prediction.js';
 import { Predict } from '../../src/predict/predict.js';
 import { ReAct } from '../../src/predict/react.js';

@@ -9,9 +9,9 @@ import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LM } from '../../src/clients/index.js';
 import type { LMMessage, LMOutput } from '../../src/primitives/lm.js';
-import { configure, resetSettings } from '../../src/primitives/settings.js';
-import { HistoryBuffer, RecordedCall, clearGlobalHistory, globalHistory, pyIsoTimestamp, type HistoryEntry } from '../../src/usage/history.js';
-import { formatHistory, inspectHistory } from '../../src/usage/inspect_history.js';
+import { configure, resetSettings } from '../../src/program/settings.js';
+import { HistoryBuffer, RecordedCall, clearGlobalHistory, globalHistory, pyIsoTimestamp, type HistoryEntry } from '../../src/history/history.js';
+import { formatHistory, inspectHistory } from '../../src/history/inspect_history.js';
 import { PYTHON, dspyUnavailable, servicesRequired } from '../support/dspy_reference.js';
 import { ScriptedServer, openaiReply, quietRuntime, telemetryBus } from '../clients/helpers.js';
 

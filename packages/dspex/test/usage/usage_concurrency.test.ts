@@ -6,10 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LM, LMRequest, LMResponse } from '../../src/primitives/lm.js';
 import { ChainOfThought } from '../../src/predict/chain_of_thought.js';
 import { Predict } from '../../src/predict/predict.js';
-import { Module, type CallOptions } from '../../src/primitives/module.js';
+import { Module, type CallOptions } from '../../src/program/module.js';
 import { Prediction } from '../../src/primitives/prediction.js';
-import { configure, resetSettings } from '../../src/primitives/settings.js';
-import { callSite, recordLMCall } from '../../src/primitives/lm_record.js';
+import { configure, resetSettings } from '../../src/program/settings.js';
+import { callSite, recordLMCall } from '../../src/program/lm_record.js';
 
 /** An LM that implements the contract itself (recordLMCall) and answers when the fast-check scheduler says. */
 class ScheduledLM implements LM {

@@ -8,9 +8,9 @@ import { LM, type LMHandle } from '../../src/clients/index.js';
 import { ChainOfThought } from '../../src/predict/chain_of_thought.js';
 import { Predict } from '../../src/predict/predict.js';
 import { ReAct } from '../../src/predict/react.js';
-import { Module, type CallOptions } from '../../src/primitives/module.js';
+import { Module, type CallOptions } from '../../src/program/module.js';
 import { Prediction } from '../../src/primitives/prediction.js';
-import { configure, resetSettings, withSettings } from '../../src/primitives/settings.js';
+import { configure, resetSettings, withSettings } from '../../src/program/settings.js';
 import { toDspyLmUsage } from '../../src/usage/tracker.js';
 import { ScriptedServer, openaiReply, quietRuntime, telemetryBus } from '../clients/helpers.js';
 

@@ -2,9 +2,9 @@
 // histories. The call site is read synchronously when the call starts (the caller context is gone by the time
 // the response arrives: no AsyncLocalStorage is needed), and the record is written when the response arrives.
 
-import type { LMConfig, LMRequest, LMResponse } from './lm.js';
+import type { LMConfig, LMRequest, LMResponse } from '../primitives/lm.js';
 import { currentSettings } from './settings.js';
-import { MAX_GLOBAL_HISTORY_SIZE, RecordedCall, globalHistoryBuffer, type HistoryBuffer } from '../usage/history.js';
+import { MAX_GLOBAL_HISTORY_SIZE, RecordedCall, globalHistoryBuffer, type HistoryBuffer } from '../history/history.js';
 import { costOf } from '../usage/prices.js';
 import type { UsageTracker } from '../usage/tracker.js';
 

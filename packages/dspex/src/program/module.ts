@@ -2,14 +2,14 @@
 // (Predict instances) are found by walking its own properties in definition order, which names them exactly as
 // DSPy's named_parameters does ("qa", "extract.predict", "hops[0]", "by_name['x']"), the keys of saved state.
 
-import type { LM, LMConfig } from './lm.js';
+import type { LM, LMConfig } from '../primitives/lm.js';
 import { traceModuleCall } from '../tracing/module_span.js';
 import { currentSettings, withCaller } from './settings.js';
 import { callWithUsage } from './track_usage.js';
 import { USAGE_TRACKER, type UsageTracker } from '../usage/tracker.js';
-import { Example, isPlainRecord, type Fields } from './example.js';
-import type { Prediction } from './prediction.js';
-import { StateMismatchError } from './errors.js';
+import { Example, isPlainRecord, type Fields } from '../primitives/example.js';
+import type { Prediction } from '../primitives/prediction.js';
+import { StateMismatchError } from '../primitives/errors.js';
 import type { Predict } from '../predict/predict.js';
 import { streamEvents, type PredictorNames } from '../streaming/stream_scope.js';
 import type { StreamEvent } from '../streaming/events.js';

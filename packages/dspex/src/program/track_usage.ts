@@ -3,7 +3,7 @@
 // the top-level tracker and get no lmUsage of their own, as in DSPy.
 
 import type { CallOptions, Module } from './module.js';
-import { PredictionRecord } from './prediction.js';
+import { PredictionRecord } from '../primitives/prediction.js';
 import { currentSettings, withCaller, withSettings } from './settings.js';
 import { USAGE_TRACKER, UsageTracker } from '../usage/tracker.js';
 

@@ -3,9 +3,9 @@
 // newline), so a file moves between DSPex and Python DSPy in either direction.
 
 import { readFile, writeFile } from 'node:fs/promises';
-import type { LM } from './lm.js';
-import { StatePathError, StateMismatchError } from './errors.js';
-import { warn } from './warnings.js';
+import type { LM } from '../primitives/lm.js';
+import { StatePathError, StateMismatchError } from '../primitives/errors.js';
+import { warn } from '../primitives/warnings.js';
 
 /**
  * The versions a saved file declares. DSPy compares each key with its own environment on load and warns on a

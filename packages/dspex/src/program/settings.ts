@@ -5,7 +5,7 @@
 // Node 20 the first AsyncLocalStorage.run turns on async hooks for every promise of the process, for good.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { LM } from './lm.js';
+import type { LM } from '../primitives/lm.js';
 import type { Adapter } from '../adapters/base.js';
 import type { UsageTracker } from '../usage/tracker.js';
 
@@ -133,7 +133,7 @@ export function withCaller<T>(module: object, fn: () => T, usageTracker?: UsageT
   }
   const callers = outer?.local.callerModules ?? globalSettings.callerModules;
   const local: Partial<Settings> = { callerModules: [...callers, module] };
-  // The frame carries the usage tracker to the LM calls made in the synchronous part (primitives/lm_record.ts).
+  // The frame carries the usage tracker to the LM calls made in the synchronous part (program/lm_record.ts).
   const tracker = usageTracker ?? outer?.local.usageTracker;
   if (tracker != null) local.usageTracker = tracker;
   callerFrame = { local, base: null, merged: globalSettings };
