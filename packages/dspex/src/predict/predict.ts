@@ -19,6 +19,13 @@ import { currentStreamSink } from '../streaming/stream_scope.js';
 import { streamingLm } from '../streaming/streaming_lm.js';
 import type { SignatureInputs, SignatureOutputs, SignatureSource } from '../signatures/infer.js';
 
+// Module.namedPredictors() returns Predicts: program/module.ts, a folder below, leaves the class to this file.
+declare module '../program/module.js' {
+  interface PredictorKinds {
+    predict: Predict;
+  }
+}
+
 /** Per-call options of Predict: DSPy's privileged kwargs, plus a signature for this call only. */
 export interface PredictCallOptions extends CallOptions {
   signature?: Signature | string;

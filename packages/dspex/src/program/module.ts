@@ -10,10 +10,18 @@ import { USAGE_TRACKER, type UsageTracker } from '../usage/tracker.js';
 import { Example, isPlainRecord, type Fields } from '../primitives/example.js';
 import type { Prediction } from '../primitives/prediction.js';
 import { StateMismatchError } from '../primitives/errors.js';
-import type { Predict } from '../predict/predict.js';
 import { streamEvents, type PredictorNames } from '../streaming/stream_scope.js';
 import type { StreamEvent } from '../streaming/events.js';
 import { dumpProgramState, loadProgramState, type ProgramState, type LoadOptions } from './saving.js';
+
+/**
+ * The predictor classes, by name, that namedPredictors() returns: predict/predict.ts adds `predict: Predict` here
+ * (declaration merging), so Module names Predict while program/ stays below predict/ and imports nothing from it.
+ */
+export interface PredictorKinds {}
+
+/** Predict, as predict/predict.ts declares it in PredictorKinds. */
+type Predictor = PredictorKinds[keyof PredictorKinds];
 
 /** A learnable piece of a program (DSPy's Parameter); Predict is the one kind. */
 export interface Parameter {
@@ -153,11 +161,11 @@ export abstract class Module<I extends Fields = Fields, O extends Fields = Field
   }
 
   /** The Predict parameters with their names (DSPy's named_predictors). */
-  namedPredictors(): Array<[string, Predict]> {
-    return this.namedParameters() as unknown as Array<[string, Predict]>;
+  namedPredictors(): Array<[string, Predictor]> {
+    return this.namedParameters() as unknown as Array<[string, Predictor]>;
   }
 
-  predictors(): Predict[] {
+  predictors(): Predictor[] {
     return this.namedPredictors().map(([, predictor]) => predictor);
   }
 
@@ -174,7 +182,7 @@ export abstract class Module<I extends Fields = Fields, O extends Fields = Field
   }
 
   /** Replaces each predictor by fn(predictor), at its own path. */
-  mapNamedPredictors(fn: (predictor: Predict) => Predict): this {
+  mapNamedPredictors(fn: (predictor: Predictor) => Predictor): this {
     for (const [name, predictor] of this.namedPredictors()) setByPath(this, name, fn(predictor));
     return this;
   }
