@@ -2,7 +2,7 @@
 // form a layered graph, so that each can be read, tested and moved on its own. This test builds the graph of
 // imports between the top-level entries of src/, type-only ones (`import type`) included, and fails, naming the
 // cycle, when it loops: a type a folder names ties it to the folder that defines it as much as a call does.
-// The layers, bottom first; a folder imports only folders listed before it:
+// The layers, bottom first; each folder imports only folders listed before it (docs/architecture.md):
 //   utils/, usage/        Python-compatible text and JSON helpers; token counts (LMUsage), summed per call
 //                         (UsageTracker) and priced: nothing below them
 //   signatures/           the signature engine: fields, types, parsing, JSON schemas
