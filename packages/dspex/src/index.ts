@@ -17,6 +17,7 @@ export { HISTORY_TYPE_NAME, type History } from './signatures/history.js';
 export { neutraliseMarkers } from './adapters/format.js';
 export { repairJson } from './utils/json_repair.js';
 export { PyFloat } from './utils/py_json.js';
+export { ProgressLine, clockText, progressBar, type ProgressOutput, type ProgressLineOptions, type ProgressView } from './utils/progress_line.js';
 export { Example, isPlainRecord, type Fields, type TypedExample, type ExampleConstructor } from './primitives/example.js';
 export { Prediction, Completions, type TypedPrediction } from './primitives/prediction.js';
 export { Module, isParameter, type Parameter, type CallOptions, type CallArguments, type LooseRecord, type Inputs as ModuleInputs } from './program/module.js';
