@@ -10,6 +10,7 @@ import { PipelineCancelledError, PipelineResumeError } from './errors.js';
 import { EventLog, type PipelineEvent } from './events.js';
 import { execute, type InFlightDecision, type RunJournal } from './execute.js';
 import type { RunState } from './nodes.js';
+import { withProgress, type RunProgressOptions } from './progress.js';
 
 /** The store operations a runner uses: an @dspex/store Store or Store.connect's handle. */
 export interface PipelineStore extends RunJournal {
@@ -52,6 +53,8 @@ export interface RunOptions {
   runId?: string;
   /** Aborting it cancels the run: running steps' signals abort (their LM and Python calls), tasks are killed. */
   signal?: AbortSignal;
+  /** Show the run's progress (process.stderr, or `output`): a bar on a terminal, plain lines otherwise. See showProgress. */
+  progress?: boolean | RunProgressOptions;
 }
 
 /** Options of a resume: the same as a run's, and decisions about non-idempotent steps found in flight. */
@@ -84,10 +87,11 @@ export class PipelineRunner {
   start(pipeline: Pipeline, inputs: RunState, options: RunOptions = {}): PipelineRun {
     this.pipelines.set(pipeline.name, pipeline);
     const runId = options.runId ?? crypto.randomUUID();
-    return this.launch(runId, pipeline.name, options, async (store) => {
+    const run = this.launch(runId, pipeline.name, options, async (store) => {
       if (store !== undefined) await store.createRun({ runId, pipeline: pipeline.name, input: inputs as JsonValue });
       return { pipeline, inputs, replay: new Map() };
     });
+    return options.progress === undefined || options.progress === false ? run : withProgress(run, options.progress, { pipeline, inputs });
   }
 
   /**
@@ -96,7 +100,7 @@ export class PipelineRunner {
    * decides it. A run already completed resolves to its stored output.
    */
   resume(runId: string, options: ResumeOptions = {}): PipelineRun {
-    return this.launch(runId, '?', options, async (store) => {
+    const run = this.launch(runId, '?', options, async (store) => {
       if (store === undefined) throw new PipelineResumeError(runId, 'this runner has no store; pass { store } to its constructor.');
       const loaded = await store.loadRun(runId);
       if (loaded == null) throw new PipelineResumeError(runId, 'the store has no such run.');
@@ -106,6 +110,7 @@ export class PipelineRunner {
       const replay = new Map(loaded.journal.map((e) => [e.stepKey, e.value as unknown]));
       return { pipeline, inputs: (loaded.run.input ?? {}) as RunState, replay };
     }, options.inFlight);
+    return options.progress === undefined || options.progress === false ? run : withProgress(run, options.progress, { pipeline: (name) => this.pipelines.get(name) });
   }
 
   private launch(
