@@ -1,18 +1,22 @@
 // The DSPex application: one supervision tree for everything a program needs (DESIGN.md). A crash anywhere
-// is contained by the nearest supervisor. Sessions, variables, the orchestrator and pipelines join this tree
-// as they are built; today it holds the registry, the LM clients, the Python pools with the embedded model in
-// the Neural subtree, and the signature engine. `DSPex.start` runs it on its own; `DSPex.childSpec` places
-// the same tree under a supervisor of yours. Both build it with appTree().
+// is contained by the nearest supervisor. It holds the registry, the LM clients, the Python pools with the
+// embedded model in the Neural subtree and the signature engine, then, when the options ask for them, the
+// store, sessions, variables, the orchestrator's learners and pipelines (parts.ts). `DSPex.start` runs it on
+// its own; `DSPex.childSpec` places the same tree under a supervisor of yours. Both build it with appTree().
 
 import { DSPexError, Registry, Supervisor, formatTree, runtimeOf, supervisionTree, type Caller, type ChildSpec, type Pid, type Runtime, type SupervisorSpec } from '@dspex/runtime';
 import { DEFAULT_POOL_OPTIONS, PythonPools, type DefaultPoolName, type PoolOptions, type PythonPool } from '@dspex/python-bridge';
 import { LocalLM, findLocalModel, type LocalLMOptions } from '@dspex/local-lm';
 import { LM, SignatureEngine, lmSupervisorSpec, type LMHandle, type LMStartOptions } from 'dspex';
+import { appParts, type DSPexParts, type DSPexPartsOptions } from './parts.js';
 
 type PoolName = DefaultPoolName;
 
-/** Options of `DSPex.start`: extra LM clients, the embedded model, the pools and the signature engine (each may be `false`). */
-export interface DSPexOptions {
+/**
+ * Options of `DSPex.start`: extra LM clients, the embedded model, the pools and the signature engine (each may be
+ * `false`), and the stateful parts, started only when given: store, sessions, variables, learner, pipelines.
+ */
+export interface DSPexOptions extends DSPexPartsOptions {
   /** LM clients to run under the LM supervisor (hosted providers, or any OpenAI-compatible server). */
   lms?: LMStartOptions[];
   /**
@@ -30,7 +34,7 @@ export interface DSPexOptions {
 }
 
 /** The running application's parts. From DSPex.childSpec it follows the tree across restarts by name. */
-export interface DSPexHandle {
+export interface DSPexHandle extends DSPexParts {
   /** The application supervisor (the current one, after a restart by your supervisor). DSPexNotRunning if none. */
   readonly supervisor: Pid;
   readonly pools: Partial<Record<PoolName, PythonPool>>;
@@ -53,7 +57,7 @@ export interface DSPexApp extends DSPexHandle {
 export class DSPexStartError extends DSPexError {
   readonly code = 'DSPEX_APP_START';
   constructor(readonly reason: unknown) {
-    super(`the DSPex application failed to start: ${describe(reason)}. The child named there failed in its init; fix its options, or leave it out (pools.<name>: false, localModel: false).`, { cause: reason });
+    super(`the DSPex application failed to start: ${describe(reason)}. The child named there failed in its init; fix its options, or leave it out (pools.<name>: false, localModel: false; store, sessions, variables, learner, pipelines are started only when given).`, { cause: reason });
   }
 }
 
@@ -120,18 +124,24 @@ function appTree(rt: Runtime, options: DSPexOptions): { tree: SupervisorSpec; ha
   ];
   const engineOptions = options.signatureEngine;
   if (engineOptions !== false) children.push(SignatureEngine.childSpec('SignatureEngine', { name: ENGINE_NAME, threads: engineOptions?.threads ?? 2 }));
+  const { children: partChildren, parts } = appParts(rt, options, pools);
+  children.push(...partChildren);
 
   const lmNames = lms.map((o) => o.name ?? o.model);
-  const handle = (supervisor: () => Pid): DSPexHandle => ({
-    get supervisor() {
-      return supervisor();
-    },
-    pools,
-    lmNames,
-    lm: (name = lmNames[0]) => (name === undefined ? Promise.reject(new NoLMConfigured()) : LM.connect(rt, name)),
-    engine: () => (engineOptions === false ? undefined : SignatureEngine.attach(rt, ENGINE_NAME, engineOptions?.threads ?? 2)),
-    tree: async () => formatTree(await supervisionTree(rt, supervisor(), 'DSPex.Application')),
-  });
+  const handle = (supervisor: () => Pid): DSPexHandle => {
+    const own = {
+      get supervisor() {
+        return supervisor();
+      },
+      pools,
+      lmNames,
+      lm: (name = lmNames[0]) => (name === undefined ? Promise.reject(new NoLMConfigured()) : LM.connect(rt, name)),
+      engine: () => (engineOptions === false ? undefined : SignatureEngine.attach(rt, ENGINE_NAME, engineOptions?.threads ?? 2)),
+      tree: async () => formatTree(await supervisionTree(rt, supervisor(), 'DSPex.Application')),
+    };
+    // The parts' accessors are getters that throw when a part was not asked for: copy them, do not read them.
+    return Object.defineProperties(own, Object.getOwnPropertyDescriptors(parts)) as DSPexHandle;
+  };
   return { tree: { strategy: 'one_for_one', intensity: 3, period: 5, children }, handle };
 }
 
@@ -140,7 +150,8 @@ export const DSPex = {
   /**
    * Starts the application tree and resolves once every child is up. The Python pools are lazy: a worker
    * starts on the first call that needs it; the local model comes up concurrently (calls wait for it).
-   * Rejects with DSPexStartError when the tree fails to start.
+   * Rejects with DSPexConfigError for options it cannot use (nothing started), DSPexStartError when the tree
+   * fails to start.
    */
   async start(caller: Caller, options: DSPexOptions = {}): Promise<DSPexApp> {
     const rt = runtimeOf(caller);
@@ -155,6 +166,7 @@ export const DSPex = {
    * The application as a child of your own supervisor (id `DSPex`, a supervisor child with an infinite shutdown,
    * so your supervisor waits until Python workers and the model server are gone), and a handle to its parts
    * that follows the tree across restarts. Stop it by stopping your supervisor or terminating the child.
+   * Throws DSPexConfigError for options it cannot use.
    *
    * ```ts
    * const { spec, app } = DSPex.childSpec(rt, { pools: { optimizer: false } });
