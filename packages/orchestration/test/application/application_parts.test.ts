@@ -46,7 +46,7 @@ function openFilesUnder(dir: string): string[] {
 /** Resolves on the next restart of child `childId` (the supervisor's telemetry, after the child is up again). */
 function restartOf(rt: Runtime, childId: string): Promise<void> {
   return new Promise((resolve) => {
-    const onRestart = (event: { childId: string | undefined }): void => {
+    const onRestart = (event: { childId: unknown }): void => {
       if (event.childId !== childId) return;
       rt.telemetry.off('restart', onRestart);
       resolve();
