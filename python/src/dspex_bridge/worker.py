@@ -24,6 +24,7 @@ BUILTIN_COMMAND_MODULES = [
     "dspex_bridge.commands.programs",
     "dspex_bridge.commands.evaluation",
     "dspex_bridge.commands.optimize",
+    "dspex_bridge.commands.propose",
 ]
 
 

@@ -20,3 +20,11 @@ export class OptimizeNoBestError extends OptimizeError {
     super(`optimize run "${runId}": none of its ${trials} trials completed, so there is no best assignment to apply. Look at result.trials for their errors, fix the program or the metric, and run again.`);
   }
 }
+
+/** The sampler failed to propose (a proposer's LM or Python worker failed); `cause` is its error. */
+export class OptimizeSamplerError extends OptimizeError {
+  readonly code = 'DSPEX_OPTIMIZE_SAMPLER';
+  constructor(readonly runId: string, readonly sampler: string, readonly trials: number, cause: unknown) {
+    super(`optimize run "${runId}": the ${sampler} sampler failed after ${trials} trials: ${cause instanceof Error ? cause.message : String(cause)}. The finished trials are recorded in the store; fix the cause (see error.cause) and run again.`, { cause });
+  }
+}

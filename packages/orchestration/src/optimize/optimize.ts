@@ -11,7 +11,7 @@ import type { SpaceSnapshot } from '../variables/coordinator.js';
 import type { Assignment } from '../variables/kinds.js';
 import type { VariableSpace } from '../variables/variables.js';
 import { domainOf, randomSearch, type Sampler, type SamplerContext, type Trial } from './samplers.js';
-import { OptimizeConfigError, OptimizeNoBestError } from './errors.js';
+import { OptimizeConfigError, OptimizeNoBestError, OptimizeSamplerError } from './errors.js';
 
 /** Progress of a run, in the order things happen. */
 export type OptimizeProgress =
@@ -73,9 +73,13 @@ async function evaluate(options: OptimizeOptions, assignment: Assignment): Promi
   return meanScore(scores);
 }
 
-function searchable(options: OptimizeOptions): string[] {
+function searchable(options: OptimizeOptions, sampler: Sampler): string[] {
   const { definition } = options.space;
-  const variables = options.variables ? [...options.variables] : options.program.variables.filter((v) => definition.free.includes(v) && domainOf(definition.variables[v]!, 2) !== undefined);
+  const variables = options.variables
+    ? [...options.variables]
+    : sampler.variablesOf
+      ? [...sampler.variablesOf(options.program)]
+      : options.program.variables.filter((v) => definition.free.includes(v) && domainOf(definition.variables[v]!, 2) !== undefined);
   for (const v of variables) {
     if (!definition.free.includes(v)) throw new OptimizeConfigError('variables', `"${v}" is not a free variable of space "${definition.name}" (derived variables follow what they depend on).`);
   }
@@ -90,7 +94,8 @@ function better(a: Trial, b: Trial | null): boolean {
 /**
  * Searches `space` for the assignment that scores best on `devset`, as `sampler` proposes. Resolves once every
  * trial has finished (failed trials are recorded with their error; they do not end the run). Rejects with
- * OptimizeConfigError for bad options before any trial runs.
+ * OptimizeConfigError for bad options before any trial runs, and with OptimizeSamplerError when the sampler
+ * itself fails (after the trials already running have finished and been recorded).
  */
 export async function optimize(options: OptimizeOptions): Promise<OptimizeResult> {
   const { space } = options;
@@ -101,7 +106,7 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new OptimizeConfigError('concurrency', `must be a positive integer, not ${String(concurrency)}.`);
   if (options.devset.length === 0) throw new OptimizeConfigError('devset', 'is empty: a trial needs examples to be scored on.');
   if (options.program.space.name !== space.name) throw new OptimizeConfigError('program', `is bound to space "${options.program.space.name}", not "${space.name}".`);
-  const variables = searchable(options);
+  const variables = searchable(options, sampler);
   const { values: base } = await space.get();
   const runId = options.runId ?? `${new Date().toISOString()}-${Math.random().toString(36).slice(2, 8)}`;
   const ns = optimizeNamespace(space.name);
@@ -110,17 +115,28 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   const definition = space.definition;
   const complete = (values: Readonly<Assignment>): Assignment => definition.complete(values, base);
   const finished: Trial[] = [];
-  const context: SamplerContext = { space: definition, variables, base, trials: finished, feasible: (values) => definition.check(complete(values)).length === 0 };
+  const context: SamplerContext = {
+    space: definition, variables, base, trials: finished, feasible: (values) => definition.check(complete(values)).length === 0,
+    program: options.program, metric: options.metric, caller: options.caller,
+  };
   let best: Trial | null = null;
   let proposed = 0;
   let exhausted = false;
+  let samplerFailure: { error: unknown } | undefined;
   type Proposal = { number: number; values: Assignment } | undefined;
   let asking: Promise<Proposal> = Promise.resolve(undefined);
   // Asks are serialized: a sampler sees the trials finished before each proposal, one proposal at a time.
   const ask = (): Promise<Proposal> =>
     (asking = asking.then(async () => {
       if (exhausted || proposed >= total) return undefined;
-      const values = await sampler.ask(context);
+      let values: Assignment | undefined;
+      try {
+        values = await sampler.ask(context);
+      } catch (error) {
+        // No more proposals; the trials already running finish and are recorded before the run rejects.
+        samplerFailure ??= { error };
+        values = undefined;
+      }
       if (values === undefined) {
         exhausted = true;
         return undefined;
@@ -168,7 +184,10 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   }
   const trials = [...finished].sort((a, b) => a.number - b.number);
   const winner = best as Trial | null;
-  await store.kv.put(ns, runId, { sampler: sampler.name, variables: [...variables], trials: trials.length, best: winner as unknown as JsonValue });
+  const failure = samplerFailure as { error: unknown } | undefined;
+  const samplerError = failure === undefined ? null : failure.error instanceof Error ? failure.error.message : String(failure.error);
+  await store.kv.put(ns, runId, { sampler: sampler.name, variables: [...variables], trials: trials.length, best: winner as unknown as JsonValue, ...(samplerError === null ? {} : { samplerError }) });
+  if (failure !== undefined) throw new OptimizeSamplerError(runId, sampler.name, trials.length, failure.error);
   return {
     runId,
     sampler: sampler.name,

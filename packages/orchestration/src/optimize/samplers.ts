@@ -3,7 +3,10 @@
 // BootstrapFewShot proposer for demos variables or an instruction proposer plugs in as another Sampler.
 // Random search and grid search here are the native baselines.
 
+import type { Caller } from '@dspex/runtime';
 import type { JsonValue } from '@dspex/store';
+import type { Metric } from 'dspex';
+import type { BoundProgram } from '../variables/binding.js';
 import { choicesOf, type Assignment, type VariableSpec } from '../variables/kinds.js';
 import type { SpaceDefinition } from '../variables/space.js';
 
@@ -31,11 +34,22 @@ export interface SamplerContext {
   trials: readonly Trial[];
   /** Whether a proposal passes every constraint once completed with base and derived values. */
   feasible(values: Readonly<Assignment>): boolean;
+  /** The program searched (proposers run it, e.g. to bootstrap demos); trials run copies of it. */
+  program: BoundProgram;
+  /** The run's metric. */
+  metric: Metric;
+  /** The process the run's tasks start from (a proposer's own tasks too). */
+  caller: Caller;
 }
 
 /** Proposes assignments. `ask` resolving to undefined means the sampler has nothing more to try. */
 export interface Sampler {
   readonly name: string;
+  /**
+   * The variables this sampler proposes values for, when optimize() is given no `variables` (proposers of demos
+   * or instructions, whose variables have no domain to search). Default: every bound variable with a domain.
+   */
+  variablesOf?(program: BoundProgram): readonly string[];
   ask(context: SamplerContext): Assignment | undefined | Promise<Assignment | undefined>;
   tell?(trial: Trial, context: SamplerContext): void | Promise<void>;
 }

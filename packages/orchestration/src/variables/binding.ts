@@ -253,6 +253,19 @@ export class BoundProgram<I extends Fields = Fields, O extends Fields = Fields> 
     return runWith(adapter, () => this.program.call(inputs as Fields, options));
   }
 
+  /**
+   * The predictors `variable`'s bindings write into, found in `root` (default the bound program; a deepcopy of it
+   * has the same paths): what a proposer for demos or instructions works on.
+   */
+  predictorsOf(variable: string, root: Module = this.program): Predict[] {
+    const found = new Set<Predict>();
+    for (const binding of this.bindings) {
+      if (binding.variable !== variable || binding.target === 'module' || binding.target === 'adapter') continue;
+      for (const predictor of predictorsOf(binding, resolve(root, binding))) found.add(predictor);
+    }
+    return [...found];
+  }
+
   /** A copy of the program with `values` applied, for evaluating an assignment without touching the space. */
   withValues(values: Readonly<Assignment>): AppliedProgram<I, O> {
     const copy = this.program.deepcopy();

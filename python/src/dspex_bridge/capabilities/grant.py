@@ -89,7 +89,7 @@ def _arguments(spec: Any, where: str, *, module_call: bool = False) -> Arguments
 
 def parse_entries(spec: str | Mapping[str, Any] | None) -> dict[str, ClassGrant]:
     """python.grant as passed to --grant: {"pkg.Class": {"construct", "positional", "call", "compile",
-    "hold", "annotation"}}."""
+    "propose", "hold", "annotation"}}."""
     if spec is None:
         return {}
     table = json.loads(spec) if isinstance(spec, str) else spec
@@ -97,10 +97,10 @@ def parse_entries(spec: str | Mapping[str, Any] | None) -> dict[str, ClassGrant]
         raise BadArguments("grant: expected a map of class path -> entry")
     entries: dict[str, ClassGrant] = {}
     for path, entry in table.items():
-        if not isinstance(entry, dict) or set(entry) - {"construct", "positional", "call", "compile", "hold",
-                                                        "annotation"}:
+        if not isinstance(entry, dict) or set(entry) - {"construct", "positional", "call", "compile", "propose",
+                                                        "hold", "annotation"}:
             raise BadArguments(f"grant {path!r}: an entry is a map of construct, positional, call, compile, "
-                               "hold, annotation")
+                               "propose, hold, annotation")
         construct = _arguments(entry.get("construct"), f"{path}.construct")
         positional = tuple(entry.get("positional") or ())
         if construct is not None and positional:
@@ -109,6 +109,7 @@ def parse_entries(spec: str | Mapping[str, Any] | None) -> dict[str, ClassGrant]
             construct=construct,
             call=_arguments(entry.get("call"), f"{path}.call", module_call=True),
             compile=_arguments(entry.get("compile"), f"{path}.compile"),
+            propose=_arguments(entry.get("propose"), f"{path}.propose"),
             hold=bool(entry.get("hold", True)),
             annotation=bool(entry.get("annotation", False)),
         )

@@ -24,12 +24,14 @@ from .kinds import (
 class ClassGrant:
     """What Node may do with one class. `construct`: `create`/`load` (and `optimize`, for an optimizer) may build
     it with these arguments; `call`: `call` may run it with these; `compile`: an optimizer `optimize` may run,
-    with these compile() arguments besides trainset/valset; `hold`: Node may keep a handle to an instance;
-    `annotation`: a signature may name it as a field type."""
+    with these compile() arguments besides trainset/valset; `propose`: an instruction proposer
+    `propose_instructions` may build, with these arguments besides the ones it supplies; `hold`: Node may keep a
+    handle to an instance; `annotation`: a signature may name it as a field type."""
 
     construct: Arguments | None = None
     call: Arguments | None = None
     compile: Arguments | None = None
+    propose: Arguments | None = None
     hold: bool = True
     annotation: bool = False
 
@@ -147,4 +149,11 @@ DEFAULT_TABLE: dict[str, ClassGrant] = {
                  "component_selector", "use_merge", "max_merge_invocations", "num_threads", "failure_score",
                  "perfect_score", "track_best_outputs", "warn_on_score_mismatch", "seed")},
         _TEACHER.named),
+    # Instruction proposers: built by `propose_instructions`, which supplies prompt_model (the session's LM),
+    # program (the handle) and trainset itself; `verbose` (prints prompts) is not granted.
+    "dspy.propose.grounded_proposer.GroundedProposer": ClassGrant(
+        propose=Arguments(named=_data(
+            "view_data_batch_size", "use_dataset_summary", "program_aware", "use_task_demos", "num_demos_in_context",
+            "use_instruct_history", "use_tip", "set_tip_randomly", "set_history_randomly", "init_temperature")),
+        hold=False),
 }
