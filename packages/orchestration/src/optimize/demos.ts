@@ -21,7 +21,10 @@ export interface BootstrapDemosOptions {
   metricThreshold?: number | null;
   /** The program whose traces become demos. Default a copy of the program at the space's current values. */
   teacher?: Module;
-  /** Settings over the caller's while the teacher runs (DSPy's teacher_settings), e.g. { lm }. */
+  /**
+   * Settings over the caller's while the teacher runs (DSPy's teacher_settings), e.g. { lm }. Default: the LM
+   * the program's predictors share (DSPy's teacher drops its predictors' LMs) and the bound adapter.
+   */
   teacherSettings?: Partial<Settings>;
   /** The most bootstrapped demos a candidate holds. Default 4. */
   maxBootstrappedDemos?: number;
@@ -82,7 +85,7 @@ export function bootstrapDemos(options: BootstrapDemosOptions): Sampler {
   let next = 0;
   const proposed = new Set<string>();
 
-  const bootstrap = (context: SamplerContext, student: Module, adapterSettings: Partial<Settings>, size: number, trainset: readonly Example[]): Promise<Module> =>
+  const bootstrap = (context: SamplerContext, student: Module, defaults: Partial<Settings>, size: number, trainset: readonly Example[]): Promise<Module> =>
     new BootstrapFewShot({
       metric: options.metric ?? context.metric,
       maxBootstrappedDemos: size,
@@ -91,21 +94,27 @@ export function bootstrapDemos(options: BootstrapDemosOptions): Sampler {
       ...(options.metricThreshold === undefined ? {} : { metricThreshold: options.metricThreshold }),
       ...(options.maxRounds === undefined ? {} : { maxRounds: options.maxRounds }),
       ...(options.maxErrors === undefined ? {} : { maxErrors: options.maxErrors }),
-      teacherSettings: { ...adapterSettings, ...options.teacherSettings },
+      teacherSettings: { ...defaults, ...options.teacherSettings },
     }).compile(student, { trainset, ...(options.teacher === undefined ? {} : { teacher: options.teacher }) });
 
   /** The program holding the candidate's demos for `seed`. */
   const candidate = async (context: SamplerContext, seed: number): Promise<Module> => {
     const applied = context.program.withValues(context.base);
     const student = applied.program;
-    const adapterSettings: Partial<Settings> = applied.adapter === undefined ? {} : { adapter: applied.adapter };
+    // DSPy resets the teacher (LM included) before giving it labeled demos, so it runs on the settings' LM: give
+    // it the LM the program's predictors use, when they share one (an `lm` variable's current choice included).
+    const lms = new Set(student.predictors().map((p) => p.lm).filter((lm) => lm !== null));
+    const defaults: Partial<Settings> = {
+      ...(lms.size === 1 ? { lm: [...lms][0]! } : {}),
+      ...(applied.adapter === undefined ? {} : { adapter: applied.adapter }),
+    };
     if (seed === -3) return student.resetCopy();
     if (seed === -2) return labeledFewShot(student.resetCopy(), options.trainset, maxLabeled, true, 0);
-    if (seed === -1) return bootstrap(context, student, adapterSettings, maxBootstrapped, options.trainset);
+    if (seed === -1) return bootstrap(context, student, defaults, maxBootstrapped, options.trainset);
     const shuffled = [...options.trainset];
     new PyRandom(seed).shuffle(shuffled);
     const size = minBootstrapped + new PyRandom(seed).randbelow(maxBootstrapped - minBootstrapped + 1);
-    return bootstrap(context, student, adapterSettings, size, shuffled);
+    return bootstrap(context, student, defaults, size, shuffled);
   };
 
   return {
