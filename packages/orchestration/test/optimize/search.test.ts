@@ -1,14 +1,14 @@
 // Random and grid search over a variable space improve a small program against a loopback LM that answers right
 // only at temperature 0 with KEYWORD in the instructions: trials run concurrently, each is recorded in the store
 // with progress events, the constraints prune the grid, and applyBest writes the winner into the space, after
-// which the bound program answers right on its next call.
+// which the bound program answers right on its next call. On each store (SQLite, and PostgreSQL: required in CI).
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Runtime } from '@dspex/runtime';
 import { Example, LM, Module, Predict, type CallOptions, type LMHandle, type Prediction } from 'dspex';
 import { Variables, bind, defineSpace, variable, type VariableSpace } from '../../src/variables/index.js';
 import { OptimizeConfigError, gridSearch, optimize, optimizeNamespace, randomSearch, type OptimizeProgress, type Sampler } from '../../src/optimize/index.js';
-import { sqliteStores } from '../variables/support.js';
+import { STORES } from '../sessions/backends.js';
 import { KEYWORD, startScoringLM, type ScoringLM } from '../variables/scoring_lm.js';
 
 class Echo extends Module<{ question: string }, { answer: string }> {
@@ -30,12 +30,11 @@ const searchSpace = () =>
 const devset = ['apple', 'pear', 'plum'].map((w) => new Example({ question: `echo ${w}`, answer: w }).withInputs('question'));
 const metric = (example: Example, prediction: Prediction) => prediction.get('answer') === example.get('answer');
 
-describe('search over variables', () => {
+for (const backend of STORES) describe.skipIf(!backend.available)(`search over variables on ${backend.name}`, () => {
   let server: ScoringLM;
   let rt: Runtime;
   let lm: LMHandle;
   let space: VariableSpace;
-  const stores = sqliteStores();
   beforeAll(async () => {
     server = await startScoringLM();
   });
@@ -43,13 +42,13 @@ describe('search over variables', () => {
   beforeEach(async () => {
     rt = new Runtime();
     lm = await LM.start(rt, { name: 'echo', model: 'openai/echo', apiBase: server.url, apiKey: 'unused', cache: { memory: false }, retries: 0 });
-    const { store } = await stores.fresh();
+    const { store } = await backend.fresh();
     space = await (await Variables.start(rt, { store })).space(searchSpace());
     server.bodies.length = 0;
   });
   afterEach(async () => {
     await rt.shutdown();
-    await stores.cleanup();
+    await backend.cleanup();
   });
 
   function boundEcho() {

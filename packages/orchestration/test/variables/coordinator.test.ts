@@ -1,31 +1,32 @@
-// The coordinator of a space: compare-and-set by version (a stale version is a typed conflict), concurrent
-// writers with no lost update (fast-check), history complete and ordered with who/why/metric, subscribers
-// (callback and async iterator), and persistence: a restarted coordinator, a crashed one, a reopened store.
+// The coordinator of a space, on each store (SQLite, and PostgreSQL: required in CI): compare-and-set by version
+// (a stale version is a typed conflict), concurrent writers with no lost update (fast-check), history complete
+// and ordered with who/why/metric, subscribers (callback and async iterator), and persistence: a restarted
+// coordinator, a crashed one, a reopened store.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Registry, Runtime } from '@dspex/runtime';
 import { awaitDown } from '@dspex/runtime/testing';
 import { Variables, VariableConflictError, defineSpace, variable, variablesNamespace, type SpaceChange } from '../../src/variables/index.js';
-import { qaSpace, sqliteStores } from './support.js';
+import { STORES } from '../sessions/backends.js';
+import { qaSpace } from './support.js';
 
 const counterSpace = (name: string) => defineSpace(name, { variables: { counter: variable.int({ min: 0, max: 1_000_000 }), writer: variable.text() } });
 
-describe('variable coordinator', () => {
+for (const backend of STORES) describe.skipIf(!backend.available)(`variable coordinator on ${backend.name}`, () => {
   let rt: Runtime;
   let now = 1_000;
   const clock = () => now++;
-  const stores = sqliteStores();
   beforeEach(() => {
     rt = new Runtime();
   });
   afterEach(async () => {
     await rt.shutdown();
-    await stores.cleanup();
+    await backend.cleanup();
   });
 
   it('compare-and-set: a stale version is a VariableConflictError and nothing is written', async () => {
-    const { store } = await stores.fresh();
+    const { store } = await backend.fresh();
     const space = await (await Variables.start(rt, { store, clock })).space(qaSpace());
     const first = await space.set({ temperature: 0.2 }, { expectedVersion: 0, by: 'alice', why: 'less random', metric: 0.5 });
     expect(first.version).toBe(1);
@@ -39,7 +40,7 @@ describe('variable coordinator', () => {
   });
 
   it('concurrent compare-and-set writers lose no update; versions strictly increase; history is complete and ordered', async () => {
-    const { store } = await stores.fresh();
+    const { store } = await backend.fresh();
     const variables = await Variables.start(rt, { store, clock });
     let run = 0;
     let conflicts = 0;
@@ -85,7 +86,7 @@ describe('variable coordinator', () => {
   });
 
   it('tells subscribers of each committed update, by callback and async iterator', async () => {
-    const { store } = await stores.fresh();
+    const { store } = await backend.fresh();
     const space = await (await Variables.start(rt, { store, clock })).space(qaSpace());
     const seen: SpaceChange[] = [];
     const unsubscribe = space.subscribe((change) => seen.push(change));
@@ -109,7 +110,7 @@ describe('variable coordinator', () => {
   });
 
   it('survives a restart of the coordinator, a crash of it, and a reopened store: same values and history', async () => {
-    const { store, reopen } = await stores.fresh();
+    const { store, reopen } = await backend.fresh();
     const variables = await Variables.start(rt, { store, clock });
     let space = await variables.space(qaSpace());
     await space.set({ temperature: 0.2 }, { by: 'a', why: 'first', metric: 0.1 });
@@ -128,7 +129,7 @@ describe('variable coordinator', () => {
     expect(await space.history()).toEqual(history);
     await space.set({ temperature: 0.4 }, { expectedVersion: 2 });
 
-    // Another process on the same database file.
+    // Another process on the same database.
     await rt.shutdown();
     rt = new Runtime();
     const reopened = await reopen();
@@ -140,7 +141,7 @@ describe('variable coordinator', () => {
   });
 
   it('rolls forward an update whose state row was not written before a crash', async () => {
-    const { store } = await stores.fresh();
+    const { store } = await backend.fresh();
     const space = await (await Variables.start(rt, { store, clock })).space(qaSpace());
     await space.set({ temperature: 0.2 });
     await space.stop();
