@@ -60,7 +60,7 @@ export interface PoolOptions {
     allow?: readonly string[];
     /**
      * Adds classes with their own argument tables, by class path: `{ 'mypkg.Scorer': { construct: ['k'], call:
-     * true } }`. `construct`/`call`/`compile`: true (any arguments; for `call`, a module's input fields), a list
+     * true } }`. `construct`/`call`/`compile`/`propose` (an instruction proposer): true (any arguments; for `call`, a module's input fields), a list
      * of names (plain data), or a map name -> kind ('data', 'signature', 'module', 'lm', 'tools', 'metric',
      * 'path', ...); `positional`: the names positional arguments bind to; `hold` (default true); `annotation`.
      */
@@ -83,6 +83,8 @@ export interface PythonGrantEntry {
   positional?: readonly string[];
   call?: boolean | readonly string[] | Readonly<Record<string, string>>;
   compile?: boolean | readonly string[] | Readonly<Record<string, string>>;
+  /** An instruction proposer `propose_instructions` may build, with these arguments. */
+  propose?: boolean | readonly string[] | Readonly<Record<string, string>>;
   hold?: boolean;
   annotation?: boolean;
 }
