@@ -19,13 +19,17 @@ class Echo extends Module<{ question: string }, { answer: string }> {
 }
 
 /** Two predictors under one module: a demos variable bound to both cannot be bootstrapped as one list. */
-class Twice extends Module<{ question: string }, { answer: string }> {
-  both = new (class extends Module {
-    a = new Predict('question -> answer');
-    b = new Predict('question -> answer');
-  })();
+class Pair extends Module<{ question: string }, { answer: string }> {
+  a = new Predict('question -> answer');
+  b = new Predict('question -> answer');
   override forward(inputs: { question: string }, options?: CallOptions): Promise<Prediction<{ answer: string }>> {
-    return this.both.a.call(inputs, options) as Promise<Prediction<{ answer: string }>>;
+    return this.a.call(inputs, options) as Promise<Prediction<{ answer: string }>>;
+  }
+}
+class Twice extends Module<{ question: string }, { answer: string }> {
+  both = new Pair();
+  override forward(inputs: { question: string }, options?: CallOptions): Promise<Prediction<{ answer: string }>> {
+    return this.both.call(inputs, options);
   }
 }
 
