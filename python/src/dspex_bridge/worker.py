@@ -25,6 +25,7 @@ BUILTIN_COMMAND_MODULES = [
     "dspex_bridge.commands.evaluation",
     "dspex_bridge.commands.optimize",
     "dspex_bridge.commands.propose",
+    "dspex_bridge.commands.study",
 ]
 
 

@@ -6,9 +6,10 @@ from .attributes import read_attribute, signature_data, write_attribute
 from .grant import Grant, parse_entries, qualified_name
 from .kinds import KINDS, LM_REQUEST_OPTIONS, Arguments, Kind
 from .signatures import check_signature_string
-from .table import DEFAULT_TABLE, ClassGrant
+from .table import BRIDGE_TABLE, DEFAULT_TABLE, ClassGrant
 
 __all__ = [
+    "BRIDGE_TABLE",
     "DEFAULT_TABLE",
     "KINDS",
     "LM_REQUEST_OPTIONS",

@@ -4,7 +4,8 @@ where files may go. Default-deny: a class is granted only by an entry in a table
 Built once per worker from its flags. Without `--allow` the grant is the default table (table.py). `--allow`
 replaces it with the operator's glob patterns over classes' real homes (`dspy.*` grants all of DSPy: broad);
 a matched class the table lists keeps the table's entry, any other is the operator's own and its arguments
-are the operator's responsibility. `--grant` (python.grant) adds entries with their own argument tables.
+are the operator's responsibility. `--grant` (python.grant) adds entries with their own argument tables. The
+bridge table (objects the bridge's own commands keep for Node, such as an Optuna study) is in every grant.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..allowlist import AllowList
 from ..errors import BadArguments, NotAllowed
 from .kinds import KINDS, VALUE, Arguments, Kind, Use
 from .signatures import check_signature_string
-from .table import DEFAULT_TABLE, MODULE_CALL, ClassGrant
+from .table import BRIDGE_TABLE, DEFAULT_TABLE, MODULE_CALL, ClassGrant
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -129,7 +130,7 @@ class Grant(AllowList):
     ) -> None:
         #: The operator's glob patterns, or None for the default table.
         self.operator_patterns = None if patterns is None else tuple(p.strip() for p in patterns if p.strip())
-        self.table: dict[str, ClassGrant] = dict(DEFAULT_TABLE) if patterns is None else {}
+        self.table: dict[str, ClassGrant] = {**BRIDGE_TABLE, **(DEFAULT_TABLE if patterns is None else {})}
         self.extra: dict[str, ClassGrant] = dict(entries or {})
         super().__init__(self.operator_patterns if patterns is not None else sorted({**self.table, **self.extra}))
         self.save_dir = Path(os.path.realpath(save_dir)) if save_dir else None

@@ -157,3 +157,10 @@ DEFAULT_TABLE: dict[str, ClassGrant] = {
             "use_instruct_history", "use_tip", "set_tip_randomly", "set_history_randomly", "init_temperature")),
         hold=False),
 }
+
+#: Objects the bridge's own commands make and keep for Node, in every grant (with --allow too): Node holds them
+#: by handle and reaches them only through those commands (no `create`, no `call`, no attributes).
+BRIDGE_TABLE: dict[str, ClassGrant] = {
+    # study_create / study_ask / study_tell (commands/study.py): an Optuna study driven by ask and tell.
+    "dspex_bridge.commands.study.OptunaStudy": ClassGrant(),
+}
