@@ -28,3 +28,19 @@ export class OptimizeSamplerError extends OptimizeError {
     super(`optimize run "${runId}": the ${sampler} sampler failed after ${trials} trials: ${cause instanceof Error ? cause.message : String(cause)}. The finished trials are recorded in the store; fix the cause (see error.cause) and run again.`, { cause });
   }
 }
+
+/** The Optuna study in Python failed or refused a request (its cause attached); `operation` names the bridge command. */
+export class OptunaError extends OptimizeError {
+  readonly code = 'DSPEX_OPTUNA';
+  constructor(readonly operation: string, message: string, options?: { cause?: unknown }) {
+    super(`optunaTPE ${operation}: ${message}`, options);
+  }
+}
+
+/** The Python worker holding the Optuna study died more often than `maxRecoveries` allows; the run stops. */
+export class OptunaStudyLostError extends OptimizeError {
+  readonly code = 'DSPEX_OPTUNA_STUDY_LOST';
+  constructor(readonly recoveries: number, options?: { cause?: unknown }) {
+    super(`optunaTPE: the Python worker holding the Optuna study died again after ${recoveries} recoveries, so the search stops. The trials finished so far are in the store (optimize:<space>); find why the worker dies (its exit in the pool's telemetry), or raise maxRecoveries.`, options);
+  }
+}

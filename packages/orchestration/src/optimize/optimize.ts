@@ -1,16 +1,19 @@
 // optimize(): one loop for every search over a variable space. A sampler proposes assignments (ask), each is
 // evaluated as a trial on a copy of the bound program (BoundProgram.withValues: the space is not touched while
 // searching), trials run `concurrency` at a time as tasks under a TaskSupervisor, each is recorded in the store
-// and reported to the sampler (tell) and to onProgress; applyBest writes the winner into the space.
+// and reported to the sampler (tell) and to onProgress; applyBest writes the winner into the space. Each trial
+// measures quality, LM cost and tokens, and latency; the run's objectives (quality alone by default) rank them.
 
+import { AsyncResource } from 'node:async_hooks';
 import { GenServer, Task, TaskSupervisor, type Caller, type Pid } from '@dspex/runtime';
 import type { JsonValue } from '@dspex/store';
-import type { Example, Metric } from 'dspex';
+import { withSettings, type Example, type Metric } from 'dspex';
 import type { BoundProgram } from '../variables/binding.js';
 import type { SpaceSnapshot } from '../variables/coordinator.js';
 import type { Assignment } from '../variables/kinds.js';
 import type { VariableSpace } from '../variables/variables.js';
-import { domainOf, randomSearch, type Sampler, type SamplerContext, type Trial } from './samplers.js';
+import { domainOf, randomSearch, type Sampler, type SamplerContext, type Trial, type TrialMeasures } from './samplers.js';
+import { betterTrial, objectiveValues, paretoFront, resolveObjectives, type Objective } from './objectives.js';
 import { OptimizeConfigError, OptimizeNoBestError, OptimizeSamplerError } from './errors.js';
 
 /** Progress of a run, in the order things happen. */
@@ -36,6 +39,11 @@ export interface OptimizeOptions {
   concurrency?: number;
   /** The variables searched. Default: those the program binds that have values to choose among. */
   variables?: readonly string[];
+  /**
+   * What to optimize, in order of priority: 'quality' (the mean metric, up), 'cost' (USD of the LM calls, down),
+   * 'tokens', 'latency' (ms per call, down), or { name, direction, value(measures) }. Default ['quality'].
+   */
+  objectives?: readonly Objective[];
   onProgress?: (event: OptimizeProgress) => void;
   /** Names the run in the store (`optimize:<space>` namespace). Default: a timestamp and random suffix. */
   runId?: string;
@@ -45,12 +53,22 @@ export interface OptimizeOptions {
 export interface OptimizeResult {
   runId: string;
   sampler: string;
+  /** The objectives' names, in order (the order of every trial's `values`). */
+  objectives: string[];
   /** Every trial, by number. */
   trials: Trial[];
-  /** The completed trial with the highest score (the earliest among equals), or null. */
+  /** The completed trials no other beats on every objective, by number (with one objective: the best ones). */
+  paretoFront: Trial[];
+  /**
+   * The completed trial best on the first objective, ties broken by the next objectives in order, then the
+   * earliest (so always on the Pareto front); null when none completed.
+   */
   best: Trial | null;
-  /** Writes the best trial's values of the searched variables into the space (with the score as its metric). */
-  applyBest(options?: { expectedVersion?: number }): Promise<SpaceSnapshot>;
+  /**
+   * Writes the best trial's values of the searched variables into the space (with its score as the metric), or
+   * those of `trial` (e.g. another one of the Pareto front).
+   */
+  applyBest(options?: { expectedVersion?: number; trial?: Trial }): Promise<SpaceSnapshot>;
 }
 
 /** The store namespace of a space's optimizer runs: `<runId>` holds the summary, `<runId>/trial/<n>` each trial. */
@@ -62,15 +80,25 @@ function meanScore(scores: number[]): number {
   return scores.length === 0 ? 0 : scores.reduce((a, b) => a + b, 0) / scores.length;
 }
 
-async function evaluate(options: OptimizeOptions, assignment: Assignment): Promise<number> {
+async function evaluate(options: OptimizeOptions, assignment: Assignment): Promise<TrialMeasures> {
   const program = options.program.withValues(assignment);
   const scores: number[] = [];
+  let tokens = 0;
+  let cost = 0;
+  const unpriced = new Set<string>();
+  let elapsed = 0;
   for (const example of options.devset) {
-    const prediction = await program.call(example.inputs().toDict());
+    const started = performance.now();
+    const prediction = await withSettings({ trackUsage: true }, () => program.call(example.inputs().toDict()));
+    elapsed += performance.now() - started;
+    for (const usage of Object.values(prediction.lmUsage ?? {})) tokens += usage.promptTokens + usage.completionTokens;
+    const lmCost = prediction.lmCost;
+    cost += lmCost?.total ?? 0;
+    for (const model of lmCost?.unpriced ?? []) unpriced.add(model);
     const value = await options.metric(example, prediction);
     scores.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
   }
-  return meanScore(scores);
+  return { quality: meanScore(scores), cost: unpriced.size > 0 ? null : cost, unpriced: [...unpriced], tokens, latencyMs: elapsed / options.devset.length };
 }
 
 function searchable(options: OptimizeOptions, sampler: Sampler): string[] {
@@ -85,10 +113,6 @@ function searchable(options: OptimizeOptions, sampler: Sampler): string[] {
   }
   if (variables.length === 0) throw new OptimizeConfigError('variables', 'nothing to search: bind the program to variables with ranges or choices, or name them in `variables`.');
   return variables;
-}
-
-function better(a: Trial, b: Trial | null): boolean {
-  return a.status === 'completed' && (b === null || a.score! > b.score! || (a.score === b.score && a.number < b.number));
 }
 
 /**
@@ -107,6 +131,7 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   if (options.devset.length === 0) throw new OptimizeConfigError('devset', 'is empty: a trial needs examples to be scored on.');
   if (options.program.space.name !== space.name) throw new OptimizeConfigError('program', `is bound to space "${options.program.space.name}", not "${space.name}".`);
   const variables = searchable(options, sampler);
+  const objectives = resolveObjectives(options.objectives);
   const { values: base } = await space.get();
   const runId = options.runId ?? `${new Date().toISOString()}-${Math.random().toString(36).slice(2, 8)}`;
   const ns = optimizeNamespace(space.name);
@@ -117,7 +142,7 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   const finished: Trial[] = [];
   const context: SamplerContext = {
     space: definition, variables, base, trials: finished, feasible: (values) => definition.check(complete(values)).length === 0,
-    program: options.program, metric: options.metric, caller: options.caller,
+    program: options.program, metric: options.metric, caller: options.caller, objectives, concurrency,
   };
   let best: Trial | null = null;
   let proposed = 0;
@@ -144,6 +169,9 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
       return { number: proposed++, values };
     }));
 
+  // Trials run with the dspex settings in effect where optimize() was called, whatever async context the
+  // runtime happens to start their tasks from (a task may start from inside another trial's settings scope).
+  const inCallerContext = AsyncResource.bind(<T>(fn: () => T): T => fn());
   const started = await TaskSupervisor.start(options.caller);
   if (!('ok' in started) || started.ok === null) throw new OptimizeConfigError('caller', 'could not start the TaskSupervisor for the trials.');
   const supervisor: Pid = started.ok;
@@ -151,15 +179,16 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   const runTrial = async (number: number, assignment: Assignment): Promise<Trial> => {
     const startedAt = Date.now();
     options.onProgress?.({ type: 'trial_started', number, assignment });
-    if (!context.feasible(assignment)) return { number, assignment, status: 'infeasible', score: null, error: null, durationMs: 0 };
+    if (!context.feasible(assignment)) return { number, assignment, status: 'infeasible', score: null, error: null, durationMs: 0, measures: null, values: null };
     try {
-      const task = await TaskSupervisor.asyncNolink(options.caller, supervisor, () => evaluate(options, assignment));
-      const score = await Task.await(task, Infinity);
-      return { number, assignment, status: 'completed', score, error: null, durationMs: Date.now() - startedAt };
+      const task = await TaskSupervisor.asyncNolink(options.caller, supervisor, () => inCallerContext(() => evaluate(options, assignment)));
+      const measures = await Task.await(task, Infinity);
+      const values = objectiveValues(objectives, measures);
+      return { number, assignment, status: 'completed', score: measures.quality, error: null, durationMs: Date.now() - startedAt, measures, values };
     } catch (error) {
       const cause = (error as { reason?: unknown }).reason ?? error;
       const message = cause instanceof Error ? cause.message : String(cause);
-      return { number, assignment, status: 'failed', score: null, error: message, durationMs: Date.now() - startedAt };
+      return { number, assignment, status: 'failed', score: null, error: message, durationMs: Date.now() - startedAt, measures: null, values: null };
     }
   };
 
@@ -171,8 +200,14 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
       const trial = await runTrial(number, complete(proposal.values));
       await store.kv.put(ns, `${runId}/trial/${String(number).padStart(6, '0')}`, trial as unknown as JsonValue);
       finished.push(trial);
-      if (better(trial, best)) best = trial;
-      await sampler.tell?.(trial, context);
+      if (betterTrial(objectives, trial, best)) best = trial;
+      try {
+        await sampler.tell?.(trial, context);
+      } catch (error) {
+        // As a failed ask: no more proposals, and the run rejects once the running trials are recorded.
+        samplerFailure ??= { error };
+        exhausted = true;
+      }
       options.onProgress?.({ type: 'trial_finished', trial, best, finished: finished.length, total });
     }
   };
@@ -181,22 +216,33 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
     await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
     await GenServer.stop(options.caller, supervisor).catch(() => undefined);
+    await sampler.close?.();
   }
   const trials = [...finished].sort((a, b) => a.number - b.number);
   const winner = best as Trial | null;
+  const front = paretoFront(objectives, trials);
+  const names = objectives.map((o) => o.name);
   const failure = samplerFailure as { error: unknown } | undefined;
   const samplerError = failure === undefined ? null : failure.error instanceof Error ? failure.error.message : String(failure.error);
-  await store.kv.put(ns, runId, { sampler: sampler.name, variables: [...variables], trials: trials.length, best: winner as unknown as JsonValue, ...(samplerError === null ? {} : { samplerError }) });
+  await store.kv.put(ns, runId, {
+    sampler: sampler.name, variables: [...variables], objectives: names, trials: trials.length, best: winner as unknown as JsonValue,
+    paretoFront: front.map((t) => t.number), ...(samplerError === null ? {} : { samplerError }),
+  });
   if (failure !== undefined) throw new OptimizeSamplerError(runId, sampler.name, trials.length, failure.error);
   return {
     runId,
     sampler: sampler.name,
+    objectives: names,
     trials,
+    paretoFront: front,
     best: winner,
     applyBest: (applyOptions = {}) => {
-      if (winner === null) return Promise.reject(new OptimizeNoBestError(runId, trials.length));
-      const values = Object.fromEntries(variables.map((v) => [v, winner.assignment[v]!]));
-      return space.set(values, { ...applyOptions, by: `optimize:${sampler.name}`, why: `best of ${trials.length} trials (run ${runId})`, metric: winner.score! });
+      const { trial: chosen = winner, ...setOptions } = applyOptions;
+      if (chosen === null) return Promise.reject(new OptimizeNoBestError(runId, trials.length));
+      if (chosen.status !== 'completed') return Promise.reject(new OptimizeConfigError('trial', `trial ${chosen.number} is ${chosen.status}: only a completed trial can be applied.`));
+      const values = Object.fromEntries(variables.map((v) => [v, chosen.assignment[v]!]));
+      const why = chosen === winner ? `best of ${trials.length} trials (run ${runId})` : `trial ${chosen.number} of ${trials.length} (run ${runId})`;
+      return space.set(values, { ...setOptions, by: `optimize:${sampler.name}`, why, metric: chosen.score! });
     },
   };
 }

@@ -9,6 +9,21 @@ import type { Metric } from 'dspex';
 import type { BoundProgram } from '../variables/binding.js';
 import { choicesOf, type Assignment, type VariableSpec } from '../variables/kinds.js';
 import type { SpaceDefinition } from '../variables/space.js';
+import type { ObjectiveSpec } from './objectives.js';
+
+/** What a completed trial measured over the dev set. */
+export interface TrialMeasures {
+  /** The mean metric (true = 1): the trial's score. */
+  quality: number;
+  /** USD of its LM calls by dspex's price table; null when a model has no price (see `unpriced`). */
+  cost: number | null;
+  /** Models its LM calls used that have no price (registerPrices adds them). */
+  unpriced: string[];
+  /** Prompt plus completion tokens of its LM calls (cache hits count none). */
+  tokens: number;
+  /** Mean wall time of one program call, in milliseconds. */
+  latencyMs: number;
+}
 
 /** A finished trial, as samplers and the result see it. */
 export interface Trial {
@@ -21,6 +36,10 @@ export interface Trial {
   score: number | null;
   error: string | null;
   durationMs: number;
+  /** What it measured (completed trials; null otherwise). */
+  measures: TrialMeasures | null;
+  /** Its objectives' values, in the run's order of objectives (completed trials; null otherwise). */
+  values: number[] | null;
 }
 
 /** What a sampler is asked with. */
@@ -40,9 +59,17 @@ export interface SamplerContext {
   metric: Metric;
   /** The process the run's tasks start from (a proposer's own tasks too). */
   caller: Caller;
+  /** What the run optimizes, in order (the first decides `best`). */
+  objectives: readonly ObjectiveSpec[];
+  /** How many trials run at once: up to this many asks are outstanding. */
+  concurrency: number;
 }
 
-/** Proposes assignments. `ask` resolving to undefined means the sampler has nothing more to try. */
+/**
+ * Proposes assignments. `ask` resolving to undefined means the sampler has nothing more to try; the n-th
+ * assignment it proposes (from 0) becomes trial number n, which `tell` reports once finished (in finishing
+ * order). `close` is called once when the run ends, however it ends: free what the sampler holds there.
+ */
 export interface Sampler {
   readonly name: string;
   /**
@@ -52,6 +79,7 @@ export interface Sampler {
   variablesOf?(program: BoundProgram): readonly string[];
   ask(context: SamplerContext): Assignment | undefined | Promise<Assignment | undefined>;
   tell?(trial: Trial, context: SamplerContext): void | Promise<void>;
+  close?(): void | Promise<void>;
 }
 
 /** The values search may take for a variable, or undefined when it has none to choose among (text without candidates). */
@@ -59,6 +87,10 @@ export function domainOf(spec: VariableSpec, floatPoints: number): readonly Json
   switch (spec.kind) {
     case 'float':
     case 'int': {
+      if (spec.kind === 'float' && spec.step === undefined && spec.log === true) {
+        const ratio = Math.log(spec.max / spec.min) / Math.max(1, floatPoints - 1);
+        return Array.from({ length: spec.max === spec.min ? 1 : floatPoints }, (_, k) => Number((spec.min * Math.exp(k * ratio)).toPrecision(12)));
+      }
       const step = spec.step ?? (spec.kind === 'int' ? 1 : (spec.max - spec.min) / Math.max(1, floatPoints - 1));
       if (step === 0) return [spec.min];
       const count = Math.floor((spec.max - spec.min) / step + 1e-9) + 1;
@@ -87,12 +119,16 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * Random search: each variable drawn independently (uniformly from its range or choices; a float without a step
- * continuously), redrawn up to `maxRejections` times until the constraints hold.
+ * continuously; a `log` variable log-uniformly), redrawn up to `maxRejections` times until the constraints hold.
  */
 export function randomSearch(options: { seed?: number; maxRejections?: number } = {}): Sampler {
   const random = seededRandom(options.seed ?? 0);
   const maxRejections = options.maxRejections ?? 100;
   const draw = (spec: VariableSpec): JsonValue | undefined => {
+    if ((spec.kind === 'float' || spec.kind === 'int') && spec.log === true) {
+      const value = Math.exp(Math.log(spec.min) + random() * Math.log(spec.max / spec.min));
+      return spec.kind === 'int' ? Math.min(spec.max, Math.max(spec.min, Math.round(value))) : value;
+    }
     if (spec.kind === 'float' && spec.step === undefined) return spec.min + random() * (spec.max - spec.min);
     const domain = domainOf(spec, 2);
     return domain === undefined || domain.length === 0 ? undefined : domain[Math.floor(random() * domain.length)]!;

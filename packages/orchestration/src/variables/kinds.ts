@@ -34,8 +34,9 @@ export interface VariableCommon<T extends JsonValue> {
 
 /** One variable of a space, by kind (`variable.float({...})` and the like build them). */
 export type VariableSpec =
-  | ({ kind: 'float'; min: number; max: number; step?: number } & VariableCommon<number>)
-  | ({ kind: 'int'; min: number; max: number; step?: number } & VariableCommon<number>)
+  /** `log`: searched on a log scale (min > 0, no step), e.g. a learning rate or a token budget. */
+  | ({ kind: 'float'; min: number; max: number; step?: number; log?: boolean } & VariableCommon<number>)
+  | ({ kind: 'int'; min: number; max: number; step?: number; log?: boolean } & VariableCommon<number>)
   | ({ kind: 'bool' } & VariableCommon<boolean>)
   | ({ kind: 'choice'; choices: readonly JsonValue[] } & VariableCommon<JsonValue>)
   /** Instructions or any prompt text; `candidates` are what random and grid search choose among. */

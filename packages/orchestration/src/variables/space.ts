@@ -66,6 +66,8 @@ function checkSpec(space: string, variable: string, spec: VariableSpec, variable
   if (spec.kind === 'float' || spec.kind === 'int') {
     if (!Number.isFinite(spec.min) || !Number.isFinite(spec.max) || spec.min > spec.max) fail(`needs finite min <= max, not [${spec.min}, ${spec.max}]`);
     if (spec.step !== undefined && !(spec.step > 0)) fail(`step must be positive, not ${spec.step}`);
+    if (spec.log === true && !(spec.min > 0)) fail(`a log scale needs min > 0, not ${spec.min}`);
+    if (spec.log === true && spec.step !== undefined) fail('takes a step or a log scale, not both');
   }
   const choices = choicesOf(spec);
   if (choices !== undefined && choices.length === 0) fail('has no choices to take a value from');

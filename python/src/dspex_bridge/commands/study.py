@@ -26,8 +26,6 @@ _TPE_OPTIONS: dict[str, tuple[type, ...]] = {
     "multivariate": (bool,),
     "group": (bool,),
     "constant_liar": (bool,),
-    "consider_endpoints": (bool,),
-    "prior_weight": (int, float),
     "warn_independent_sampling": (bool,),
 }
 _DISTRIBUTION_KEYS = {
