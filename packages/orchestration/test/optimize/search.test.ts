@@ -84,6 +84,8 @@ for (const backend of STORES) describe.skipIf(!backend.available)(`search over v
       expect(result.trials).toHaveLength(expected); // grid: 9 combinations less the one the constraint refuses
       expect(result.trials.map((t) => t.number)).toEqual(Array.from({ length: expected }, (_, i) => i));
       expect(result.trials.every((t) => t.status === 'completed')).toBe(true);
+      // Each trial measured its own LM calls though three ran at once: 3 calls of 10 + 5 tokens.
+      expect(result.trials.map((t) => t.measures?.tokens)).toEqual(result.trials.map(() => 45));
       expect(result.trials.some((t) => t.assignment.temperature === 1 && t.assignment.instructions === 'Be brief.')).toBe(false);
       expect(result.best).toMatchObject({ score: 1, assignment: { temperature: 0, instructions: `Answer ${KEYWORD}.` } });
       expect(events.filter((e) => e.type === 'trial_finished')).toHaveLength(expected);
