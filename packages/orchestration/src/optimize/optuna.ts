@@ -154,10 +154,12 @@ class OptunaTPE implements Sampler {
   private readonly asked: Array<{ number: number; generation: number; params: Record<string, unknown> }> = [];
   /** Every trial sent to Optuna, in the order sent (what a rebuilt study replays). */
   private readonly told: Told[] = [];
+  /** Trials finished and not yet sent, by number. */
   private readonly finished = new Map<number, Trial>();
-  /** Trials numbered below this are sent (queued) to Optuna. */
+  /** reproducible: trials numbered below this are sent (queued) to Optuna. */
   private sentUpTo = 0;
   private readonly waiting = new Set<{ until: number; resolve: () => void; reject: (error: Error) => void }>();
+  private context: SamplerContext | null = null;
 
   constructor(private readonly options: OptunaTPEOptions) {
     this.reproducible = options.reproducible ?? true;
@@ -166,8 +168,14 @@ class OptunaTPE implements Sampler {
 
   async ask(context: SamplerContext): Promise<Assignment> {
     const number = this.asked.length;
+    this.context = context;
     this.study ??= studyOf(context);
-    if (this.reproducible) await this.sent(number - context.concurrency + 1);
+    if (this.reproducible) {
+      // What Optuna knows at ask n is exactly trials 0..n−concurrency: sent now, in order, and none later.
+      const until = number - context.concurrency + 1;
+      await this.finishedUpTo(until);
+      this.sendUpTo(until);
+    }
     const proposal = await this.call<{ number: number; params: Record<string, unknown> }>('study_ask', () => ({ handle: this.handle }));
     this.asked[number] = { number: proposal.number, generation: this.generation, params: proposal.params };
     const values: Assignment = {};
@@ -179,21 +187,21 @@ class OptunaTPE implements Sampler {
     return values;
   }
 
-  async tell(trial: Trial, context: SamplerContext): Promise<void> {
+  async tell(trial: Trial): Promise<void> {
+    if (!this.reproducible) return this.send(trial);
     this.finished.set(trial.number, trial);
-    const sending: Array<Promise<void>> = [];
-    if (!this.reproducible) sending.push(this.send(this.finished.get(trial.number)!, context));
-    else {
-      while (this.finished.has(this.sentUpTo)) sending.push(this.send(this.finished.get(this.sentUpTo)!, context));
-    }
-    await Promise.all(sending);
+    this.wake();
   }
 
   async close(): Promise<void> {
+    const failedBefore = this.fatal !== null;
+    if (this.reproducible && !failedBefore) this.sendUpTo(this.asked.length); // the last trials: no proposal follows them
     await this.queue;
+    // A run that failed has reported its error; one whose last tells failed learns it here.
+    if (!failedBefore && this.fatal !== null) this.options.onEvent?.({ type: 'close_failed', error: this.fatal });
     const session = this.session;
     // A later run starts a new study (with the same seed, the same proposals).
-    this.session = this.handle = this.study = this.fatal = null;
+    this.session = this.handle = this.study = this.fatal = this.context = null;
     this.generation = this.recoveries = this.sentUpTo = 0;
     this.asked.length = this.told.length = 0;
     this.finished.clear();
@@ -202,13 +210,21 @@ class OptunaTPE implements Sampler {
     await session?.close().catch((error: unknown) => this.options.onEvent?.({ type: 'close_failed', error }));
   }
 
+  /** Queues the tells of trials sentUpTo..until−1 (all finished), in order; a failure shows in the next call. */
+  private sendUpTo(until: number): void {
+    for (; this.sentUpTo < until; this.sentUpTo++) {
+      const trial = this.finished.get(this.sentUpTo);
+      if (trial === undefined) continue; // never finished: the run failed
+      this.finished.delete(this.sentUpTo);
+      this.send(trial).catch(() => undefined); // kept in `fatal`: the next call throws it
+    }
+  }
+
   /** Queues one finished trial's tell: complete with its objectives' values, pruned with the constraints it broke, or fail. */
-  private send(trial: Trial, context: SamplerContext): Promise<void> {
-    this.finished.delete(trial.number);
-    this.sentUpTo = Math.max(this.sentUpTo, trial.number + 1);
-    this.wake();
+  private send(trial: Trial): Promise<void> {
     const asked = this.asked[trial.number]!;
     const study = this.study!;
+    const context = this.context!;
     const told: Told =
       trial.status === 'completed'
         ? { params: asked.params, state: 'complete', values: trial.values!, constraints: violations(study, context, trial.assignment) }
@@ -226,16 +242,21 @@ class OptunaTPE implements Sampler {
     });
   }
 
-  /** Resolves once trials 0..until−1 are queued to Optuna. */
-  private sent(until: number): Promise<void> {
+  /** Resolves once every trial numbered sentUpTo..until−1 has finished. */
+  private finishedUpTo(until: number): Promise<void> {
     if (this.fatal !== null) return Promise.reject(this.fatal);
-    if (this.sentUpTo >= until) return Promise.resolve();
+    if (this.ready(until)) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiting.add({ until, resolve, reject }));
+  }
+
+  private ready(until: number): boolean {
+    for (let n = this.sentUpTo; n < until; n++) if (!this.finished.has(n)) return false;
+    return true;
   }
 
   private wake(): void {
     for (const waiter of this.waiting) {
-      if (this.sentUpTo >= waiter.until) {
+      if (this.ready(waiter.until)) {
         this.waiting.delete(waiter);
         waiter.resolve();
       }
