@@ -2,18 +2,19 @@
 // latency), each with its direction. With several, the trials that no other beats on every objective are the
 // Pareto front; `best` is the front's trial that is best on the first objective, ties broken by the next ones.
 
+import type { Assignment } from '../variables/kinds.js';
 import type { Trial, TrialMeasures } from './samplers.js';
 import { OptimizeConfigError } from './errors.js';
 
 /** The objectives optimize() measures itself: quality (the mean metric) up; cost (USD), tokens and latency (ms per example) down. */
 export type BuiltinObjective = 'quality' | 'cost' | 'tokens' | 'latency';
 
-/** An objective of your own over a trial's measures, e.g. `{ name: 'value', direction: 'maximize', value: (m) => m.quality - 100 * (m.cost ?? 0) }`. */
+/** An objective of your own over a trial's measures and assignment, e.g. `{ name: 'value', direction: 'maximize', value: (m) => m.quality - 100 * (m.cost ?? 0) }`. */
 export interface ObjectiveSpec {
   name: string;
   direction: 'maximize' | 'minimize';
   /** The objective's value for a completed trial; it must be a finite number (else the trial is failed). */
-  value(measures: TrialMeasures): number;
+  value(measures: TrialMeasures, assignment: Readonly<Assignment>): number;
 }
 
 /** A built-in objective by name, or your own. */
@@ -44,7 +45,7 @@ export function resolveObjectives(objectives: readonly Objective[] | undefined):
       return builtin;
     }
     if (typeof objective?.name !== 'string' || (objective.direction !== 'maximize' && objective.direction !== 'minimize') || typeof objective.value !== 'function') {
-      throw new OptimizeConfigError('objectives', 'an objective of your own is { name, direction: "maximize" | "minimize", value(measures) }.');
+      throw new OptimizeConfigError('objectives', 'an objective of your own is { name, direction: "maximize" | "minimize", value(measures, assignment) }.');
     }
     return objective;
   });
@@ -54,10 +55,10 @@ export function resolveObjectives(objectives: readonly Objective[] | undefined):
   return specs;
 }
 
-/** The objectives' values of a trial's measures, in order; throws (failing the trial) for one that is not a finite number. */
-export function objectiveValues(objectives: readonly ObjectiveSpec[], measures: TrialMeasures): number[] {
+/** The objectives' values of a trial, in order; throws (failing the trial) for one that is not a finite number. */
+export function objectiveValues(objectives: readonly ObjectiveSpec[], measures: TrialMeasures, assignment: Readonly<Assignment>): number[] {
   return objectives.map((objective) => {
-    const value = objective.value(measures);
+    const value = objective.value(measures, assignment);
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`objective "${objective.name}" gave ${String(value)}, not a finite number.`);
     return value;
   });

@@ -41,7 +41,7 @@ export interface OptimizeOptions {
   variables?: readonly string[];
   /**
    * What to optimize, in order of priority: 'quality' (the mean metric, up), 'cost' (USD of the LM calls, down),
-   * 'tokens', 'latency' (ms per call, down), or { name, direction, value(measures) }. Default ['quality'].
+   * 'tokens', 'latency' (ms per call, down), or { name, direction, value(measures, assignment) }. Default ['quality'].
    */
   objectives?: readonly Objective[];
   onProgress?: (event: OptimizeProgress) => void;
@@ -183,7 +183,7 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
     try {
       const task = await TaskSupervisor.asyncNolink(options.caller, supervisor, () => inCallerContext(() => evaluate(options, assignment)));
       const measures = await Task.await(task, Infinity);
-      const values = objectiveValues(objectives, measures);
+      const values = objectiveValues(objectives, measures, assignment);
       return { number, assignment, status: 'completed', score: measures.quality, error: null, durationMs: Date.now() - startedAt, measures, values };
     } catch (error) {
       const cause = (error as { reason?: unknown }).reason ?? error;
