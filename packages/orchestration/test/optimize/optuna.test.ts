@@ -9,7 +9,7 @@ import type { PythonPool } from '@dspex/python-bridge';
 import type { Runtime } from '@dspex/runtime';
 import { Example, LM, Module, Predict, registerPrices, type CallOptions, type LMHandle, type Prediction } from 'dspex';
 import { Variables, bind, defineSpace, variable, type CrossConstraint, type VariableSpace } from '../../src/variables/index.js';
-import { OptimizeConfigError, OptunaStudyLostError, dominates, optimize, optimizeNamespace, optunaTPE, type OptimizeOptions, type OptunaEvent, type OptunaTPEOptions } from '../../src/optimize/index.js';
+import { OptimizeConfigError, OptimizeSamplerError, OptunaStudyLostError, dominates, optimize, optimizeNamespace, optunaTPE, type OptimizeOptions, type OptunaEvent, type OptunaTPEOptions } from '../../src/optimize/index.js';
 import { sqliteStores } from '../variables/support.js';
 import { KEYWORD, startTunableLM, type TunableLM } from './tunable_lm.js';
 import { LOOPBACK_PYTHON_ENV, quietRuntime, startReadyPool } from '../../../dspex/test/evaluate_helpers.js';
@@ -194,9 +194,14 @@ withPython('optunaTPE over the Python bridge', () => {
     expect(events[0]).toMatchObject({ type: 'recovered', recoveries: 1 });
     expect((events[0] as { replayed: number }).replayed).toBeGreaterThanOrEqual(5); // 8 finished: at least 0..4 were told
 
-    const run = search({ program, trials: 20, onProgress: killAt(4), tpe: { maxRecoveries: 0 } });
-    await expect(run).rejects.toBeInstanceOf(OptunaStudyLostError);
-    await expect(run).rejects.toMatchObject({ code: 'DSPEX_OPTUNA_STUDY_LOST' });
+    const error = await search({ program, trials: 20, onProgress: killAt(4), tpe: { maxRecoveries: 0 } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OptimizeSamplerError);
+    expect((error as OptimizeSamplerError).cause).toBeInstanceOf(OptunaStudyLostError);
+    expect((error as OptimizeSamplerError).cause).toMatchObject({ code: 'DSPEX_OPTUNA_STUDY_LOST', recoveries: 0 });
+    // The trials that finished before the study was lost are recorded.
+    const stored = await space.store.kv.list(optimizeNamespace('tunable'), { prefix: `${(error as OptimizeSamplerError).runId}/trial/` });
+    expect(stored.length).toBe((error as OptimizeSamplerError).trials);
+    expect(stored.length).toBeGreaterThanOrEqual(4);
   });
 });
 
