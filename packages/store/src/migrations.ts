@@ -5,6 +5,7 @@
 import { StoreMigrationError, StoreSchemaTooNewError } from './errors.js';
 import type { Backend } from './sql.js';
 
+/** One numbered schema change, with its statements for each backend. */
 export interface Migration {
   version: number;
   name: string;
@@ -40,6 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'runs, journal, sessions, turns, kv', sqlite: common('INTEGER'), postgres: common('BIGINT') },
 ];
 
+/** The schema version this code knows (the last migration's number); `store.schemaVersion()` reads the database's. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Arbitrary constant for pg_advisory_xact_lock: concurrent openers of one database migrate one at a time. */

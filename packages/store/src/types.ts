@@ -6,6 +6,7 @@ import type { JsonValue } from './json.js';
 /** Where a run stands. `running` and `pending` runs are the ones to resume after a crash. */
 export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
+/** A pipeline run as stored: its status, input, output or error, and how long its journal is. */
 export interface RunRecord {
   runId: string;
   /** The pipeline's name, as given to createRun. */
@@ -22,6 +23,7 @@ export interface RunRecord {
   updatedAt: number;
 }
 
+/** What `createRun` takes. */
 export interface CreateRunInput {
   /** A run id; a random UUID when left out. An id that exists is a StoreConflictError (kind 'run'). */
   runId?: string;
@@ -32,6 +34,7 @@ export interface CreateRunInput {
   status?: RunStatus;
 }
 
+/** What `updateRun` takes: the new status, with the output or error it ended with. */
 export interface RunUpdate {
   status: RunStatus;
   output?: JsonValue;
@@ -40,6 +43,7 @@ export interface RunUpdate {
   expectedStatus?: RunStatus;
 }
 
+/** A filter for `listRuns`: by status (one or several), pipeline, and how many. */
 export interface ListRunsQuery {
   status?: RunStatus | RunStatus[];
   pipeline?: string;
@@ -47,12 +51,14 @@ export interface ListRunsQuery {
   limit?: number;
 }
 
+/** One step's result, as `appendJournal` takes it. */
 export interface JournalEntryInput {
   /** Unique within the run: the step's identity. Writing it again is idempotent (see appendJournal). */
   stepKey: string;
   value: JsonValue;
 }
 
+/** One journal entry as read back: its number, step key, value and time (ms). */
 export interface JournalEntry {
   /** 1, 2, 3, ... per run, in append order. */
   seq: number;
@@ -61,12 +67,14 @@ export interface JournalEntry {
   at: number;
 }
 
+/** What `appendJournal` resolves to: the entry's number, and whether this call wrote it. */
 export interface AppendResult {
   seq: number;
   /** false when the same step key with the same value was already in the journal (nothing was written). */
   appended: boolean;
 }
 
+/** A session as stored: its state, version and turn count. */
 export interface SessionRecord {
   id: string;
   state: JsonValue;
@@ -78,11 +86,13 @@ export interface SessionRecord {
   updatedAt: number;
 }
 
+/** What `loadSession` resolves to: the session and its turns. */
 export interface LoadedSession extends SessionRecord {
   /** The session's turns in order, oldest first (all of them, or the last `lastTurns`). */
   turns: SessionTurn[];
 }
 
+/** One turn of a session as read back: its number, value and time (ms). */
 export interface SessionTurn {
   /** 1, 2, 3, ... per session. */
   seq: number;
@@ -90,6 +100,7 @@ export interface SessionTurn {
   at: number;
 }
 
+/** Options of `appendTurn`: a version check and a state to write with the turn. */
 export interface AppendTurnOptions {
   /** Check the session's version first; a mismatch is a StoreConflictError and nothing is written. */
   expectedVersion?: number;
@@ -97,12 +108,14 @@ export interface AppendTurnOptions {
   state?: JsonValue;
 }
 
+/** A session `listIdle` found untouched since the given time. */
 export interface IdleSession {
   id: string;
   version: number;
   updatedAt: number;
 }
 
+/** A key-value entry as read back: its value, version and time of the last write (ms). */
 export interface KvEntry {
   value: JsonValue;
   version: number;

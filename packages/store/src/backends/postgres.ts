@@ -7,6 +7,7 @@ import pg from 'pg';
 import { StoreClosedError, StoreConfigError, StoreUnavailableError } from '../errors.js';
 import { Rollback, type Backend, type SqlExecutor } from '../sql.js';
 
+/** Options of the PostgreSQL backend (`openStore({ postgres })`). */
 export interface PostgresOptions {
   /** e.g. `postgres://user@127.0.0.1:5432/app`. */
   connectionString: string;

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { StoreClosedError, StoreConfigError, StoreUnavailableError } from '../errors.js';
 import { Rollback, type Backend, type SqlExecutor } from '../sql.js';
 
+/** Options of the SQLite backend (`openStore({ sqlite })`). */
 export interface SqliteOptions {
   /** The data directory; created if missing. */
   dir: string;

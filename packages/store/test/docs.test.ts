@@ -1,0 +1,14 @@
+// Documentation that cannot drift: every export of the package's entry point has a doc comment, and every
+// ```ts block of README.md not marked `fragment` runs as a program (on SQLite in a temporary directory).
+
+import { join } from 'node:path';
+import { checkDocComments, runReadmeExamples } from '../../../scripts/docs_check.mjs';
+
+const root = join(import.meta.dirname, '..');
+
+checkDocComments(root, ['src/index.ts']);
+runReadmeExamples({
+  root,
+  imports: { '@dspex/store': 'src/index.ts', '@dspex/runtime': join(root, '../runtime/src/index.ts') },
+  minExamples: 1,
+});
