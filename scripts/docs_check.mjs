@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 /** Registers one test per entry point asserting that every name it exports has a doc comment. */
 export function checkDocComments(root, entries) {
@@ -48,7 +48,7 @@ export function readmeExamples(readme) {
   return examples;
 }
 
-/** Registers one test per runnable README block: the block is written to a file and imported, so it runs as a program. */
+/** Registers one test per runnable README block: the block is written to a file and imported in a fresh module graph, so it runs as a program. */
 export function runReadmeExamples({ root, imports, minExamples, timeoutMs = 20_000 }) {
   describe('README examples run', () => {
     const dir = join(root, 'test', '.readme-examples');
@@ -69,6 +69,8 @@ export function runReadmeExamples({ root, imports, minExamples, timeoutMs = 20_0
         }
         writeFileSync(file, `${source}\nexport {};\n`);
         process.env.DSPEX_LOG_LEVEL ??= 'silent';
+        // A fresh module graph per block, as a program gets: settings one block configures never reach the next.
+        vi.resetModules();
         await import(pathToFileURL(file).href);
       }, timeoutMs);
     }
