@@ -1,7 +1,12 @@
 // The run queue. Processes with messages wait here; each gets a slice of at most `reductionsPerSlice`
 // messages, and a tick runs slices until its time budget is spent, then yields to the event loop with
 // setImmediate so timers and I/O run between ticks. Nothing runs a mailbox in the sender's call stack.
+//
+// Ticks run in the async context of the module's loading (the root context), never in the context of whoever
+// happened to schedule the tick: otherwise a process would see one caller's AsyncLocalStorage values (a
+// settings scope, the active trace span) while handling another caller's message.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DEAD, NEEDS_INIT, QUEUED, RUNNING, SUSPENDED, type Process } from './process.js';
 
 /** How the run queue schedules processes (`new Runtime({ scheduler })`); the defaults suit services. */
@@ -20,6 +25,9 @@ export interface SchedulerOptions {
 }
 
 type RunSlice = (process: Process, reductions: number) => number;
+
+/** Runs a function in the root async context (taken when this module loads): no caller's context leaks in. */
+const inRootContext: <R>(fn: () => R) => R = AsyncLocalStorage.snapshot();
 
 /** @internal The run queue of one Runtime. */
 export class Scheduler {
@@ -67,7 +75,7 @@ export class Scheduler {
 
   private readonly onImmediate = (): void => {
     this.immediatePending = false;
-    this.tick();
+    inRootContext(this.tick);
   };
 
   private readonly tick = (): void => {
@@ -142,7 +150,7 @@ export class Scheduler {
   async drain(maxTicks = 1_000_000): Promise<void> {
     for (let i = 0; i < maxTicks; i++) {
       if (this.qhead < this.queue.length) {
-        this.tick();
+        inRootContext(this.tick);
       }
       // Let promise continuations (async handlers) settle and timers of zero delay fire.
       await new Promise<void>((resolve) => setImmediate(resolve));

@@ -7,6 +7,7 @@
 //   const scores = await Task.await(task, 10_000);        // TaskTimeoutError / TaskExitError on failure
 //   for await (const item of Task.asyncStream(rt, prompts, (p) => lm.complete(p), { maxConcurrency: 4 })) ...
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { availableParallelism } from 'node:os';
 import { DynamicSupervisor, type DynamicSupervisorOptions } from './dynamic_supervisor.js';
 import { BadArgumentError, ChildStartError, TaskExitError, TaskTimeoutError } from './errors.js';
@@ -308,7 +309,10 @@ function runTask<T>(process: Process, owner: Process | null, fn: TaskFn<T>, noti
   else finish(process.exitReason);
   const task = new Task<T>(process, ref, owner);
   STATES.set(task, state);
-  rt.send(process, new TaskRun(fn, state));
+  // The task runs its function in the async context of the code that started it (its AsyncLocalStorage
+  // values: settings scopes, the active trace span), as an awaited promise would, not in the scheduler's.
+  const inCallerContext = AsyncLocalStorage.snapshot();
+  rt.send(process, new TaskRun((self) => inCallerContext(fn, self), state));
   return task;
 }
 

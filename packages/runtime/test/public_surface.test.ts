@@ -2,15 +2,18 @@
 // that no timer outlives shutdown(), servers started under via-names, and formatTree's names. Imports go
 // through the public entry point only, as another package's would.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import {
   DynamicSupervisor,
   GenServer,
   Registry,
   Supervisor,
+  Task,
+  TaskSupervisor,
   formatTree,
   supervisionTree,
-  type Caller,
+  type ProcessContext,
   type GenServerBehavior,
   type Pid,
 } from '../src/index.js';
@@ -110,7 +113,7 @@ describe('no timer outlives a stop that is already over', () => {
     const before = pendingTimers();
     const rt = silentRuntime();
     const idle: GenServerBehavior<null> = { init: () => ({ ok: null }) };
-    const children = ['a', 'b'].map((id) => ({ id, shutdown: 60_000, start: (parent: Caller) => GenServer.startLink(parent, idle, undefined) }));
+    const children = ['a', 'b'].map((id) => ({ id, shutdown: 60_000, start: (parent: ProcessContext) => GenServer.startLink(parent, idle, undefined) }));
     const sup = okPid(await Supervisor.start(rt, { strategy: 'one_for_one', children }));
     await Supervisor.stop(rt, sup);
     // Before the fix each child left a 60 s timer armed after it had exited, holding the event loop.
@@ -124,6 +127,37 @@ describe('no timer outlives a stop that is already over', () => {
     const quick: GenServerBehavior<null> = { init: () => ({ ok: null }) };
     okPid(await GenServer.start(rt, quick, undefined, { timeout: 60_000 }));
     expect(pendingTimers()).toBe(before);
+    await rt.shutdown();
+  });
+});
+
+describe('async context (AsyncLocalStorage) across processes', () => {
+  const scope = new AsyncLocalStorage<string>();
+
+  it('a server handles each message in the root context, never in the context of the caller that woke the scheduler', async () => {
+    const rt = silentRuntime();
+    const seen: GenServerBehavior<null, void, 'where'> = { init: () => ({ ok: null }), handleCall: (_r, _f, state) => ({ reply: scope.getStore() ?? 'root', state }) };
+    const server = okPid(await GenServer.start(rt, seen, undefined));
+    const replies = await Promise.all(['a', 'b', 'c'].map((name) => scope.run(name, () => GenServer.call(rt, server, 'where'))));
+    expect(replies).toEqual(['root', 'root', 'root']);
+    await rt.shutdown();
+  });
+
+  it('a task runs its function in the context of the code that started it, also when many start at once', async () => {
+    const rt = silentRuntime();
+    const sup = okPid(await TaskSupervisor.start(rt));
+    const names = Array.from({ length: 30 }, (_, i) => `caller-${i}`);
+    const inTask = (): Promise<string | undefined> => Promise.resolve().then(() => scope.getStore());
+    const viaAsync = await Promise.all(names.map((name) => scope.run(name, () => Task.await(Task.async(rt, inTask)))));
+    const viaSupervisor = await Promise.all(names.map((name) => scope.run(name, async () => Task.await(await TaskSupervisor.asyncNolink(rt, sup, inTask)))));
+    expect(viaAsync).toEqual(names);
+    expect(viaSupervisor).toEqual(names);
+    const streamed = await scope.run('stream', async () => {
+      const out: Array<string | undefined> = [];
+      for await (const item of Task.asyncStream(rt, [1, 2, 3], () => inTask(), { maxConcurrency: 2 })) out.push('ok' in item ? item.ok : undefined);
+      return out;
+    });
+    expect(streamed).toEqual(['stream', 'stream', 'stream']);
     await rt.shutdown();
   });
 });

@@ -4,7 +4,6 @@
 // and reported to the sampler (tell) and to onProgress; applyBest writes the winner into the space. Each trial
 // measures quality, LM cost and tokens, and latency; the run's objectives (quality alone by default) rank them.
 
-import { AsyncResource } from 'node:async_hooks';
 import { GenServer, Task, TaskSupervisor, type Caller, type Pid } from '@dspex/runtime';
 import type { JsonValue } from '@dspex/store';
 import { withSettings, type Example, type Metric } from 'dspex';
@@ -169,9 +168,6 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
       return { number: proposed++, values };
     }));
 
-  // Trials run with the dspex settings in effect where optimize() was called, whatever async context the
-  // runtime happens to start their tasks from (a task may start from inside another trial's settings scope).
-  const inCallerContext = AsyncResource.bind(<T>(fn: () => T): T => fn());
   const started = await TaskSupervisor.start(options.caller);
   if (!('ok' in started) || started.ok === null) throw new OptimizeConfigError('caller', 'could not start the TaskSupervisor for the trials.');
   const supervisor: Pid = started.ok;
@@ -181,7 +177,7 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
     options.onProgress?.({ type: 'trial_started', number, assignment });
     if (!context.feasible(assignment)) return { number, assignment, status: 'infeasible', score: null, error: null, durationMs: 0, measures: null, values: null };
     try {
-      const task = await TaskSupervisor.asyncNolink(options.caller, supervisor, () => inCallerContext(() => evaluate(options, assignment)));
+      const task = await TaskSupervisor.asyncNolink(options.caller, supervisor, () => evaluate(options, assignment));
       const measures = await Task.await(task, Infinity);
       const values = objectiveValues(objectives, measures, assignment);
       return { number, assignment, status: 'completed', score: measures.quality, error: null, durationMs: Date.now() - startedAt, measures, values };
