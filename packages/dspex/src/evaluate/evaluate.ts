@@ -2,33 +2,25 @@
 // TaskSupervisor (workers.ts: bounded concurrency, a per-example timeout that kills the task running it),
 // every devset item ends as exactly one result, and the score is DSPy's round(100 * sum / n, 2).
 
-import { DynamicSupervisor, Runtime, TaskSupervisor, type Caller, type Dest } from '@dspex/runtime';
+import type { Caller } from '@dspex/runtime';
 import type { Example, Fields } from '../primitives/example.js';
-import { Prediction } from '../primitives/prediction.js';
-import { EmptyDevsetError, EvaluateConfigError, EvaluationCancelled, ExampleCancelled, ExampleTaskExit, ExampleTimeout, MaxErrorsExceeded, type PartialEvaluation } from './errors.js';
-import { ProgressDisplay } from './progress.js';
-import { pyRound } from './py_round.js';
-import { EvaluationResult, metricNameOf, resultRecords } from './result.js';
-import { errorCode, runExample, type ExampleContext, type ExampleOutcome } from './run_example.js';
-import { saveResults } from './save.js';
-import { renderTable } from './table.js';
-import { ExampleWorkers } from './workers.js';
-import { evaluateTelemetry, type EvaluateOptions, type EvaluationRow, type ExampleFailure, type Metric, type Program } from './types.js';
+import type { Prediction } from '../primitives/prediction.js';
 import { traceEvaluation } from '../tracing/module_span.js';
+import { EmptyDevsetError, EvaluateConfigError, EvaluationCancelled, MaxErrorsExceeded } from './errors.js';
+import { writeResults } from './output.js';
+import { ProgressDisplay } from './progress.js';
+import { metricNameOf, type EvaluationResult } from './result.js';
+import { EvaluationReporter } from './reporter.js';
+import { runExample, type ExampleContext } from './run_example.js';
+import { superviseExamples } from './supervised_run.js';
+import { EvaluationTally } from './tally.js';
+import { evaluateTelemetry, type EvaluateOptions, type Metric, type Program } from './types.js';
+import { chosenRuntime, withWorkRuntime } from './work_runtime.js';
 
 /** Examples evaluated at once when `concurrency` is not given. */
 export const DEFAULT_CONCURRENCY = 16;
 /** dspy.settings.max_errors. */
 export const DEFAULT_MAX_ERRORS = 10;
-
-let sharedRuntime: Runtime | undefined;
-
-/** The runtime evaluations use when none is passed: made on first use, idle when nothing runs. */
-export function defaultEvaluateRuntime(): Runtime {
-  return (sharedRuntime ??= new Runtime());
-}
-
-let evaluationCounter = 0;
 
 interface Checked {
   concurrency: number;
@@ -49,6 +41,9 @@ function check(devset: readonly Example[], metric: Metric, options: EvaluateOpti
   if (typeof failureScore !== 'number' || !Number.isFinite(failureScore)) throw new EvaluateConfigError(`failureScore must be a finite number, not ${String(failureScore)}.`);
   const timeoutMs = options.timeoutMs ?? Infinity;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new EvaluateConfigError(`timeoutMs must be a positive number of ms, not ${String(timeoutMs)}.`);
+  if (options.supervisor !== undefined && chosenRuntime(options.runtime) === undefined) {
+    throw new EvaluateConfigError('options.supervisor is a process of a runtime: pass that runtime as options.runtime too (or configure({ runtime })).');
+  }
   return { concurrency, maxErrors, failureScore, timeoutMs };
 }
 
@@ -68,129 +63,52 @@ export async function evaluate<O extends Fields = Fields, E extends Example = Ex
   return traceEvaluation(program, devset.length, () => evaluateLoose(program as Program, devset, metric as Metric, options));
 }
 
+/** The evaluation itself, once for loose records: check, run under supervision, tally, report, write. */
 async function evaluateLoose(program: Program, devset: readonly Example[], metric: Metric, options: EvaluateOptions): Promise<EvaluationResult> {
   const { concurrency, maxErrors, failureScore, timeoutMs } = check(devset, metric, options);
-  const total = devset.length;
+  const tally = new EvaluationTally(devset);
+  if (options.signal?.aborted === true) throw new EvaluationCancelled(tally.partial(), options.signal.reason);
   const now = options.now ?? (() => performance.now());
-  const telemetry = options.telemetry ?? evaluateTelemetry;
-  const evaluation = `eval-${++evaluationCounter}`;
-  const userSignal = options.signal;
-  const cancelled = (): boolean => userSignal?.aborted === true;
-  const outcomes = new Array<ExampleOutcome | undefined>(total);
-  const failures: ExampleFailure[] = [];
-  const partial = (): PartialEvaluation => ({
-    completed: outcomes.flatMap((o) => (o?.ok === true ? [{ index: o.index, row: [devset[o.index]!, o.prediction, o.score] as EvaluationRow }] : [])),
-    failures: [...failures].sort((a, b) => a.index - b.index),
-  });
-  if (cancelled()) throw new EvaluationCancelled(partial(), userSignal?.reason);
-
-  const caller: Caller = options.runtime ?? defaultEvaluateRuntime();
+  const reporter = new EvaluationReporter(options.telemetry ?? evaluateTelemetry, devset.length, failureScore);
   const output = options.output ?? process.stdout;
   const progress = options.displayProgress === true ? new ProgressDisplay({ output, now, intervalMs: options.progressIntervalMs ?? 5000, redrawMs: options.redrawIntervalMs ?? 100 }) : undefined;
-  const state = { done: 0, total, failed: 0, scoreSum: 0, scored: 0 };
-  let retried = 0;
-  let stopReason: unknown;
-  let stopping = false;
-  let workers: ExampleWorkers | undefined;
-  /** Aborts every running example: on cancellation, on maxErrors, and at the end. */
-  const stopAll = (reason: unknown): void => {
-    if (!stopping) (stopping = true), (stopReason = reason);
-    workers?.stop(reason);
-  };
-  const forward = (): void => stopAll(userSignal?.reason);
-  userSignal?.addEventListener('abort', forward, { once: true });
-
   const ctx: ExampleContext = {
     program,
     metric,
     now,
     onRetry: (index, error) => {
-      retried++;
-      if (telemetry.listenerCount('eval_retry') > 0) telemetry.emit('eval_retry', { evaluation, index, code: errorCode(error), message: error.message });
+      tally.retried++;
+      reporter.retried(index, error);
     },
   };
-  /** An example whose task died under it (killed at its timeout, crashed, or stopped with the evaluation). */
-  const lostOutcome = (index: number, reason: unknown): ExampleOutcome & { ok: false } => {
-    const error = reason === 'timeout' ? new ExampleTimeout(index, timeoutMs) : stopping ? new ExampleCancelled(index, stopReason ?? reason) : new ExampleTaskExit(index, reason);
-    return { index, ok: false, error, attempts: 1, durationMs: 0 };
-  };
 
-  let supervisor: Dest | undefined = options.supervisor;
-  let ownSupervisor = false;
-  if (supervisor === undefined) {
-    const started = await TaskSupervisor.start(caller);
-    if (!('ok' in started)) throw new EvaluateConfigError(`the evaluation's TaskSupervisor did not start: ${JSON.stringify(started)}`);
-    supervisor = started.ok;
-    ownSupervisor = true;
-  }
-  telemetry.emit('eval_start', { evaluation, total, concurrency });
-  const startedAt = now();
-  let stopped: 'max_errors' | 'cancelled' | undefined;
-  try {
-    workers = new ExampleWorkers({
-      caller,
-      supervisor,
-      total,
-      concurrency,
-      timeoutMs,
-      run: (index, signal) => runExample(index, devset[index]!, ctx, signal),
-      lost: lostOutcome,
-    });
-    if (stopping) workers.stop(stopReason);
-    for await (const outcome of workers.outcomes()) {
-      if (cancelled() && !outcome.ok) {
-        stopped = 'cancelled';
-        break;
-      }
-      if (outcomes[outcome.index] !== undefined) continue;
-      outcomes[outcome.index] = outcome;
-      state.done++;
-      if (outcome.ok) {
-        state.scoreSum += outcome.score;
-        state.scored++;
-      } else {
-        state.failed++;
-        const failure: ExampleFailure = { index: outcome.index, error: outcome.error, code: errorCode(outcome.error), attempts: outcome.attempts };
-        failures.push(failure);
-        if (telemetry.listenerCount('eval_error') > 0) telemetry.emit('eval_error', { evaluation, index: failure.index, code: failure.code, message: failure.error.message, attempts: failure.attempts });
-      }
-      if (telemetry.listenerCount('eval_example') > 0) {
-        const score = outcome.ok ? outcome.score : failureScore;
-        telemetry.emit('eval_example', { evaluation, index: outcome.index, ok: outcome.ok, score, attempts: outcome.attempts, durationMs: outcome.durationMs, done: state.done, total });
-      }
-      progress?.update(state);
-      if (cancelled()) stopped = 'cancelled';
-      else if (state.failed >= maxErrors && state.failed > 0) stopped = 'max_errors';
-      if (stopped !== undefined) break;
-    }
-  } finally {
-    stopAll(undefined);
-    userSignal?.removeEventListener('abort', forward);
-    progress?.finish(state);
-    if (ownSupervisor) await DynamicSupervisor.stop(caller, supervisor, 'shutdown').catch(() => undefined);
-  }
+  let startedAt = 0;
+  const run = (caller: Caller) =>
+    superviseExamples(
+      { caller, supervisor: options.supervisor, total: devset.length, concurrency, timeoutMs, signal: options.signal, run: (index, signal) => runExample(index, devset[index]!, ctx, signal) },
+      {
+        started: () => {
+          reporter.started(concurrency);
+          startedAt = now();
+        },
+        take: (outcome) => {
+          const failure = tally.record(outcome);
+          if (failure === 'seen') return 'seen';
+          reporter.finished(outcome, failure, tally.state.done);
+          progress?.update(tally.state);
+          return tally.state.failed >= maxErrors && tally.state.failed > 0 ? 'max_errors' : 'continue';
+        },
+        ended: () => progress?.finish(tally.state),
+      },
+    );
+  const stopped = await withWorkRuntime(options.runtime, run);
   if (stopped !== undefined) {
-    telemetry.emit('eval_stopped', { evaluation, why: stopped, done: state.done, total });
-    throw stopped === 'cancelled' ? new EvaluationCancelled(partial(), userSignal?.reason) : new MaxErrorsExceeded(maxErrors, partial());
+    reporter.stopped(stopped, tally.state.done);
+    throw stopped === 'cancelled' ? new EvaluationCancelled(tally.partial(), options.signal?.reason) : new MaxErrorsExceeded(maxErrors, tally.partial());
   }
 
-  const elapsedMs = now() - startedAt;
-  const rows: EvaluationRow[] = devset.map((example, index) => {
-    const outcome = outcomes[index];
-    if (outcome?.ok === true) return [example, outcome.prediction, outcome.score];
-    return [example, new Prediction(), failureScore];
-  });
-  let ncorrect = 0;
-  for (const row of rows) ncorrect += row[2];
-  const score = pyRound((100 * ncorrect) / total, 2);
-  const examplesPerSecond = elapsedMs > 0 ? (total * 1000) / elapsedMs : 0;
-  telemetry.emit('eval_done', { evaluation, score, total, failed: failures.length, elapsedMs, examplesPerSecond });
-
-  const metricName = metricNameOf(metric, options.metricName);
-  // Python's `if display_table:`: true or a positive row count (0 shows nothing).
-  if (options.displayTable === true || (typeof options.displayTable === 'number' && options.displayTable > 0)) output.write(renderTable(resultRecords(rows, metricName), metricName, options.displayTable));
-  if (options.saveAsJson !== undefined) await saveResults(options.saveAsJson, resultRecords(rows, metricName), 'json');
-  if (options.saveAsCsv !== undefined) await saveResults(options.saveAsCsv, resultRecords(rows, metricName), 'csv');
-  failures.sort((a, b) => a.index - b.index);
-  return new EvaluationResult(score, rows, failures, { failed: failures.length, retried, elapsedMs, examplesPerSecond });
+  const result = tally.result(failureScore, now() - startedAt);
+  reporter.done(result);
+  await writeResults(result.results, metricNameOf(metric, options.metricName), output, options);
+  return result;
 }

@@ -1,5 +1,5 @@
 // Public API of the evaluate subsystem (DSPy's dspy/evaluate): re-exports only.
-export { evaluate, defaultEvaluateRuntime, DEFAULT_CONCURRENCY, DEFAULT_MAX_ERRORS } from './evaluate.js';
+export { evaluate, DEFAULT_CONCURRENCY, DEFAULT_MAX_ERRORS } from './evaluate.js';
 export { Evaluate, type EvaluateConfig, type EvaluateCallOverrides } from './evaluate_class.js';
 export { EvaluationResult, resultRecords, mergeRecords, metricNameOf, type EvaluationStats, type ResultRecord } from './result.js';
 export { ProgressDisplay, averageMetricText, type ProgressState } from './progress.js';

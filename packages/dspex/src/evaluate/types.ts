@@ -56,9 +56,12 @@ export interface OutputStream {
 
 /** Options of `evaluate`: concurrency, per-example timeout, maxErrors, failure score, progress and table display, saving, signal. */
 export interface EvaluateOptions {
-  /** The runtime (or the process) the example tasks run under. Default: a shared runtime made on first use. */
+  /**
+   * The runtime (or the process) the example tasks run under. Default: settings.runtime (`configure({ runtime })`),
+   * else a runtime made for this evaluation and shut down before its promise settles.
+   */
   runtime?: Caller;
-  /** A running TaskSupervisor to start the example tasks under. Default: one started for this evaluation. */
+  /** A running TaskSupervisor (of `runtime`, which must then be given) to start the example tasks under. Default: one started for this evaluation. */
   supervisor?: Dest;
   /** Examples in flight at once (DSPy's num_threads). Default 16. */
   concurrency?: number;

@@ -5,6 +5,7 @@
 // Node 20 the first AsyncLocalStorage.run turns on async hooks for every promise of the process, for good.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Runtime } from '@dspex/runtime';
 import type { LM } from '../primitives/lm.js';
 import type { Adapter } from '../adapters/base.js';
 import type { UsageTracker } from '../usage/tracker.js';
@@ -40,6 +41,12 @@ export interface Settings {
   maxHistorySize: number;
   /** Record no LM history at all, global or per LM (DSPy's disable_history). */
   disableHistory: boolean;
+  /**
+   * The runtime evaluate() and BootstrapFewShot run their tasks on when the call passes no `runtime` option
+   * (`configure({ runtime: rt })`, or `withSettings({ runtime: rt }, ...)` for one scope). null: each such call
+   * makes a runtime of its own and shuts it down when it settles. Whoever sets it owns it: shut it down after use.
+   */
+  runtime: Runtime | null;
 }
 
 const DEFAULTS: Settings = {
@@ -52,6 +59,7 @@ const DEFAULTS: Settings = {
   usageTracker: null,
   maxHistorySize: 10_000,
   disableHistory: false,
+  runtime: null,
 };
 
 let globalSettings: Settings = { ...DEFAULTS };

@@ -4,8 +4,10 @@
 // are shuffled and sampled with Python's random.Random(0), so the demos are exactly the ones DSPy picks.
 
 import { Task, type Caller } from '@dspex/runtime';
-import { defaultEvaluateRuntime, DEFAULT_MAX_ERRORS } from '../evaluate/index.js';
-import type { Example } from '../primitives/example.js';
+import { DEFAULT_MAX_ERRORS } from '../evaluate/index.js';
+import { withWorkRuntime } from '../evaluate/work_runtime.js';
+import type { Example, Fields } from '../primitives/example.js';
+import type { Prediction } from '../primitives/prediction.js';
 import type { Module } from '../program/module.js';
 import type { Settings } from '../program/settings.js';
 import { bootstrapExample, captureSettings, type BootstrapAttempt, type ExampleContext } from './bootstrap_example.js';
@@ -22,9 +24,13 @@ export interface BootstrapExampleEvent {
   errors: number;
 }
 
-/** Options of BootstrapFewShot, DSPy's names and defaults: metric, maxBootstrappedDemos, maxLabeledDemos, maxRounds, maxErrors, metricThreshold. */
-export interface BootstrapFewShotOptions {
-  metric?: TelepromptMetric;
+/**
+ * Options of BootstrapFewShot, DSPy's names and defaults: metric, maxBootstrappedDemos, maxLabeledDemos, maxRounds,
+ * maxErrors, metricThreshold. `O` and `E`: the output fields and the examples the metric reads (loose by default).
+ */
+export interface BootstrapFewShotOptions<O extends Fields = Fields, E extends Example = Example> {
+  /** Judges the teacher's prediction of a trainset example; none accepts every prediction that did not fail. */
+  metric?: TelepromptMetric<E, Prediction<O>>;
   /** Accept a bootstrapped example when metric >= this (unset or 0: when the metric is truthy). */
   metricThreshold?: number | null;
   /** Settings over the caller's while the teacher runs (DSPy's teacher_settings), e.g. { lm }. */
@@ -41,7 +47,10 @@ export interface BootstrapFewShotOptions {
   seed?: PySeed;
   /** Examples bootstrapped at once. Default 8. Results never depend on it. */
   concurrency?: number;
-  /** The runtime (or process) the example tasks run under. Default: the shared evaluation runtime. */
+  /**
+   * The runtime (or process) the example tasks run under. Default: settings.runtime (`configure({ runtime })`),
+   * else a runtime made for this compile and shut down before its promise settles.
+   */
   runtime?: Caller;
   /** Told about each example in trainset order, as DSPy's loop reaches it. */
   onExample?: (event: BootstrapExampleEvent) => void;
@@ -53,8 +62,12 @@ function count(name: string, value: number | undefined, fallback: number, min = 
   return n;
 }
 
-/** DSPy's BootstrapFewShot: runs a teacher on the trainset, keeps the traces the metric passes as demos, and picks exactly the demos DSPy picks for the same data and seed. */
-export class BootstrapFewShot implements Teleprompter {
+/**
+ * DSPy's BootstrapFewShot: runs a teacher on the trainset, keeps the traces the metric passes as demos, and picks
+ * exactly the demos DSPy picks for the same data and seed. A metric typed for a program's outputs (`O`) makes
+ * compile accept only programs with those outputs; a loose metric (the default) accepts any program.
+ */
+export class BootstrapFewShot<O extends Fields = Fields, E extends Example = Example> implements Teleprompter<O, E> {
   readonly maxBootstrappedDemos: number;
   readonly maxLabeledDemos: number;
   readonly maxRounds: number;
@@ -62,7 +75,7 @@ export class BootstrapFewShot implements Teleprompter {
   readonly concurrency: number;
   readonly seed: PySeed;
 
-  constructor(private readonly options: BootstrapFewShotOptions = {}) {
+  constructor(private readonly options: BootstrapFewShotOptions<O, E> = {}) {
     this.maxBootstrappedDemos = count('maxBootstrappedDemos', options.maxBootstrappedDemos, 4);
     this.maxLabeledDemos = count('maxLabeledDemos', options.maxLabeledDemos, 16);
     this.maxRounds = count('maxRounds', options.maxRounds, 1, 1);
@@ -76,7 +89,7 @@ export class BootstrapFewShot implements Teleprompter {
    * An optimized copy of `student` (marked compiled) whose predictors hold bootstrapped then labeled demos.
    * Rejects with StudentCompiledError, TeacherMismatchError, or BootstrapMaxErrorsError (cause: the example's error).
    */
-  async compile<P extends Module>(student: P, { trainset, teacher }: CompileOptions): Promise<P> {
+  async compile<P extends Module<Fields, O>>(student: P, { trainset, teacher }: CompileOptions<E>): Promise<P> {
     const compiled = student.resetCopy();
     if (compiled._compiled) throw new StudentCompiledError();
     let teacherCopy: Module = (teacher ?? student).deepcopy();
@@ -104,7 +117,8 @@ export class BootstrapFewShot implements Teleprompter {
     if (this.maxBootstrappedDemos === 0 || trainset.length === 0) return { bootstrapped, traces };
     const ctx: ExampleContext = {
       teacher,
-      metric: this.options.metric,
+      // The typed metric runs on the same objects; the bootstrapping below is written once, for loose records.
+      metric: this.options.metric as TelepromptMetric | undefined,
       metricThreshold: this.options.metricThreshold,
       maxRounds: this.maxRounds,
       settings: captureSettings(this.options.teacherSettings ?? {}),
@@ -115,33 +129,37 @@ export class BootstrapFewShot implements Teleprompter {
       controllers.add(controller);
       return bootstrapExample(ctx, trainset[index]!, controller.signal).finally(() => controllers.delete(controller));
     };
-    const stream = Task.asyncStream(this.options.runtime ?? defaultEvaluateRuntime(), trainset.keys(), run, { maxConcurrency: this.concurrency, ordered: true, timeout: Infinity });
-    let index = 0;
-    let errors = 0;
-    try {
-      for await (const item of stream) {
-        const attempts: BootstrapAttempt[] = 'ok' in item ? item.ok : [{ round: 0, success: false, error: item.exit, traces: new Map() }];
-        let exampleErrors = 0;
-        for (const attempt of attempts) {
-          if (attempt.error !== undefined) {
-            errors++;
-            exampleErrors++;
-            if (errors >= this.maxErrors) throw new BootstrapMaxErrorsError(this.maxErrors, index, attempt.error);
+    // Examples are accepted in trainset order as they come; the ones after the last accepted one are work DSPy
+    // would never have started, stopped here (and the runtime of this call, if it made one, shut down).
+    const walk = async (caller: Caller): Promise<void> => {
+      const stream = Task.asyncStream(caller, trainset.keys(), run, { maxConcurrency: this.concurrency, ordered: true, timeout: Infinity });
+      let index = 0;
+      let errors = 0;
+      try {
+        for await (const item of stream) {
+          const attempts: BootstrapAttempt[] = 'ok' in item ? item.ok : [{ round: 0, success: false, error: item.exit, traces: new Map() }];
+          let exampleErrors = 0;
+          for (const attempt of attempts) {
+            if (attempt.error !== undefined) {
+              errors++;
+              exampleErrors++;
+              if (errors >= this.maxErrors) throw new BootstrapMaxErrorsError(this.maxErrors, index, attempt.error);
+            }
+            if (attempt.success) {
+              bootstrapped.add(index);
+              for (const [name, demos] of attempt.traces) traces.get(name)?.push(...demos);
+              break;
+            }
           }
-          if (attempt.success) {
-            bootstrapped.add(index);
-            for (const [name, demos] of attempt.traces) traces.get(name)?.push(...demos);
-            break;
-          }
+          this.options.onExample?.({ index, success: bootstrapped.has(index), rounds: attempts.length, errors: exampleErrors });
+          index++;
+          if (bootstrapped.size >= this.maxBootstrappedDemos) break;
         }
-        this.options.onExample?.({ index, success: bootstrapped.has(index), rounds: attempts.length, errors: exampleErrors });
-        index++;
-        if (bootstrapped.size >= this.maxBootstrappedDemos) break;
+      } finally {
+        for (const controller of controllers) controller.abort(new Error('BootstrapFewShot has enough demos'));
       }
-    } finally {
-      // Examples past the last accepted one are work DSPy would never have started: stop it.
-      for (const controller of controllers) controller.abort(new Error('BootstrapFewShot has enough demos'));
-    }
+    };
+    await withWorkRuntime(this.options.runtime, walk);
     return { bootstrapped, traces };
   }
 }

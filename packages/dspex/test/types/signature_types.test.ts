@@ -4,8 +4,8 @@
 
 import { describe, expectTypeOf, it } from 'vitest';
 import {
-  BootstrapFewShot, ChainOfThought, Example, Predict, Prediction, ReAct, Signature, evaluate, signatureBuilder, t,
-  type Fields, type InputsOf, type OutputsOf, type TypeOf,
+  BootstrapFewShot, ChainOfThought, Evaluate, Example, LabeledFewShot, Predict, Prediction, ReAct, Signature, evaluate, signatureBuilder, t,
+  type Fields, type InputsOf, type Metric, type OutputsOf, type TelepromptMetric, type TraceEntry, type TypeOf,
 } from '../../src/index.js';
 
 interface ImageValue { url: string }
@@ -148,5 +148,83 @@ describe('typed programs', () => {
     const loose = new Example({ question: 'q' });
     expectTypeOf(loose.anything).toEqualTypeOf<unknown>();
     expectTypeOf(new Prediction({ a: 1 }).a).toEqualTypeOf<unknown>();
+  });
+
+  it('Evaluate and the optimizers take a metric typed for the program; one reading a field it lacks does not compile', () => {
+    type I = { question: string };
+    type O = { answer: string };
+    const program = new Predict('question -> answer');
+    const trainset = [new Example<I, O>({ question: 'q', answer: 'a' }).withInputs('question')];
+    const typedMetric = (example: Example<I, O>, prediction: Prediction<O>): boolean => example.answer === prediction.answer;
+    const misspelled = (example: Example, prediction: Prediction<{ answr: string }>): boolean => example.get('answer') === prediction.answr;
+
+    // Evaluate: the types come from the metric and the devset, or are given; call() takes programs with those outputs.
+    const evaluator = new Evaluate({ devset: trainset, metric: typedMetric });
+    expectTypeOf(evaluator).toEqualTypeOf<Evaluate<O, Example<I, O>>>();
+    expectTypeOf(evaluator.devset).toEqualTypeOf<readonly Example<I, O>[]>();
+    expectTypeOf(evaluator.metric).toEqualTypeOf<Metric<Example<I, O>, Prediction<O>> | undefined>();
+    const evaluated = () => evaluator.call(program);
+    expectTypeOf(evaluated).returns.resolves.toHaveProperty('score');
+    // @ts-expect-error: the program has no output field "answr"
+    void (() => new Evaluate({ devset: trainset, metric: misspelled }).call(program));
+    // @ts-expect-error: a ChainOfThought of another signature lacks "answer"
+    void (() => evaluator.call(new ChainOfThought('question -> reply')));
+    new Evaluate<O, Example<I, O>>({
+      devset: trainset,
+      metric: (example, prediction) => {
+        expectTypeOf(example.question).toEqualTypeOf<string>();
+        expectTypeOf(prediction.answer).toEqualTypeOf<string>();
+        // @ts-expect-error: no output field "answr"
+        return prediction.answr === example.answer;
+      },
+    });
+
+    // BootstrapFewShot: the metric fixes O and E; compile takes programs with the outputs O and resolves to the program's type.
+    const optimizer = new BootstrapFewShot({ metric: typedMetric, maxBootstrappedDemos: 2 });
+    expectTypeOf(optimizer).toEqualTypeOf<BootstrapFewShot<O, Example<I, O>>>();
+    const compiled = () => optimizer.compile(program, { trainset });
+    expectTypeOf(compiled).returns.resolves.toEqualTypeOf<Predict<'question -> answer'>>();
+    // A program with more outputs (ChainOfThought's reasoning) has the ones the metric reads.
+    const withReasoning = () => optimizer.compile(new ChainOfThought('question -> answer'), { trainset });
+    expectTypeOf(withReasoning).returns.resolves.toEqualTypeOf<ChainOfThought<'question -> answer'>>();
+    // @ts-expect-error: the program has no output field "answr"
+    void (() => new BootstrapFewShot({ metric: misspelled }).compile(program, { trainset }));
+    // @ts-expect-error: the output "answer" is a number here, a string for the metric
+    void (() => optimizer.compile(new Predict('question -> answer: int'), { trainset }));
+    // @ts-expect-error: the metric reads typed examples; a loose trainset does not have them
+    void (() => optimizer.compile(program, { trainset: [new Example({ question: 'q', answer: 'a' })] }));
+    new BootstrapFewShot<O, Example<I, O>>({
+      metric: (example, prediction, trace) => {
+        expectTypeOf(prediction.answer).toEqualTypeOf<string>();
+        expectTypeOf(trace).toEqualTypeOf<readonly TraceEntry[] | null | undefined>();
+        // @ts-expect-error: no output field "answr"
+        return prediction.answr === example.answer;
+      },
+    });
+    expectTypeOf<TelepromptMetric<Example<I, O>, Prediction<O>>>().parameter(1).toEqualTypeOf<Prediction<O>>();
+
+    // LabeledFewShot resolves to the student's own type, from typed or loose trainsets.
+    const labeled = () => new LabeledFewShot({ k: 1 }).compile(program, { trainset });
+    expectTypeOf(labeled).returns.resolves.toEqualTypeOf<Predict<'question -> answer'>>();
+  });
+
+  it('loose programs, metrics and examples keep compiling with loose types', () => {
+    const signature: string = ['question', 'answer'].join(' -> ');
+    const looseProgram = new Predict(signature);
+    const typedProgram = new Predict('question -> answer');
+    const devset = [new Example({ question: 'q', answer: 'a' }).withInputs('question')];
+    const metric = (example: Example, prediction: Prediction): boolean => example.get('answer') === prediction.get('answer');
+    const evaluator = new Evaluate({ devset, metric });
+    void (() => [evaluator.call(looseProgram), evaluator.call(typedProgram), evaluate(looseProgram, devset, metric)]);
+    expectTypeOf(new Evaluate({ devset })).toEqualTypeOf<Evaluate<Fields, Example>>();
+    const optimizer = new BootstrapFewShot({ metric: (example, prediction) => {
+      expectTypeOf(prediction).toEqualTypeOf<Prediction>();
+      return example.get('answer') === prediction.get('answer');
+    } });
+    expectTypeOf(optimizer).toEqualTypeOf<BootstrapFewShot<Fields, Example>>();
+    const compiled = () => optimizer.compile(looseProgram, { trainset: devset });
+    expectTypeOf(compiled).returns.resolves.toEqualTypeOf<Predict<string>>();
+    void (() => optimizer.compile(typedProgram, { trainset: devset }));
+    void (() => new LabeledFewShot().compile(looseProgram, { trainset: devset }));
   });
 });
