@@ -61,7 +61,10 @@ export interface EvaluateOptions {
    * else a runtime made for this evaluation and shut down before its promise settles.
    */
   runtime?: Caller;
-  /** A running TaskSupervisor (of `runtime`, which must then be given) to start the example tasks under. Default: one started for this evaluation. */
+  /**
+   * A running TaskSupervisor to start the example tasks under, a process of `runtime` (or of settings.runtime):
+   * one of them must be set. Default: one started for this evaluation and stopped at its end.
+   */
   supervisor?: Dest;
   /** Examples in flight at once (DSPy's num_threads). Default 16. */
   concurrency?: number;

@@ -151,7 +151,9 @@ export const DSPex = {
    * Starts the application tree and resolves once every child is up. The Python pools are lazy: a worker
    * starts on the first call that needs it; the local model comes up concurrently (calls wait for it).
    * Rejects with DSPexConfigError for options it cannot use (nothing started), DSPexStartError when the tree
-   * fails to start.
+   * fails to start. It sets nothing in dspex's process-wide settings (several applications, on several
+   * runtimes, may share a process): `configure({ lm, runtime: rt })` makes evaluate() and BootstrapFewShot run
+   * their tasks on the application's runtime.
    */
   async start(caller: Caller, options: DSPexOptions = {}): Promise<DSPexApp> {
     const rt = runtimeOf(caller);
