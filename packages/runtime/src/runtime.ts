@@ -565,6 +565,9 @@ export class Runtime {
     for (const p of this.processes().reverse()) this.exit(p, 'kill');
     for (const pending of this.timers) clearTimeout(pending);
     this.timers.clear();
+    // The kills above may have queued one last tick (it finds the processes dead): let it run, so nothing of
+    // this runtime is left in the event loop once shutdown resolves. Manual scheduling runs ticks on drain().
+    if (!this.scheduler.isManual) await this.scheduler.whenIdle();
   }
 }
 

@@ -158,6 +158,11 @@ export class Scheduler {
     }
   }
 
+  /** True when ticks run only on drain() (manual scheduling). */
+  get isManual(): boolean {
+    return this.manual;
+  }
+
   /** Resolves the next time the run queue empties. */
   whenIdle(): Promise<void> {
     if (this.qhead >= this.queue.length) return Promise.resolve();

@@ -96,6 +96,18 @@ describe('no timer outlives shutdown', () => {
     expect(pendingTimers()).toBe(before);
   });
 
+  it('leaves no scheduler tick behind: the kills at the end of shutdown are handled before it resolves', async () => {
+    const rt = silentRuntime();
+    // Trapping processes that ignore `shutdown`: shutdown(0) kills them, and each kill sends its links an exit
+    // signal, which queues a tick.
+    const stubborn = () => rt.spawn({ receive() {} }, { trapExit: true });
+    const pids = Array.from({ length: 4 }, stubborn);
+    for (let i = 1; i < pids.length; i++) rt.link(pids[i - 1]!, pids[i]!);
+    await rt.whenIdle();
+    await rt.shutdown(0);
+    expect(process.getActiveResourcesInfo().filter((kind) => kind === 'Immediate')).toEqual([]);
+  });
+
   it('clears the gen_server timeout of a killed server (terminate never runs)', async () => {
     const before = pendingTimers();
     const rt = silentRuntime();

@@ -19,7 +19,5 @@ export async function withWorkRuntime<T>(given: Caller | undefined, work: (calle
     return await work(own);
   } finally {
     await own.shutdown();
-    // Killing the last processes can leave one scheduler tick queued (it finds them dead); let it run now.
-    await own.whenIdle();
   }
 }
