@@ -1,8 +1,9 @@
-// The tracer and meters DSPex reports to, and the one test that keeps tracing free when nobody listens:
-// `tracingOn()` is false until an OpenTelemetry SDK registers a tracer provider, and then no span, attribute
-// or context is built. Metrics follow the registered meter provider, re-read when it changes.
+// The tracer and meters DSPex reports to, and the checks that keep tracing free when nobody listens:
+// `tracingOn()` is false until an OpenTelemetry SDK registers a tracer provider, `metricsOn()` until one
+// registers a meter provider; while both are false no span, attribute or context is built. Each is read
+// again when the application registers another provider.
 
-import { ProxyTracerProvider, ValueType, context, metrics, trace, type Context, type Histogram, type MeterProvider, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { ProxyTracerProvider, ValueType, context, createNoopMeter, metrics, trace, type Context, type Histogram, type MeterProvider, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { CAPTURE_CONTENT_ENV, DURATION_BUCKETS, METRIC, SCHEMA_URL, TOKEN_BUCKETS } from './conventions.js';
 
 const SCOPE = 'dspex';
@@ -28,6 +29,8 @@ export function tracingOn(): boolean {
 
 interface Instruments {
   provider: MeterProvider;
+  /** False for the API's no-op meter provider (no SDK registered one). */
+  on: boolean;
   duration: Histogram;
   tokens: Histogram;
 }
@@ -40,10 +43,21 @@ export function genAiInstruments(): Instruments {
   const meter = provider.getMeter(SCOPE, SCOPE_VERSION, { schemaUrl: SCHEMA_URL });
   instruments = {
     provider,
+    on: meter !== createNoopMeter(),
     duration: meter.createHistogram(METRIC.operationDuration, { description: 'GenAI operation duration.', unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } }),
     tokens: meter.createHistogram(METRIC.tokenUsage, { description: 'Number of input and output tokens used.', unit: '{token}', valueType: ValueType.INT, advice: { explicitBucketBoundaries: TOKEN_BUCKETS } }),
   };
   return instruments;
+}
+
+/** True when an SDK registered a meter provider: the GenAI metrics are recorded even with no tracer provider. */
+export function metricsOn(): boolean {
+  return genAiInstruments().on;
+}
+
+/** Whether an LM call is observed at all (spans or metrics): the untraced path checks this once per call. */
+export function instrumented(): boolean {
+  return tracingOn() || metricsOn();
 }
 
 /** Tracing options: see configureTracing. */

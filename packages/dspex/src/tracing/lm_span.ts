@@ -6,7 +6,7 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import type { LMConfig, LMMessage, LMRequest, LMResponse } from '../primitives/lm.js';
 import { ATTR, OPERATION, PROVIDER_NAMES } from './conventions.js';
-import { capturingContent, genAiInstruments, tracer, tracingOn } from './instruments.js';
+import { capturingContent, genAiInstruments, instrumented, metricsOn, tracer, tracingOn } from './instruments.js';
 
 /** What an LM span needs of the client's configuration. */
 export interface LMSpanTarget {
@@ -34,9 +34,9 @@ interface ResponseMeta {
 const metas = new WeakMap<object, ResponseMeta>();
 const servers = new Map<string, Attributes>();
 
-/** Keeps the id and model of a provider's raw body for the LM span, keyed by the parsed response (no-op untraced). */
+/** Keeps the id and model of a provider's raw body for the LM span and metrics, keyed by the parsed response (no-op untraced). */
 export function noteResponseBody(parsed: object, body: unknown): void {
-  if (!tracingOn() || body === null || typeof body !== 'object') return;
+  if (body === null || typeof body !== 'object' || !instrumented()) return;
   const raw = body as Record<string, unknown>;
   const id = raw.id ?? raw.responseId;
   const model = raw.model ?? raw.modelVersion;
@@ -98,10 +98,12 @@ function outputContent(response: LMResponse): Attributes {
 
 /**
  * Starts the span of an LM call under `parent` (the caller's context, carried with the call); undefined when
- * no SDK is registered, so the untraced path builds nothing. `settings` are the wire settings of the call.
+ * no SDK is registered, so the untraced path builds nothing. With a meter provider and no tracer provider the
+ * call is timed for the metrics and has no span. `settings` are the wire settings of the call.
  */
 export function startLMSpan(target: LMSpanTarget, request: LMRequest, settings: LMConfig, parent: Context | undefined): LMCallTrace | undefined {
-  if (!tracingOn()) return undefined;
+  const spans = tracingOn();
+  if (!spans && !metricsOn()) return undefined;
   const model = target.wireModel;
   const metricAttributes: Attributes = {
     [ATTR.operationName]: OPERATION.chat,
@@ -109,6 +111,7 @@ export function startLMSpan(target: LMSpanTarget, request: LMRequest, settings: 
     [ATTR.requestModel]: model,
     ...serverOf(target.apiBase),
   };
+  if (!spans) return { span: undefined, started: performance.now(), metricAttributes };
   const span = tracer().startSpan(`${OPERATION.chat} ${model}`, { kind: SpanKind.CLIENT, attributes: metricAttributes }, parent);
   if (!span.isRecording()) return { span: undefined, started: performance.now(), metricAttributes };
   span.setAttributes(requestAttributes(settings, request));

@@ -12,6 +12,8 @@ export interface ModelPrice {
   output: number;
   /** Prompt tokens read from the provider's prompt cache (promptTokensDetails.cachedTokens); `input` when absent. */
   cachedInput?: number;
+  /** Prompt tokens written to the prompt cache (Anthropic's promptTokensDetails.cacheCreationTokens); `input` when absent. */
+  cacheWriteInput?: number;
 }
 
 /**
@@ -30,10 +32,10 @@ const BUILT_IN: Record<string, ModelPrice> = {
   'o3': { input: 2, cachedInput: 0.5, output: 8 },
   'o3-mini': { input: 1.1, cachedInput: 0.55, output: 4.4 },
   'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
-  'claude-3-5-haiku': { input: 0.8, cachedInput: 0.08, output: 4 },
-  'claude-3-7-sonnet': { input: 3, cachedInput: 0.3, output: 15 },
-  'claude-sonnet-4': { input: 3, cachedInput: 0.3, output: 15 },
-  'claude-opus-4': { input: 15, cachedInput: 1.5, output: 75 },
+  'claude-3-5-haiku': { input: 0.8, cachedInput: 0.08, cacheWriteInput: 1, output: 4 },
+  'claude-3-7-sonnet': { input: 3, cachedInput: 0.3, cacheWriteInput: 3.75, output: 15 },
+  'claude-sonnet-4': { input: 3, cachedInput: 0.3, cacheWriteInput: 3.75, output: 15 },
+  'claude-opus-4': { input: 15, cachedInput: 1.5, cacheWriteInput: 18.75, output: 75 },
   'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4 },
   'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5 },
   'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10 },
@@ -97,11 +99,15 @@ function findPrice(model: string): ModelPrice | undefined {
   return best === undefined ? undefined : lookup(best);
 }
 
-/** The cost in USD of `usage` at `price`: uncached input, cached input and output tokens each at their rate. */
+/**
+ * The cost in USD of `usage` at `price`: prompt tokens read from the cache, written to it, and the rest, and
+ * output tokens, each at their rate.
+ */
 export function costAt(price: ModelPrice, usage: LMUsage): number {
   const cached = Math.min(usage.promptTokensDetails?.['cachedTokens'] ?? 0, usage.promptTokens);
-  const uncached = usage.promptTokens - cached;
-  return (uncached * price.input + cached * (price.cachedInput ?? price.input) + usage.completionTokens * price.output) / 1_000_000;
+  const written = Math.min(usage.promptTokensDetails?.['cacheCreationTokens'] ?? 0, usage.promptTokens - cached);
+  const uncached = usage.promptTokens - cached - written;
+  return (uncached * price.input + cached * (price.cachedInput ?? price.input) + written * (price.cacheWriteInput ?? price.input) + usage.completionTokens * price.output) / 1_000_000;
 }
 
 /** The cost in USD of one model's usage; null when the model has no price (registerPrices adds one). */

@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { LM, type LMStartOptions } from '../../src/clients/index.js';
 import { configureTracing } from '../../src/tracing/index.js';
 import { Predict } from '../../src/predict/predict.js';
-import { ScriptedServer, openaiReply, quietRuntime, telemetryBus } from '../clients/helpers.js';
+import type { ServerResponse } from 'node:http';
+import { ScriptedServer, openaiReply, quietRuntime, sse, telemetryBus } from '../clients/helpers.js';
 import { parentId, startSdk, type TestSdk } from './otel_sdk.js';
 
 let sdk: TestSdk;
@@ -144,7 +145,7 @@ describe('LM call spans (GenAI conventions)', () => {
     expect(parentId(sdk.span('chat gpt-4o-mini'))).toBe(sdk.span('dspex.module Predict').spanContext().spanId);
   });
 
-  it('streams and memory-cache hits get a span too; a hit counts no tokens', async () => {
+  it('a memory-cache hit gets a span too; it counts no tokens', async () => {
     server.script(openaiReply('Paris'));
     const lm = await start('openai/gpt-4o-mini', { apiBase: `${server.url}/v1`, cache: { memory: true } });
     await lm.call({ messages: question });
@@ -156,6 +157,69 @@ describe('LM call spans (GenAI conventions)', () => {
     const input = tokens!.dataPoints.find((p) => p.attributes['gen_ai.token.type'] === 'input' && p.attributes['server.port'] === Number(new URL(server.url).port));
     expect(input!.value.count).toBe(1);
   });
+});
+
+describe('streamed LM calls', () => {
+  const streamOf = (events: string[]) => (res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(events.join(''));
+  };
+  const CASES = [
+    {
+      model: 'openai/gpt-4o-mini',
+      provider: 'openai',
+      reply: streamOf([
+        sse({ id: 'chatcmpl-9', model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, delta: { content: 'Paris' }, finish_reason: null }] }),
+        sse({ id: 'chatcmpl-9', model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+        sse({ id: 'chatcmpl-9', model: 'gpt-4o-mini-2024-07-18', choices: [], usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10 } }),
+        sse('[DONE]'),
+      ]),
+      id: 'chatcmpl-9',
+      responseModel: 'gpt-4o-mini-2024-07-18',
+      reason: 'stop',
+    },
+    {
+      model: 'anthropic/claude-3-5-haiku-latest',
+      provider: 'anthropic',
+      reply: streamOf([
+        sse({ type: 'message_start', message: { id: 'msg_9', model: 'claude-3-5-haiku-20241022', usage: { input_tokens: 9, output_tokens: 1 } } }, 'message_start'),
+        sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Paris' } }, 'content_block_delta'),
+        sse({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } }, 'message_delta'),
+        sse({ type: 'message_stop' }, 'message_stop'),
+      ]),
+      id: 'msg_9',
+      responseModel: 'claude-3-5-haiku-20241022',
+      reason: 'end_turn',
+    },
+    {
+      model: 'gemini/gemini-2.0-flash',
+      provider: 'gcp.gemini',
+      reply: streamOf([sse({ candidates: [{ index: 0, content: { role: 'model', parts: [{ text: 'Paris' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 1, totalTokenCount: 10 }, modelVersion: 'gemini-2.0-flash-001', responseId: 'resp-9' })]),
+      id: 'resp-9',
+      responseModel: 'gemini-2.0-flash-001',
+      reason: 'STOP',
+    },
+  ];
+  for (const { model, provider, reply, id, responseModel, reason } of CASES) {
+    it(`${provider}: a streamed call's span has the response id, model, finish reason and usage`, async () => {
+      server.script(reply);
+      const lm = await start(model);
+      for await (const chunk of lm.stream({ messages: question })) void chunk;
+      const span = sdk.span(`chat ${model.split('/')[1]}`);
+      expect(span.kind).toBe(SpanKind.CLIENT);
+      expect(span.attributes).toMatchObject({
+        'gen_ai.provider.name': provider,
+        'gen_ai.response.id': id,
+        'gen_ai.response.model': responseModel,
+        'gen_ai.response.finish_reasons': [reason],
+        'gen_ai.usage.input_tokens': 9,
+        'gen_ai.usage.output_tokens': 1,
+      });
+      const duration = (await sdk.metric('gen_ai.client.operation.duration'))!;
+      const point = duration.dataPoints.find((p) => p.attributes['server.port'] === Number(new URL(server.url).port));
+      expect(point!.attributes['gen_ai.response.model']).toBe(responseModel);
+    });
+  }
 });
 
 describe('GenAI client metrics', () => {

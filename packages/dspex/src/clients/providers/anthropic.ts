@@ -2,12 +2,13 @@
 // blocks. Structured output is a forced tool whose input_schema is the schema: the tool_use input becomes the
 // output text as JSON. Streaming is typed SSE events (message_start, content_block_delta, message_delta).
 
-import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../../primitives/lm.js';
+import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, LMUsage, ToolCall } from '../../primitives/lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { anthropicBlock } from './content_parts.js';
 import { Shape, isJsonMode, streamEventJson, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 import { versionedBase } from './api_base.js';
+import { noteResponseBody } from '../../tracing/lm_span.js';
 
 /** The version segment of the endpoints (see api_base.ts). */
 const API_VERSION = 'v1';
@@ -58,6 +59,19 @@ function assemble(text: string, calls: ToolCall[], forced: string | undefined, f
   };
 }
 
+/**
+ * Anthropic's usage as LiteLLM reports it to DSPy: `input_tokens` counts only the prompt past the last cache
+ * breakpoint, so the prompt tokens add the cache reads and writes, which promptTokensDetails names
+ * (cachedTokens, cacheCreationTokens) for the price table.
+ */
+function anthropicUsage(shape: Shape, usage: Record<string, unknown>): LMUsage {
+  const read = shape.number(usage.cache_read_input_tokens);
+  const written = shape.number(usage.cache_creation_input_tokens);
+  const result = usageOf(shape.number(usage.input_tokens) + read + written, shape.number(usage.output_tokens));
+  if (usage.cache_read_input_tokens !== undefined || usage.cache_creation_input_tokens !== undefined) result.promptTokensDetails = { cachedTokens: read, cacheCreationTokens: written };
+  return result;
+}
+
 function parse(body: unknown, request: LMRequest): ParsedResponse {
   const forced = request.responseFormat?.name;
   const shape: Shape = new Shape(NAME, body);
@@ -75,15 +89,16 @@ function parse(body: unknown, request: LMRequest): ParsedResponse {
   }
   const usage = shape.object(root.usage ?? {}, 'usage');
   const reason = typeof root.stop_reason === 'string' ? root.stop_reason : undefined;
-  return { outputs: [assemble(text, calls, forced, reason)], usage: usageOf(shape.number(usage.input_tokens), shape.number(usage.output_tokens)) };
+  return { outputs: [assemble(text, calls, forced, reason)], usage: anthropicUsage(shape, usage) };
 }
 
 function decoder(request: LMRequest): StreamDecoder {
   const forced = request.responseFormat?.name;
   let text = '';
   const blocks = new Map<number, { id: string; name: string; json: string }>();
-  let prompt = 0;
-  let completion = 0;
+  // message_start's usage, updated by the counts message_delta carries (output_tokens, and input counts in newer APIs).
+  const usage: Record<string, unknown> = {};
+  const meta: { id?: unknown; model?: unknown } = {};
   let reason: string | undefined;
   let finished = false;
   return {
@@ -96,9 +111,10 @@ function decoder(request: LMRequest): StreamDecoder {
       const index = typeof root.index === 'number' ? root.index : 0;
       switch (root.type) {
         case 'message_start': {
-          const usage = shape.object(shape.object(root.message, 'message').usage ?? {}, 'usage');
-          prompt = shape.number(usage.input_tokens);
-          completion = shape.number(usage.output_tokens);
+          const message = shape.object(root.message, 'message');
+          Object.assign(usage, shape.object(message.usage ?? {}, 'usage'));
+          meta.id = message.id;
+          meta.model = message.model;
           return [];
         }
         case 'content_block_start': {
@@ -127,8 +143,8 @@ function decoder(request: LMRequest): StreamDecoder {
         case 'message_delta': {
           const delta = shape.object(root.delta ?? {}, 'delta');
           if (typeof delta.stop_reason === 'string') reason = delta.stop_reason;
-          const usage = root.usage === undefined ? undefined : shape.object(root.usage, 'usage');
-          if (usage !== undefined) completion = shape.number(usage.output_tokens) || completion;
+          const counts = root.usage === undefined || root.usage === null ? {} : shape.object(root.usage, 'usage');
+          for (const [key, value] of Object.entries(counts)) if (typeof value === 'number' && value > 0) usage[key] = value;
           return [];
         }
         case 'message_stop':
@@ -145,7 +161,9 @@ function decoder(request: LMRequest): StreamDecoder {
     },
     result(): ParsedResponse {
       const calls = [...blocks.entries()].sort(([a], [b]) => a - b).map(([, b]) => ({ id: b.id, name: b.name, args: parseArgs(b.json) }));
-      return { outputs: [assemble(text, calls, forced, reason)], usage: usageOf(prompt, completion) };
+      const parsed = { outputs: [assemble(text, calls, forced, reason)], usage: anthropicUsage(new Shape(NAME, usage), usage) };
+      noteResponseBody(parsed, meta);
+      return parsed;
     },
   };
 }

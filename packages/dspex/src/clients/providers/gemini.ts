@@ -8,6 +8,7 @@ import type { SseEvent } from '../sse.js';
 import { geminiPart } from './content_parts.js';
 import { Shape, isJsonMode, streamEventJson, ZERO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 import { versionedBase } from './api_base.js';
+import { noteResponseBody } from '../../tracing/lm_span.js';
 
 /** The version segment of the endpoints (see api_base.ts). */
 const API_VERSION = 'v1beta';
@@ -106,10 +107,24 @@ function candidates(shape: Shape, root: Record<string, unknown>, requireCandidat
   });
 }
 
+/**
+ * usageMetadata as LiteLLM reports it to DSPy: the completion tokens add a thinking model's thoughts
+ * (billed as output; completionTokensDetails.reasoningTokens), and cached prompt tokens are
+ * promptTokensDetails.cachedTokens.
+ */
 function usage(shape: Shape, root: Record<string, unknown>): ParsedResponse['usage'] | undefined {
   if (root.usageMetadata === undefined) return undefined;
   const u = shape.object(root.usageMetadata, 'usageMetadata');
-  return usageOf(shape.number(u.promptTokenCount), shape.number(u.candidatesTokenCount), shape.number(u.totalTokenCount) || undefined);
+  const prompt = shape.number(u.promptTokenCount);
+  const candidates = shape.number(u.candidatesTokenCount);
+  const total = shape.number(u.totalTokenCount);
+  const thoughts = shape.number(u.thoughtsTokenCount);
+  // Some responses count the thoughts inside candidatesTokenCount already (LiteLLM's is_candidate_token_count_inclusive).
+  const inclusive = prompt + candidates + shape.number(u.toolUsePromptTokenCount) === total;
+  const result = usageOf(prompt, inclusive ? candidates : candidates + thoughts, total || undefined);
+  if (typeof u.cachedContentTokenCount === 'number') result.promptTokensDetails = { cachedTokens: shape.number(u.cachedContentTokenCount) };
+  if (typeof u.thoughtsTokenCount === 'number') result.completionTokensDetails = { reasoningTokens: thoughts };
+  return result;
 }
 
 function output(c: Candidate): LMOutput {
@@ -128,6 +143,7 @@ function decoder(_request: LMRequest): StreamDecoder {
   const byIndex = new Map<number, Candidate>();
   let total = ZERO_USAGE;
   let finished = false;
+  const meta: { id?: unknown; model?: unknown } = {};
   return {
     get finished() {
       return finished;
@@ -137,6 +153,8 @@ function decoder(_request: LMRequest): StreamDecoder {
       const root = shape.object(json, 'the stream chunk');
       if (root.error !== undefined) throw new LMHttpError(NAME, 500, JSON.stringify(root.error));
       total = usage(shape, root) ?? total;
+      meta.id ??= root.responseId;
+      meta.model ??= root.modelVersion;
       const chunks: LMStreamChunk[] = [];
       for (const c of candidates(shape, root, false)) {
         const acc = byIndex.get(c.index) ?? { index: c.index, text: '', calls: [], finishReason: undefined };
@@ -154,7 +172,9 @@ function decoder(_request: LMRequest): StreamDecoder {
     },
     result(): ParsedResponse {
       const list = [...byIndex.values()].sort((a, b) => a.index - b.index);
-      return { outputs: list.length > 0 ? list.map(output) : [{ text: '' }], usage: total };
+      const parsed = { outputs: list.length > 0 ? list.map(output) : [{ text: '' }], usage: total };
+      noteResponseBody(parsed, meta);
+      return parsed;
     },
   };
 }

@@ -7,6 +7,7 @@ import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { Shape, streamEventJson, ZERO_USAGE, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 import { versionedBase } from './api_base.js';
+import { noteResponseBody } from '../../tracing/lm_span.js';
 
 /** The version segment of the endpoints (see api_base.ts). */
 const API_VERSION = 'v1';
@@ -110,6 +111,7 @@ function decoder(): StreamDecoder {
   const calls: Map<number, PartialCall>[] = [];
   let usage = ZERO_USAGE;
   let finished = false;
+  const meta: { id?: unknown; model?: unknown } = {};
   return {
     get finished() {
       return finished;
@@ -122,6 +124,8 @@ function decoder(): StreamDecoder {
       const { shape, json } = streamEventJson(NAME, event);
       const root = shape.object(json, 'the stream chunk');
       if (root.error !== undefined) throw new LMHttpError(NAME, 500, JSON.stringify(root.error));
+      meta.id ??= root.id;
+      meta.model ??= root.model;
       if (root.usage !== undefined && root.usage !== null) {
         const u = shape.object(root.usage, 'usage');
         usage = openaiUsage(shape, u);
@@ -158,7 +162,9 @@ function decoder(): StreamDecoder {
         const toolCalls = [...(calls[i]?.entries() ?? [])].sort(([a], [b]) => a - b).map(([slot, c]) => ({ id: c.id || `call_${slot}`, name: c.name, args: parseArgs(c.args) }));
         outputs.push({ text: texts[i] ?? '', ...(toolCalls.length > 0 ? { toolCalls } : {}), ...(reasons[i] === undefined ? {} : { finishReason: reasons[i] }) });
       }
-      return { outputs, usage };
+      const parsed = { outputs, usage };
+      noteResponseBody(parsed, meta);
+      return parsed;
     },
   };
 }
