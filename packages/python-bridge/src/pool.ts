@@ -216,8 +216,12 @@ export class PythonPool {
     } catch (error) {
       return this.failedStream<T>(command, session, error as Error);
     }
-    const { job, promise } = this.submit<unknown>(spec);
-    return new CallStream<T>(job ?? new Job(spec, () => undefined, () => undefined, () => undefined), window, promise);
+    // A traced stream is a bridge call like any other: its span runs from the call to the result, and its
+    // context goes to the worker, so DSPy's LM calls made while it streams come back as children.
+    let submitted!: { job: Job | null; promise: Promise<unknown> };
+    const run = (): Promise<unknown> => (submitted = this.submit<unknown>(spec)).promise;
+    const promise = tracingOn() ? traceBridgeCall(spec, run) : run();
+    return new CallStream<T>(submitted.job ?? new Job(spec, () => undefined, () => undefined, () => undefined), window, promise);
   }
 
   /** @internal A stream that fails with `error` (its iterator and `result`): misuse never throws at the caller. */

@@ -54,8 +54,9 @@ function nsTime(ns: number | bigint): [number, number] {
 }
 
 /**
- * Runs a bridge call inside its span when an SDK is registered (else runs it as is): the span's context goes
- * to the worker with the call, the worker's LM spans come back as its children, and a failure sets error.type.
+ * Runs a bridge call (a plain call or a stream, until its result) inside its span when an SDK is registered
+ * (else runs it as is): `run` is called synchronously, the span's context goes to the worker with the call,
+ * the worker's LM spans come back as its children, and a failure sets error.type.
  */
 export function traceBridgeCall<T>(spec: JobSpec, run: () => Promise<T>): Promise<T> {
   if (!tracingOn()) return run();

@@ -55,6 +55,29 @@ describe('bridge call spans', () => {
     expect(ms(lm!, true)).toBeLessThanOrEqual(ms(call[0]!, true) + 5);
   });
 
+  it("a stream's span lasts until its result and parents the DSPy LM calls made while it streams", async () => {
+    const exporter = new InMemorySpanExporter();
+    register(new SimpleSpanProcessor(exporter));
+    const pool = await bridge.pool({ name: 'traced-stream', size: 1 });
+    const session = pool.session('streamed');
+    await session.call('configure_lm', { dummy: [{ answer: 'blue' }] });
+    const predict = await session.call<{ handle: string }>('create', { class: 'dspy.Predict', args: ['question -> answer'] });
+    const stream = session.stream<{ type: string; delta?: string }>('call_stream', { handle: predict.handle, kwargs: { question: 'What colour is the sky?' } });
+    const chunks: string[] = [];
+    for await (const chunk of stream) if (chunk.type === 'field') chunks.push(chunk.delta ?? '');
+    expect(chunks.join('')).toBe('blue');
+    expect(await stream.result).toEqual({ answer: 'blue' });
+    const spans = exporter.getFinishedSpans();
+    const call = spans.find((s) => s.name === 'dspex.python call_stream');
+    expect(call, `spans: ${spans.map((s) => s.name).join(', ')}`).toBeDefined();
+    expect(call!.kind).toBe(SpanKind.CLIENT);
+    expect(call!.attributes).toMatchObject({ 'dspex.python.command': 'call_stream', 'dspex.python.session': 'streamed' });
+    const lm = spans.find((s) => s.name === 'chat dummy');
+    expect(lm, `spans: ${spans.map((s) => s.name).join(', ')}`).toBeDefined();
+    expect(lm!.spanContext().traceId).toBe(call!.spanContext().traceId);
+    expect(lm!.parentSpanContext?.spanId).toBe(call!.spanContext().spanId);
+  });
+
   it('a failed call ends its span with error.type', async () => {
     const exporter = new InMemorySpanExporter();
     register(new SimpleSpanProcessor(exporter));
