@@ -28,6 +28,8 @@ export interface HttpReply {
   json(): Promise<unknown>;
   /** The body as server-sent events. The caller calls close() when it stops reading, early or not. */
   events(): AsyncGenerator<SseEvent>;
+  /** Whether the body is one JSON document (Content-Type application/json): a server that ignored `stream: true`. */
+  readonly isJson: boolean;
   /** Clears the timeout and the abort listener, and drops the connection if the body was not read to its end. */
   close(): void;
 }
@@ -87,6 +89,7 @@ class Reply implements HttpReply {
   private timer: unknown;
   /** While a stream is read: when bytes last arrived (the head, then each chunk); -1 before. */
   private lastBytesAt = -1;
+  isJson = false;
 
   constructor(
     private readonly attempt: HttpAttempt,
@@ -124,7 +127,10 @@ class Reply implements HttpReply {
       throw this.failed(error, '');
     }
     const status = response.statusCode ?? 0;
-    if (status >= 200 && status <= 299) return;
+    if (status >= 200 && status <= 299) {
+      this.isJson = /^application\/json\b/i.test(header(response.headers, 'content-type') ?? '');
+      return;
+    }
     const text = await this.body('reading the error body failed: ');
     const { provider, clock, redactor } = this.attempt;
     throw errorForStatus(provider, status, text, parseRetryAfter(response.headers, clock.now()), redactor);

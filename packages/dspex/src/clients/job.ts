@@ -126,20 +126,29 @@ async function exchange(ctx: JobContext, request: LMRequest, plan: CallPlan, sig
         const wire = provider.build({ model: config.wireModel, request, settings, apiBase, apiKey: config.apiKeySource === undefined ? config.apiKey : await currentApiKey(config, redactor), stream: true });
         if (ctx.telemetry.listenerCount('lm_request') > 0) ctx.telemetry.emit('lm_request', { client: config.name, model: config.model, attempt });
         const reply = await post({ provider: provider.name, url: wire.url, headers: { ...config.headers, ...wire.headers }, body: wire.body, timeoutMs: config.timeoutMs, clock, redactor, signal });
-        const decoder = provider.decoder(request);
-        try {
-          for await (const event of reply.events()) {
-            for (const chunk of decoder.push(event)) {
-              delivered = true;
-              sink.push(chunk);
+        if (reply.isJson) {
+          // A server that does not stream (some proxies and local servers ignore `stream: true`): its whole
+          // answer is one chunk per output, as a cache hit is.
+          const body = await reply.json();
+          parsed = provider.parse(body, request);
+          noteResponseBody(parsed, body);
+          replay({ ...parsed, model: config.model, cached: false }, sink);
+        } else {
+          const decoder = provider.decoder(request);
+          try {
+            for await (const event of reply.events()) {
+              for (const chunk of decoder.push(event)) {
+                delivered = true;
+                sink.push(chunk);
+              }
+              if (decoder.finished) break;
             }
-            if (decoder.finished) break;
+            if (!decoder.finished) throw new LMNetworkError(provider.name, 'the stream ended before its end marker');
+          } finally {
+            reply.close();
           }
-          if (!decoder.finished) throw new LMNetworkError(provider.name, 'the stream ended before its end marker');
-        } finally {
-          reply.close();
+          parsed = decoder.result();
         }
-        parsed = decoder.result();
       }
       GenServer.cast(ctx.rt, ctx.server, { op: 'outcome', kind: 'success', usage: parsed.usage, estimate } satisfies JobReport);
       return parsed;

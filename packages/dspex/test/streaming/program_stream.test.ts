@@ -4,7 +4,7 @@
 
 import type { Runtime } from '@dspex/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LM, type LMHandle } from '../../src/clients/index.js';
+import { LM, LMError, type LMHandle } from '../../src/clients/index.js';
 import type { LMRequest, LMResponse, LMStreamChunk } from '../../src/primitives/lm.js';
 import { JSONAdapter } from '../../src/adapters/json_adapter.js';
 import { withSettings } from '../../src/program/settings.js';
@@ -113,6 +113,82 @@ describe('native programs', () => {
       const result = await outcome;
       if (how === 'signal') expect(result).toMatchObject({ code: 'DSPEX_LM_ABORTED' });
       else expect(result).toBe('ended');
+    });
+  }
+});
+
+describe('the streamed prediction and failures', () => {
+  /** Streams `pieces` when the request asks for a stream, else answers them joined as one completion. */
+  function answer(pieces: string[]) {
+    return (res: import('node:http').ServerResponse, req: { body: Record<string, unknown> }) => {
+      if (req.body['stream'] === true) return streamed(pieces)(res);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: pieces.join('') }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } }));
+    };
+  }
+  const uncached = () => LM.start(rt, { name: `u${Math.random().toString(36).slice(2, 8)}`, model: 'openai/m', apiBase: server.url, retries: 0, cache: { memory: false } });
+
+  it('JSONAdapter: keys in another order, escapes, unicode and a key split across chunks; the prediction is call()\'s', async () => {
+    const pieces = ['```json\n{"ans', 'wer": 4', '2, "reas', 'oning": "caf\\u00e9 \\ud83d', '\\ude00 said \\"[[ ## x ## ]]\\"\\n", "extra": "x"}\n```'];
+    server.script(answer(pieces), answer(pieces));
+    const predict = new Predict('question -> reasoning: str, answer: int');
+    predict.setLm(await uncached());
+    const adapter = new JSONAdapter({ structuredOutputs: 'none' });
+    const events = await withSettings({ adapter }, () => collect(predict.stream({ question: 'q' })));
+    const direct = await withSettings({ adapter }, () => predict.call({ question: 'q' }));
+    expect(fieldText(events)).toEqual({ answer: '42', reasoning: 'café 😀 said "[[ ## x ## ]]"\n' });
+    expect(events.filter((e) => e.type === 'field').map((e) => e.type === 'field' && e.field).filter((f, i, all) => f !== all[i - 1])).toEqual(['answer', 'reasoning']);
+    const last = events.at(-1)!;
+    expect(last.type === 'prediction' && last.prediction.toDict()).toEqual(direct.toDict());
+    // JSONAdapter keeps a string value as written (DSPy's parse_value does not strip it).
+    expect(direct.toDict()).toEqual({ reasoning: 'café 😀 said "[[ ## x ## ]]"\n', answer: 42 });
+  });
+
+  it('ChatAdapter: the prediction is call()\'s, typed outputs parsed the same', async () => {
+    const pieces = ['[[ ## reasoning ## ]]\nSix', ' times seven.\n\n[[ ## ans', 'wer ## ]]\n4', '2\n\n[[ ## completed ## ]]'];
+    server.script(answer(pieces), answer(pieces));
+    const cot = new ChainOfThought('question -> answer: int');
+    cot.setLm(await uncached());
+    const events = await collect(cot.stream({ question: '6 * 7?' }));
+    const direct = await cot.call({ question: '6 * 7?' });
+    const last = events.at(-1)!;
+    expect(last.type === 'prediction' && last.prediction.toDict()).toEqual(direct.toDict());
+    expect(direct.answer).toBe(42);
+  });
+
+  it('a server that ignores stream: true answers whole: each field comes as one delta', async () => {
+    server.script((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'c', choices: [{ index: 0, message: { role: 'assistant', content: '[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]' }, finish_reason: 'stop' }] }));
+    });
+    const predict = new Predict('question -> answer');
+    predict.setLm(lm);
+    const events = await collect(predict.stream({ question: 'Capital?' }));
+    expect(events.filter((e) => e.type === 'field')).toEqual([{ type: 'field', field: 'answer', delta: 'Paris', predictor: 'self' }]);
+    const last = events.at(-1)!;
+    expect(last.type === 'prediction' && last.prediction.answer).toBe('Paris');
+  });
+
+  const failures = [
+    ['the connection drops', (res: import('node:http').ServerResponse) => res.destroy(), 'DSPEX_LM_NETWORK'],
+    ['the provider sends an error event', (res: import('node:http').ServerResponse) => res.end(sse({ error: { message: 'overloaded', type: 'server_error' } })), 'DSPEX_LM_HTTP'],
+    ['the stream ends without its end marker', (res: import('node:http').ServerResponse) => res.end(), 'DSPEX_LM_NETWORK'],
+  ] as const;
+  for (const [what, fail, code] of failures) {
+    it(`${what} mid-stream: the deltas so far, then the typed error from the iterator`, async () => {
+      server.script((res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk('[[ ## answer ## ]]\nfirst'), () => fail(res));
+      });
+      const predict = new Predict('question -> answer');
+      predict.setLm(lm);
+      const seen: StreamEvent[] = [];
+      const error = await (async () => {
+        for await (const event of predict.stream({ question: 'q' })) seen.push(event);
+      })().then(() => undefined, (e: unknown) => e);
+      expect(seen).toEqual([{ type: 'field', field: 'answer', delta: 'first', predictor: 'self' }]);
+      expect(error).toBeInstanceOf(LMError);
+      expect(error).toMatchObject({ code });
     });
   }
 });
