@@ -44,6 +44,12 @@ async function pathOf(model: string, apiBase: string, reply: Step): Promise<stri
 }
 
 describe('apiBase', () => {
+  // A base copied from LiteLLM-style settings ends in the endpoint itself: it is not added a second time.
+  for (const { provider, model, path } of CASES) {
+    it(`${provider}: base "<host>/gateway${path}" posts to /gateway${path}`, async () => {
+      expect(await pathOf(model, `${server.url}/gateway${path}`, REPLIES[provider]!)).toBe(`/gateway${path}`);
+    });
+  }
   for (const { provider, model, version, path } of CASES) {
     for (const prefix of ['', '/gateway']) {
       for (const withVersion of [false, true]) {
