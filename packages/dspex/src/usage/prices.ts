@@ -68,9 +68,9 @@ function lookup(name: string): ModelPrice | undefined {
 }
 
 /**
- * The price of a model: its full name, then its name without the provider prefix, then the longest known name
- * that the model's name extends with "-" (a dated snapshot). The embedded model ("local/...") is free.
- * Undefined when none is known.
+ * The price of a model: its full name, then its name without the provider prefix, then a known name of which
+ * it is a snapshot or alias (see SNAPSHOT_SUFFIX: `gpt-4o-mini-2024-07-18` -> `gpt-4o-mini`). The embedded
+ * model ("local/...") is free. Undefined when none is known.
  */
 export function priceOf(model: string): ModelPrice | undefined {
   let price = resolved.get(model);
@@ -91,13 +91,19 @@ function findPrice(model: string): ModelPrice | undefined {
   const bare = model.slice(slash + 1);
   const direct = lookup(bare);
   if (direct !== undefined) return direct;
-  let best: string | undefined;
   for (const name of [...Object.keys(registered), ...Object.keys(BUILT_IN)]) {
-    if (name.includes('/')) continue;
-    if (bare.startsWith(`${name}-`) && (best === undefined || name.length > best.length)) best = name;
+    if (!name.includes('/') && bare.startsWith(name) && SNAPSHOT_SUFFIX.test(bare.slice(name.length))) return lookup(name);
   }
-  return best === undefined ? undefined : lookup(best);
+  return undefined;
 }
+
+/**
+ * What a provider appends to a model's name for a snapshot or an alias of the same model: a date
+ * (-2024-07-18, -20241022), a build (-001), -latest, -preview or -exp with an optional date. Any other suffix
+ * names another model with its own price (gemini-2.5-flash-lite, o3-pro, gpt-4o-audio-preview), which is
+ * reported as unpriced rather than priced as its family.
+ */
+const SNAPSHOT_SUFFIX = /^-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{3}|latest|(?:preview|exp)(?:-\d{2}-\d{2}(?:-\d{4})?)?)$/;
 
 /**
  * The cost in USD of `usage` at `price`: prompt tokens read from the cache, written to it, and the rest, and

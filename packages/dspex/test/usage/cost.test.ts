@@ -23,6 +23,16 @@ describe('cost', () => {
     expect(priceOf('openai/gpt-4.1-mini-2025-04-14')).toEqual({ input: 0.4, cachedInput: 0.1, output: 1.6 });
     expect(priceOf('anthropic/claude-sonnet-4-20250514')?.output).toBe(15);
     expect(priceOf('openai/some-unknown-model')).toBeUndefined();
+    expect(priceOf('anthropic/claude-3-5-haiku-latest')).toEqual(priceOf('claude-3-5-haiku'));
+    expect(priceOf('gemini/gemini-2.0-flash-001')).toEqual(priceOf('gemini-2.0-flash'));
+    expect(priceOf('gemini/gemini-2.5-pro-preview-06-05')).toEqual(priceOf('gemini-2.5-pro'));
+  });
+
+  it('does not price another model as the family its name starts with', () => {
+    // Each of these has its own price: reported as unpriced, not guessed.
+    for (const model of ['gemini/gemini-2.5-flash-lite', 'openai/o3-pro', 'openai/gpt-4o-audio-preview', 'openai/gpt-4o-mini-tts']) expect(priceOf(model), model).toBeUndefined();
+    registerPrices({ 'gemini-2.5-flash-lite': { input: 0.1, output: 0.4 } });
+    expect(priceOf('gemini/gemini-2.5-flash-lite-preview-06-17')).toEqual({ input: 0.1, output: 0.4 });
   });
 
   it('computes uncached, cached and output tokens at their rates', () => {
