@@ -25,7 +25,8 @@ import {
   type ToolFunction,
 } from 'dspex';
 import { VariableBindingError } from './errors.js';
-import type { Assignment, AdapterName, JsonObject, ModuleKind, VariableKind } from './kinds.js';
+import { choicesOf, type Assignment, type AdapterName, type JsonObject, type ModuleKind, type VariableKind } from './kinds.js';
+import type { SpaceSnapshot } from './coordinator.js';
 import type { VariableSpace } from './variables.js';
 
 /** Options of a ModuleSlot: the kind it starts as, and what ReAct needs when it becomes one. */
@@ -77,10 +78,15 @@ export class ModuleSlot extends Module {
     }
   }
 
+  /** Whether the slot has the tools a ReAct needs. */
+  get canBecomeReAct(): boolean {
+    return (this.slotOptions.tools ?? []).length > 0;
+  }
+
   /** Rebuilds the inner module when `kind` differs from the current one. */
   setKind(kind: ModuleKind): void {
     if (kind === this.kind) return;
-    if (kind === 'ReAct' && (this.slotOptions.tools ?? []).length === 0) throw new VariableBindingError('module', 'a ModuleSlot becomes a ReAct only with tools: pass new ModuleSlot(signature, { tools })');
+    if (kind === 'ReAct' && !this.canBecomeReAct) throw new VariableBindingError('module', 'a ModuleSlot becomes a ReAct only with tools: pass new ModuleSlot(signature, { tools })');
     this.inner = this.build(kind);
     this.kind = kind;
   }
@@ -161,12 +167,18 @@ function adapterOf(name: AdapterName): Adapter {
   return adapter;
 }
 
+/** The LM `bind(..., { lms })` maps `name` to (own keys only: a model called "constructor" is not Object's). */
+function lmNamed(options: BindOptions, name: unknown): LM | undefined {
+  return typeof name === 'string' && options.lms !== undefined && Object.hasOwn(options.lms, name) ? options.lms[name] : undefined;
+}
+
 /** Writes one value into the program; resolves to the root adapter when the binding is the root's `adapter`. */
 function applyOne(root: Module, binding: Binding, value: unknown, options: BindOptions): Adapter | undefined {
   const target = resolve(root, binding);
   switch (binding.target) {
     case 'module':
       if (!(target instanceof ModuleSlot)) throw new VariableBindingError(binding.path, 'a module variable binds to a ModuleSlot: hold new ModuleSlot(signature) where the kind should switch.');
+      if (value === 'ReAct' && !target.canBecomeReAct) throw new VariableBindingError(binding.path, 'the module variable may choose ReAct, and a ModuleSlot becomes a ReAct only with tools: pass new ModuleSlot(signature, { tools }) or leave ReAct out of its choices.');
       target.setKind(value as ModuleKind);
       return undefined;
     case 'adapter':
@@ -186,7 +198,7 @@ function applyOne(root: Module, binding: Binding, value: unknown, options: BindO
       for (const p of predictorsOf(binding, target)) p.demos = (value as JsonObject[]).map((d) => new Example(d));
       return undefined;
     case 'lm': {
-      const lm = options.lms?.[value as string];
+      const lm = lmNamed(options, value);
       if (lm === undefined) throw new VariableBindingError(binding.path, `no LM named "${String(value)}" in bind(..., { lms }).`);
       for (const p of predictorsOf(binding, target)) p.lm = lm;
       return undefined;
@@ -220,25 +232,39 @@ export class AppliedProgram<I extends Fields = Fields, O extends Fields = Fields
   }
 }
 
+/** A program at one version of the space: the calls running on it, and the root adapter its values chose. */
+interface Instance {
+  version: number;
+  program: Module;
+  adapter: Adapter | undefined;
+  calls: number;
+}
+
 /**
- * A program bound to a variable space: each call reads the space's current values, writes them into the
- * program (mutating it in place) and runs it. Each predictor reads its values as it starts, so a call that is
- * running while the space changes may see the new values in its later steps.
+ * A program bound to a variable space: each call reads the space's current values and runs with them, so an
+ * update is seen on the next call with nothing rebuilt. A call sees one version throughout, all its steps: the
+ * values are written into the program itself (in place, so `bound.program` shows them) only while no call runs
+ * on it; a call that finds the program busy at an older version runs on a copy with its version's values.
  */
 export class BoundProgram<I extends Fields = Fields, O extends Fields = Fields> extends Module<I, O> {
   readonly program: Module<I, O>;
   declare readonly space: VariableSpace;
   declare readonly bindings: readonly Binding[];
   declare readonly options: BindOptions;
+  /** The versions calls run at: the program itself (`inPlace`) and copies, each dropped once idle and outdated. */
+  declare private readonly instances: Map<number, Instance>;
+  declare private inPlace: Instance | undefined;
+  declare private latest: number;
 
   constructor(space: VariableSpace, program: Module<I, O>, bindings: Record<string, string>, options: BindOptions = {}) {
     super();
     this.program = program;
+    if (bindings === null || typeof bindings !== 'object') throw new VariableBindingError(String(bindings), 'bind takes an object of paths to variable names, e.g. { "qa.predict.config.temperature": "temperature" }.');
     const parsed = Object.entries(bindings).map(([path, variable]) => parsePath(path, variable));
     // Kept off the enumerable properties, so namedPredictors and deepcopy see only the program.
-    Object.defineProperty(this, 'space', { value: space, enumerable: false });
-    Object.defineProperty(this, 'bindings', { value: parsed, enumerable: false });
-    Object.defineProperty(this, 'options', { value: options, enumerable: false });
+    for (const [key, value] of [['space', space], ['bindings', parsed], ['options', options], ['instances', new Map()], ['inPlace', undefined], ['latest', -1]] as const) {
+      Object.defineProperty(this, key, { value, enumerable: false, writable: key === 'inPlace' || key === 'latest' });
+    }
     for (const binding of parsed) checkBinding(space, program, binding, options);
   }
 
@@ -248,9 +274,42 @@ export class BoundProgram<I extends Fields = Fields, O extends Fields = Fields> 
   }
 
   override async forward(inputs: I, options?: CallOptions): Promise<Prediction<O>> {
-    const { values } = await this.space.get();
-    const adapter = applyValues(this.program, this.bindings, values, this.options);
-    return runWith(adapter, () => this.program.call(inputs as Fields, options));
+    const instance = this.instanceAt(await this.space.get());
+    instance.calls++;
+    try {
+      return (await runWith(instance.adapter, () => instance.program.call(inputs as Fields, options))) as Prediction<O>;
+    } finally {
+      instance.calls--;
+      this.dropIdle();
+    }
+  }
+
+  /** The program a call at `snapshot`'s version runs on (the values written in the same synchronous step). */
+  private instanceAt({ version, values }: SpaceSnapshot): Instance {
+    this.latest = Math.max(this.latest, version);
+    const found = this.instances.get(version);
+    if (found !== undefined) return found;
+    let instance: Instance;
+    if (this.inPlace === undefined || this.inPlace.calls === 0) {
+      if (this.inPlace !== undefined) this.instances.delete(this.inPlace.version);
+      instance = { version, program: this.program, adapter: applyValues(this.program, this.bindings, values, this.options), calls: 0 };
+      this.inPlace = instance;
+    } else {
+      const copy = this.program.deepcopy();
+      instance = { version, program: copy, adapter: applyValues(copy, this.bindings, values, this.options), calls: 0 };
+    }
+    this.instances.set(version, instance);
+    return instance;
+  }
+
+  private dropIdle(): void {
+    const inPlaceIdle = this.inPlace === undefined || this.inPlace.calls === 0;
+    for (const [version, instance] of this.instances) {
+      if (instance.calls > 0) continue;
+      // Outdated and idle: no call needs it. An idle copy of the latest version gives way to the program itself
+      // once that is idle too, so the next call writes the values in place again.
+      if (version < this.latest || (inPlaceIdle && instance !== this.inPlace)) this.instances.delete(version);
+    }
   }
 
   /**
@@ -274,16 +333,20 @@ export class BoundProgram<I extends Fields = Fields, O extends Fields = Fields> 
 }
 
 function checkBinding(space: VariableSpace, program: Module, binding: Binding, options: BindOptions): void {
-  const spec = space.definition.variables[binding.variable];
+  const spec = typeof binding.variable === 'string' && Object.hasOwn(space.definition.variables, binding.variable) ? space.definition.variables[binding.variable] : undefined;
   if (spec === undefined) throw new VariableBindingError(binding.path, `space "${space.name}" has no variable "${binding.variable}".`);
   if (!KINDS_OF[binding.target].includes(spec.kind)) {
     throw new VariableBindingError(binding.path, `takes a ${KINDS_OF[binding.target].join(' or ')} variable; "${binding.variable}" is a ${spec.kind}.`);
   }
   if (spec.kind === 'lm') {
-    const missing = spec.choices.filter((c) => options.lms?.[c] === undefined);
+    const missing = spec.choices.filter((c) => lmNamed(options, c) === undefined);
     if (missing.length > 0) throw new VariableBindingError(binding.path, `the lm variable "${binding.variable}" may name ${missing.join(', ')}, which bind(..., { lms }) does not map to an LM.`);
   }
-  applyOne(program.deepcopy(), binding, space.definition.defaults()[binding.variable], options); // the path must resolve now, not on the first call
+  // The path must resolve now, not on the first call, for the default and for every value a discrete kind allows
+  // (a module variable that may choose ReAct needs a slot with tools).
+  const values = ['module', 'adapter', 'lm'].includes(spec.kind) ? choicesOf(spec)! : [space.definition.defaults()[binding.variable]];
+  const copy = program.deepcopy();
+  for (const value of values) applyOne(copy, binding, value, options);
 }
 
 /**

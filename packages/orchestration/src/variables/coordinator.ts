@@ -6,7 +6,7 @@
 import type { GenServerBehavior } from '@dspex/runtime';
 import { StoreConflictError, type JsonValue, type Store } from '@dspex/store';
 import { VariableConflictError, VariableValueError, type VariableIssue } from './errors.js';
-import { problemOf, sameValue, type Assignment } from './kinds.js';
+import { describeValue, problemOf, sameValue, type Assignment } from './kinds.js';
 import type { SpaceDefinition } from './space.js';
 
 /** One update of a space, as kept in its history (oldest first) and given to subscribers. */
@@ -99,21 +99,39 @@ function snapshot(state: CoordinatorState): SpaceSnapshot {
   return { space: state.definition.name, version: state.version, values: structuredClone(state.values) };
 }
 
+/** What is wrong with a set request before any value is computed: its shape, its options, unknown, derived or ill-typed variables. */
+function requestProblems(definition: SpaceDefinition, request: Extract<CoordinatorRequest, { op: 'set' }>): VariableIssue[] {
+  const { values, options } = request;
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) return [{ message: `set takes an object of values by variable name, not ${describeValue(values)}` }];
+  if (options === null || typeof options !== 'object') return [{ message: `set's options must be an object ({ expectedVersion, by, why, metric }), not ${describeValue(options)}` }];
+  const issues: VariableIssue[] = [];
+  const { expectedVersion, by, why, metric } = options;
+  if (expectedVersion !== undefined && !(Number.isInteger(expectedVersion) && expectedVersion >= 0)) issues.push({ message: `expectedVersion must be a version (an integer >= 0, from space.get()), not ${describeValue(expectedVersion)}` });
+  if (metric !== undefined && !Number.isFinite(metric)) issues.push({ message: `metric must be a finite number, not ${describeValue(metric)}` });
+  for (const [key, text] of [['by', by], ['why', why]] as const) if (text !== undefined && typeof text !== 'string') issues.push({ message: `${key} must be a string, not ${describeValue(text)}` });
+  for (const [v, value] of Object.entries(values)) {
+    if (!Object.hasOwn(definition.variables, v)) issues.push({ variable: v, message: `the space has no variable "${v}" (it has ${definition.free.join(', ')})` });
+    else if (!definition.free.includes(v)) issues.push({ variable: v, message: 'is derived (from its dependsOn); set what it depends on instead' });
+    else if (value !== undefined) {
+      const problem = problemOf(definition.variables[v]!, value);
+      if (problem !== undefined) issues.push({ variable: v, message: problem });
+    }
+  }
+  return issues;
+}
+
 async function set(state: CoordinatorState, request: Extract<CoordinatorRequest, { op: 'set' }>): Promise<CoordinatorReply> {
   const { definition, store } = state;
+  const refused = requestProblems(definition, request);
+  if (refused.length > 0) return { error: new VariableValueError(definition.name, refused) };
   const { expectedVersion, by, why, metric } = request.options;
   if (expectedVersion !== undefined && expectedVersion !== state.version) return { error: new VariableConflictError(definition.name, expectedVersion, state.version) };
-  const refused: VariableIssue[] = [];
-  for (const v of Object.keys(request.values)) {
-    if (!(v in definition.variables)) refused.push({ variable: v, message: `the space has no variable "${v}" (it has ${definition.free.join(', ')})` });
-    else if (!definition.free.includes(v)) refused.push({ variable: v, message: 'is derived (from its dependsOn); set what it depends on instead' });
-  }
-  if (refused.length > 0) return { error: new VariableValueError(definition.name, refused) };
   let next: Assignment;
   try {
     next = definition.complete(request.values, state.values);
   } catch (error) {
-    return { error: new VariableValueError(definition.name, [{ message: `a derive function threw: ${error instanceof Error ? error.message : String(error)}` }]) };
+    if (error instanceof VariableValueError) return { error };
+    throw error;
   }
   const issues = definition.check(next);
   if (issues.length > 0) return { error: new VariableValueError(definition.name, issues) };

@@ -22,20 +22,20 @@ export class VariableCycleError extends VariableError {
   }
 }
 
-/** One reason an assignment was refused: a variable's own check or a cross-variable constraint. */
+/** One reason an assignment was refused: a variable's own check, a cross-variable constraint, or (neither named) the request itself. */
 export interface VariableIssue {
   variable?: string;
   constraint?: string;
   message: string;
 }
 
-/** An update (or a stored value) broke a per-variable check or a cross-variable constraint; nothing was written. */
+/** An update broke a per-variable check or a cross-variable constraint, or was malformed (not an object of values, a bad option); nothing was written. */
 export class VariableValueError extends VariableError {
   readonly code = 'DSPEX_VARIABLE_VALUE';
   constructor(readonly space: string, readonly issues: VariableIssue[]) {
     super(
       `space "${space}": the update was refused and nothing was written: ` +
-        issues.map((i) => `${i.variable ?? `constraint ${i.constraint ?? '?'}`}: ${i.message}`).join('; ') +
+        issues.map((i) => (i.variable !== undefined ? `${i.variable}: ` : i.constraint !== undefined ? `constraint ${i.constraint}: ` : '') + i.message).join('; ') +
         '. Fix the values (space.definition.check(assignment) lists the issues without writing).',
     );
   }

@@ -99,6 +99,57 @@ export function fallbackOf(spec: VariableSpec): JsonValue {
   }
 }
 
+/** How a value reads in a message: NaN, Infinity and undefined by name (JSON.stringify would say null). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || value === undefined) return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Why `value` is not plain JSON (what the store keeps and history replays), or undefined when it is. */
+export function jsonProblem(value: unknown, path = 'the value', seen = new Set<object>()): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      if (!Number.isFinite(value)) return `${path} is ${value}, not a finite number`;
+      return Object.is(value, -0) && path !== 'the value' ? `${path} is -0, which JSON keeps as 0: use 0` : undefined;
+    case 'undefined':
+      return `${path} is undefined, which is not JSON (use null, or leave the key out)`;
+    case 'object':
+      break;
+    default:
+      return `${path} is ${describeValue(value)}, which is not JSON`;
+  }
+  if (value === null) return undefined;
+  if (seen.has(value)) return `${path} contains a cycle`;
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const problem = jsonProblem(value[i], `${path}[${i}]`, seen);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    }
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) return `${path} is a ${(value as { constructor?: { name?: string } }).constructor?.name ?? 'object'}, not a plain JSON object`;
+    for (const [key, item] of Object.entries(value)) {
+      const problem = jsonProblem(item, `${path}.${key}`, seen);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  } finally {
+    seen.delete(value);
+  }
+}
+
 export function sameValue(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -131,19 +182,20 @@ function kindProblem(spec: VariableSpec, value: JsonValue | undefined): string |
   switch (spec.kind) {
     case 'float':
     case 'int': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a finite number, not ${JSON.stringify(value)}`;
+      if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a finite number, not ${describeValue(value)}`;
       if (spec.kind === 'int' && !Number.isInteger(value)) return `must be an integer, not ${value}`;
       if (value < spec.min || value > spec.max) return `${value} is outside [${spec.min}, ${spec.max}]`;
       if (!onStep(value, spec.min, spec.step)) return `${value} is not on the grid ${spec.min} + k·${spec.step}`;
       return undefined;
     }
     case 'text':
-      return typeof value === 'string' ? undefined : `must be a string, not ${JSON.stringify(value)}`;
+      return typeof value === 'string' ? undefined : `must be a string, not ${describeValue(value)}`;
     case 'demos':
-      return Array.isArray(value) && value.every(isRecord) ? undefined : 'must be a list of records (one per demo, fields by name)';
+      if (!Array.isArray(value) || !value.every(isRecord)) return `must be a list of records (one per demo, fields by name), not ${describeValue(value)}`;
+      return jsonProblem(value, 'demos');
     default: {
       const choices = choicesOf(spec)!;
-      return choices.some((c) => sameValue(c, value)) ? undefined : `${JSON.stringify(value)} is not one of ${JSON.stringify(choices)}`;
+      return choices.some((c) => sameValue(c, value)) && jsonProblem(value) === undefined ? undefined : `${describeValue(value)} is not one of ${JSON.stringify(choices)}`;
     }
   }
 }

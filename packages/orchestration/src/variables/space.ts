@@ -3,8 +3,8 @@
 // answers the coordinator's and the optimizers' questions: what is a complete assignment, is it allowed.
 
 import type { JsonValue } from '@dspex/store';
-import { VariableCycleError, VariableDefinitionError, type VariableIssue } from './errors.js';
-import { choicesOf, fallbackOf, problemOf, type Assignment, type VariableSpec } from './kinds.js';
+import { VariableCycleError, VariableDefinitionError, VariableValueError, type VariableIssue } from './errors.js';
+import { ADAPTER_NAMES, MODULE_KINDS, choicesOf, describeValue, fallbackOf, jsonProblem, problemOf, type Assignment, type VariableKind, type VariableSpec } from './kinds.js';
 
 /** A predicate over a whole assignment: true (or undefined) to accept, false or a reason to refuse. */
 export interface CrossConstraint {
@@ -35,6 +35,9 @@ export interface SpaceDefinition {
   check(assignment: Readonly<Assignment>): VariableIssue[];
 }
 
+/** -0 as 0: JSON (and the store) keep no negative zero, and a value must come back as it went in. */
+const normalized = (value: JsonValue): JsonValue => (Object.is(value, -0) ? 0 : value);
+
 function isDerived(spec: VariableSpec): boolean {
   return spec.derive !== undefined;
 }
@@ -58,22 +61,41 @@ function orderDerived(name: string, variables: Record<string, VariableSpec>): st
   return order;
 }
 
+const KINDS: readonly VariableKind[] = ['float', 'int', 'bool', 'choice', 'text', 'demos', 'lm', 'module', 'adapter'];
+
 function checkSpec(space: string, variable: string, spec: VariableSpec, variables: Record<string, VariableSpec>): void {
   const fail = (problem: string): never => {
     throw new VariableDefinitionError(space, variable, problem);
   };
-  if (spec === null || typeof spec !== 'object' || typeof spec.kind !== 'string') fail('is not a variable spec; build one with variable.float({...}), variable.choice({...}), ...');
+  if (spec === null || typeof spec !== 'object' || !KINDS.includes(spec.kind)) fail(`is not a variable spec (kind ${describeValue((spec as { kind?: unknown } | null)?.kind)}); build one with variable.float({...}), variable.choice({...}), ... (kinds: ${KINDS.join(', ')})`);
   if (spec.kind === 'float' || spec.kind === 'int') {
     if (!Number.isFinite(spec.min) || !Number.isFinite(spec.max) || spec.min > spec.max) fail(`needs finite min <= max, not [${spec.min}, ${spec.max}]`);
-    if (spec.step !== undefined && !(spec.step > 0)) fail(`step must be positive, not ${spec.step}`);
+    if (spec.step !== undefined && !(Number.isFinite(spec.step) && spec.step > 0)) fail(`step must be a finite positive number, not ${describeValue(spec.step)}`);
     if (spec.log === true && !(spec.min > 0)) fail(`a log scale needs min > 0, not ${spec.min}`);
     if (spec.log === true && spec.step !== undefined) fail('takes a step or a log scale, not both');
   }
+  if ('choices' in spec && spec.choices !== undefined) {
+    if (!Array.isArray(spec.choices)) fail(`choices must be a list of values, not ${describeValue(spec.choices)}`);
+    spec.choices.forEach((choice, i) => {
+      const problem = jsonProblem(choice, `choice ${i}`);
+      if (problem !== undefined) fail(problem);
+    });
+    const allowed = spec.kind === 'module' ? MODULE_KINDS : spec.kind === 'adapter' ? ADAPTER_NAMES : undefined;
+    const unknown = allowed === undefined ? [] : spec.choices.filter((c) => !(allowed as readonly unknown[]).includes(c));
+    if (unknown.length > 0) fail(`${spec.kind} choices must be among ${allowed!.join(', ')}, not ${unknown.map(describeValue).join(', ')}`);
+    if (spec.kind === 'lm' && spec.choices.some((c) => typeof c !== 'string' || c === '')) fail('lm choices are model names (non-empty strings) that bind(..., { lms }) maps to LMs');
+  }
   const choices = choicesOf(spec);
   if (choices !== undefined && choices.length === 0) fail('has no choices to take a value from');
+  if (spec.kind === 'text' && spec.candidates !== undefined && !(Array.isArray(spec.candidates) && spec.candidates.every((c) => typeof c === 'string'))) fail('candidates of a text variable must be a list of strings');
+  if (spec.kind === 'demos' && spec.candidates !== undefined && !(Array.isArray(spec.candidates) && spec.candidates.every((c) => problemOf(spec, c) === undefined))) fail('candidates of a demos variable must be a list of demo lists (each a list of JSON records)');
+  for (const fn of ['validate', 'derive'] as const) if (spec[fn] !== undefined && typeof spec[fn] !== 'function') fail(`${fn} must be a function, not ${describeValue(spec[fn])}`);
   if ((spec.dependsOn === undefined) !== (spec.derive === undefined)) fail('a derived variable needs both dependsOn (what it is computed from) and derive (how)');
+  if (spec.dependsOn !== undefined && !(Array.isArray(spec.dependsOn) && spec.dependsOn.length > 0 && spec.dependsOn.every((d) => typeof d === 'string'))) {
+    fail(`dependsOn must be a non-empty list of variable names, not ${describeValue(spec.dependsOn)}`);
+  }
   for (const dependency of spec.dependsOn ?? []) {
-    if (!(dependency in variables)) fail(`depends on "${dependency}", which the space does not define`);
+    if (!Object.hasOwn(variables, dependency)) fail(`depends on "${dependency}", which the space does not define`);
   }
   if (!isDerived(spec)) {
     const problem = problemOf(spec, fallbackOf(spec));
@@ -87,20 +109,35 @@ function checkSpec(space: string, variable: string, spec: VariableSpec, variable
  */
 export function defineSpace(name: string, options: SpaceOptions): SpaceDefinition {
   if (typeof name !== 'string' || name.length === 0) throw new VariableDefinitionError(String(name), undefined, 'a space needs a non-empty name');
-  const variables = { ...options.variables };
+  const variables = { ...options?.variables };
   if (Object.keys(variables).length === 0) throw new VariableDefinitionError(name, undefined, 'defines no variables');
   for (const [variable, spec] of Object.entries(variables)) checkSpec(name, variable, spec, variables);
   const derived = orderDerived(name, variables);
   const free = Object.keys(variables).filter((v) => !isDerived(variables[v]!));
+  if (options.constraints !== undefined && !Array.isArray(options.constraints)) throw new VariableDefinitionError(name, undefined, 'constraints must be a list of { name, check }');
   const constraints = [...(options.constraints ?? [])];
+  constraints.forEach((constraint, i) => {
+    if (constraint === null || typeof constraint !== 'object' || typeof constraint.name !== 'string' || constraint.name === '' || typeof constraint.check !== 'function') {
+      throw new VariableDefinitionError(name, undefined, `constraint ${i} needs a name and a check function: { name: 'hot-and-long', check: (assignment) => true | false | reason }`);
+    }
+  });
 
   const complete = (values: Readonly<Assignment>, base: Readonly<Assignment> = {}): Assignment => {
     const out: Assignment = {};
-    for (const v of free) out[v] = structuredClone(values[v] ?? base[v] ?? fallbackOf(variables[v]!));
+    // A value of null is a value (a choice may hold it); only a missing key (or undefined) falls through.
+    const given = (source: Readonly<Assignment>, v: string): boolean => Object.hasOwn(source, v) && source[v] !== undefined;
+    for (const v of free) out[v] = normalized(structuredClone(given(values, v) ? values[v]! : given(base, v) ? base[v]! : fallbackOf(variables[v]!)));
     for (const v of derived) {
       const spec = variables[v]!;
-      const deps = Object.fromEntries((spec.dependsOn ?? []).map((d) => [d, out[d]!]));
-      out[v] = (spec.derive as (d: Assignment) => JsonValue)(deps);
+      const deps = Object.fromEntries((spec.dependsOn ?? []).map((d) => [d, structuredClone(out[d]!)]));
+      let value: JsonValue;
+      try {
+        value = (spec.derive as (d: Assignment) => JsonValue)(deps);
+      } catch (error) {
+        throw new VariableValueError(name, [{ variable: v, message: `its derive function threw: ${error instanceof Error ? error.message : String(error)}` }]);
+      }
+      // Not cloned when it is no JSON at all: check() names the problem.
+      out[v] = jsonProblem(value) === undefined ? normalized(structuredClone(value)) : value;
     }
     return out;
   };
@@ -124,6 +161,23 @@ export function defineSpace(name: string, options: SpaceOptions): SpaceDefinitio
     }
     return issues;
   };
+
+  // The coordinator starts every space at its defaults: they must be an assignment the space accepts.
+  let defaults: Assignment;
+  try {
+    defaults = complete({});
+  } catch (error) {
+    const issue = (error as VariableValueError).issues?.[0];
+    throw new VariableDefinitionError(name, issue?.variable, `computing the default values failed: ${issue?.message ?? String(error)}`);
+  }
+  const issues = check(defaults);
+  if (issues.length > 0) {
+    throw new VariableDefinitionError(
+      name,
+      undefined,
+      `its default values are refused (${issues.map((i) => `${i.variable ?? `constraint ${i.constraint}`}: ${i.message}`).join('; ')}); give defaults (and derive functions) that every check and constraint accepts`,
+    );
+  }
 
   return { name, variables, constraints, free, derived, defaults: () => complete({}), complete, check };
 }
