@@ -109,6 +109,28 @@ for (const backend of STORES) describe.skipIf(!backend.available)(`variable coor
     expect(versions).toEqual([1, 2, 3]);
   });
 
+  it('concurrent setters without a version: each gets its own version, subscribers see every change in order, a throwing subscriber breaks nothing', async () => {
+    const { store } = await backend.fresh();
+    const space = await (await Variables.start(rt, { store, clock })).space(counterSpace('blind'));
+    const seen: number[] = [];
+    const failures: unknown[] = [];
+    rt.telemetry.on('internal_error', ({ error }) => failures.push(error));
+    space.subscribe(() => {
+      throw new Error('a broken dashboard');
+    });
+    space.subscribe((change) => seen.push(change.entry.version));
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => space.set({ counter: i, writer: `w${i}` }, { by: `w${i}` })));
+    expect(replies.map((r) => r.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i + 1)); // in commit order, none lost
+    expect(failures).toHaveLength(40);
+    expect((failures[0] as Error).message).toBe('a broken dashboard');
+    const history = await space.history();
+    expect(history.map((e) => e.version)).toEqual(seen);
+    // Each reply is the state its own update committed, and the last one is what the space holds.
+    for (const reply of replies) expect(history[reply.version - 1]!.by).toBe(reply.values.writer);
+    expect((await space.get()).values).toEqual(replies.find((r) => r.version === 40)!.values);
+  });
+
   it('survives a restart of the coordinator, a crash of it, and a reopened store: same values and history', async () => {
     const { store, reopen } = await backend.fresh();
     const variables = await Variables.start(rt, { store, clock });
