@@ -4,8 +4,10 @@
 
 import type { JsonValue } from '@dspex/store';
 import { domainOf } from '../optimize/samplers.js';
-import type { Assignment, VariableSpec } from '../variables/kinds.js';
+import { describeValue, jsonProblem, type Assignment, type VariableSpec } from '../variables/kinds.js';
 import { LearnerDefinitionError } from './errors.js';
+import { VariableDefinitionError } from '../variables/errors.js';
+import { defineSpace } from '../variables/space.js';
 import { DEFAULT_ANOMALY, type AnomalyOptions } from './health.js';
 import type { Prior } from './posterior.js';
 
@@ -81,6 +83,8 @@ export interface LearnerDefinition {
   readonly bucket: (context: LearnerContext) => string;
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
 const LENGTH_CLASSES: ReadonlyArray<readonly [number, string]> = [[64, 'xs'], [256, 's'], [1024, 'm'], [4096, 'l']];
 
 /** The default bucket: `task=math|sig=question -> answer|len=s|tier=pro`, each part present only when known. */
@@ -106,20 +110,35 @@ export function weightedObjective(weights: ObjectiveWeights = {}): (outcome: Out
 const armName = (values: Assignment): string => Object.entries(values).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(',');
 
 /**
- * Defines a learner. Throws LearnerDefinitionError when it has no arms (or both `decisions` and `arms`), a
- * decision variable without a finite domain (text without candidates, a float without step is 5 points), or
- * an option out of range.
+ * Defines a learner. Throws LearnerDefinitionError when it has no arms (or both `decisions` and `arms`), an arm
+ * that is not a JSON record, a decision variable without a finite domain (text without candidates; a float
+ * without step is 5 points), or an option out of range (non-finite weights or prior, anomaly options that could
+ * never close a breaker, a pending bound below 1).
  */
 export function defineLearner(name: string, options: LearnerOptions): LearnerDefinition {
   const refuse = (problem: string): never => {
     throw new LearnerDefinitionError(name, problem);
   };
   if (typeof name !== 'string' || name === '') refuse('a learner needs a non-empty name');
+  if (options === null || typeof options !== 'object') refuse(`options must be an object ({ decisions } or { arms }, objective, ...), not ${describeValue(options)}`);
   if ((options.decisions === undefined) === (options.arms === undefined)) refuse('give exactly one of `decisions` (variables whose combinations are the arms) or `arms` (named assignments)');
   let arms: Array<{ name: string; values: Assignment }>;
   if (options.arms !== undefined) {
-    arms = Object.entries(options.arms).map(([armName, values]) => ({ name: armName, values }));
+    if (!isRecord(options.arms)) refuse(`arms must be a record of named assignments ({ small: { model: 'small' } }), not ${describeValue(options.arms)}`);
+    arms = Object.entries(options.arms).map(([armName, values]) => {
+      if (!isRecord(values)) refuse(`arm "${armName}" must be an assignment of the decision variables (a record), not ${describeValue(values)}`);
+      const problem = jsonProblem(values, `arm "${armName}"`);
+      if (problem !== undefined) refuse(problem);
+      return { name: armName, values };
+    });
   } else {
+    if (!isRecord(options.decisions) || Object.keys(options.decisions).length === 0) refuse('decisions must name at least one decision variable ({ model: variable.lm({ choices }) })');
+    try {
+      defineSpace(name, { variables: options.decisions! }); // each decision is checked as a variable of a space is
+    } catch (error) {
+      if (error instanceof VariableDefinitionError) refuse(`decision ${error.message.slice(error.message.indexOf('variable "'))}`);
+      throw error;
+    }
     arms = [{ name: '', values: {} }];
     for (const [variable, spec] of Object.entries(options.decisions!)) {
       const domain = domainOf(spec, 5);
@@ -134,8 +153,26 @@ export function defineLearner(name: string, options: LearnerOptions): LearnerDef
   const halfLife = options.halfLife ?? 40;
   if (!(halfLife > 0)) refuse(`halfLife must be a positive number of observations (Infinity never forgets), not ${halfLife}`);
   const prior: Prior = { mean: 1, variance: 0.25, weight: 1, ...options.prior };
-  if (!(prior.variance > 0 && prior.weight > 0)) refuse('prior.variance and prior.weight must be positive');
+  if (!(Number.isFinite(prior.mean) && Number.isFinite(prior.variance) && Number.isFinite(prior.weight) && prior.variance > 0 && prior.weight > 0)) {
+    refuse(`prior needs a finite mean and a finite positive variance and weight, not ${describeValue(prior)}`);
+  }
+  if (options.objective !== undefined && typeof options.objective !== 'function') {
+    if (!isRecord(options.objective)) refuse(`objective must be a function (outcome) => number or weights { costWeight, latencyWeight, errorPenalty }, not ${describeValue(options.objective)}`);
+    for (const [key, weight] of Object.entries(options.objective)) {
+      if (!['costWeight', 'latencyWeight', 'errorPenalty'].includes(key)) refuse(`objective weights are costWeight, latencyWeight and errorPenalty, not "${key}"`);
+      if (typeof weight !== 'number' || !Number.isFinite(weight)) refuse(`objective.${key} must be a finite number, not ${describeValue(weight)}`);
+    }
+  }
   const objective = typeof options.objective === 'function' ? options.objective : weightedObjective(options.objective);
+  const pending = { ttlMs: options.pending?.ttlMs ?? 600_000, max: options.pending?.max ?? 10_000 };
+  if (!(pending.ttlMs > 0)) refuse(`pending.ttlMs must be a positive number of ms (Infinity keeps decisions until pending.max), not ${describeValue(pending.ttlMs)}`);
+  if (!(pending.max === Infinity || (Number.isInteger(pending.max) && pending.max >= 1))) refuse(`pending.max must be a whole number >= 1, not ${describeValue(pending.max)}`);
+  const anomaly: AnomalyOptions = { ...DEFAULT_ANOMALY, ...options.anomaly };
+  const anomalyProblem = anomalyOptionsProblem(anomaly);
+  if (anomalyProblem !== undefined) refuse(`anomaly.${anomalyProblem}`);
+  const seed = options.seed ?? 0;
+  if (!Number.isFinite(seed)) refuse(`seed must be a finite number, not ${describeValue(seed)}`);
+  if (options.bucket !== undefined && typeof options.bucket !== 'function') refuse(`bucket must be a function (context) => string, not ${describeValue(options.bucket)}`);
   return {
     name,
     arms,
@@ -143,10 +180,29 @@ export function defineLearner(name: string, options: LearnerOptions): LearnerDef
     explorationBudget: budget,
     discount: halfLife === Infinity ? 1 : 2 ** (-1 / halfLife),
     prior,
-    anomaly: { ...DEFAULT_ANOMALY, ...options.anomaly },
-    pending: { ttlMs: options.pending?.ttlMs ?? 600_000, max: options.pending?.max ?? 10_000 },
+    anomaly,
+    pending,
     awaitFeedback: options.awaitFeedback ?? true,
-    seed: options.seed ?? 0,
+    seed,
     bucket: options.bucket ?? defaultBucket,
   };
+}
+
+/** What is wrong with the anomaly options (the option's name first), or undefined. */
+function anomalyOptionsProblem(a: AnomalyOptions): string | undefined {
+  const share = (v: number) => v > 0 && v <= 1;
+  const checks: Array<[keyof AnomalyOptions, boolean, string]> = [
+    ['zThreshold', Number.isFinite(a.zThreshold) && a.zThreshold > 0, 'a finite positive z-score'],
+    ['warmup', Number.isInteger(a.warmup) && a.warmup >= 0, 'a whole number of observations >= 0'],
+    ['slowAlpha', share(a.slowAlpha), 'a smoothing factor in (0, 1]'],
+    ['fastAlpha', share(a.fastAlpha), 'a smoothing factor in (0, 1]'],
+    ['minLatencyIncrease', Number.isFinite(a.minLatencyIncrease) && a.minLatencyIncrease >= 0, 'a finite number >= 0'],
+    ['minLatencyIncreaseMs', Number.isFinite(a.minLatencyIncreaseMs) && a.minLatencyIncreaseMs >= 0, 'a finite number of ms >= 0'],
+    ['minErrorRate', a.minErrorRate >= 0 && a.minErrorRate <= 1, 'a rate in [0, 1]'],
+    ['cooldownMs', Number.isFinite(a.cooldownMs) && a.cooldownMs >= 0, 'a finite number of ms >= 0'],
+    ['maxCooldownMs', Number.isFinite(a.maxCooldownMs) && a.maxCooldownMs >= a.cooldownMs, 'a finite number of ms >= cooldownMs'],
+    ['probes', Number.isInteger(a.probes) && a.probes >= 1, 'a whole number >= 1 (a half-open arm needs a probe to close)'],
+  ];
+  const bad = checks.find(([, ok]) => !ok);
+  return bad === undefined ? undefined : `${bad[0]} must be ${bad[2]}, not ${describeValue(a[bad[0]])}`;
 }

@@ -14,6 +14,17 @@ export class LearnerDefinitionError extends LearnerError {
   }
 }
 
+/**
+ * A call the learner refuses before it changes anything: a score, latency or cost that is not a finite number, a
+ * context it cannot bucket, a request id already in use, an objective that threw or gave no finite reward.
+ */
+export class LearnerValueError extends LearnerError {
+  readonly code = 'DSPEX_LEARNER_VALUE';
+  constructor(readonly learner: string, problem: string, options?: { cause?: unknown }) {
+    super(`learner "${learner}": ${problem}`, options);
+  }
+}
+
 /** explain() or report() named a request the learner does not hold (never chosen, or past its TTL / the pending bound). */
 export class LearnerUnknownRequestError extends LearnerError {
   readonly code = 'DSPEX_LEARNER_UNKNOWN_REQUEST';

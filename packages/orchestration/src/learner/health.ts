@@ -38,6 +38,8 @@ export const DEFAULT_ANOMALY: AnomalyOptions = { zThreshold: 3, warmup: 20, slow
 /** One arm's health, as persisted and shown by explain(). */
 export interface ArmHealth {
   observations: number;
+  /** Observations that carried a latency (a report of only an error or a cost does not move the latency baseline). */
+  latencySamples: number;
   latencyMean: number;
   latencyVar: number;
   latencyFast: number;
@@ -55,7 +57,7 @@ export interface ArmHealth {
 }
 
 export const newHealth = (options: AnomalyOptions): ArmHealth => ({
-  observations: 0, latencyMean: 0, latencyVar: 0, latencyFast: 0, errorRate: 0, errorFast: 0,
+  observations: 0, latencySamples: 0, latencyMean: 0, latencyVar: 0, latencyFast: 0, errorRate: 0, errorFast: 0,
   breaker: 'closed', openUntil: 0, cooldownMs: options.cooldownMs, probesPassed: 0, probesInFlight: 0, lastAnomaly: null,
 });
 
@@ -102,28 +104,31 @@ function open(h: ArmHealth, now: number, cooldownMs: number): void {
 
 /**
  * Folds one call's telemetry into the arm's health (mutating it) and returns the breaker transition it caused.
- * `probe` marks a call the learner sent to a half-open arm.
+ * `probe` marks a call the learner sent to a half-open arm. A sample without a latency moves only the error rate.
  */
-export function record(h: ArmHealth, sample: { latencyMs: number; error: boolean }, probe: boolean, now: number, options: AnomalyOptions): BreakerTransition | undefined {
+export function record(h: ArmHealth, sample: { latencyMs?: number; error: boolean }, probe: boolean, now: number, options: AnomalyOptions): BreakerTransition | undefined {
   const error = sample.error ? 1 : 0;
-  if (h.observations === 0) {
-    h.latencyMean = h.latencyFast = sample.latencyMs;
-    h.errorRate = h.errorFast = error;
+  const latency = sample.latencyMs;
+  if (h.observations === 0) h.errorRate = h.errorFast = error;
+  if (latency !== undefined) {
+    if (h.latencySamples === 0) h.latencyMean = h.latencyFast = latency;
+    h.latencyFast = ewma(h.latencyFast, latency, options.fastAlpha);
+    h.latencySamples++;
   }
-  h.latencyFast = ewma(h.latencyFast, sample.latencyMs, options.fastAlpha);
   h.errorFast = ewma(h.errorFast, error, options.fastAlpha);
   h.observations++;
   const z = zScores(h, options);
-  const anomaly = h.observations <= options.warmup ? undefined : (z.latency > options.zThreshold && slower(h.latencyFast, h, options) ? 'latency' : z.errors > options.zThreshold && h.errorFast >= options.minErrorRate ? 'errors' : undefined);
+  const latencyAnomaly = h.latencySamples > options.warmup && z.latency > options.zThreshold && slower(h.latencyFast, h, options);
+  const anomaly = h.observations <= options.warmup ? undefined : latencyAnomaly ? 'latency' : z.errors > options.zThreshold && h.errorFast >= options.minErrorRate ? 'errors' : undefined;
 
   if (probe && h.breaker === 'half_open') {
     h.probesInFlight = Math.max(0, h.probesInFlight - 1);
     // A probe is judged on its own: an error, or a latency the baseline calls anomalous.
     const sd = Math.sqrt(Math.max(h.latencyVar, 1e-6 + (0.05 * h.latencyMean) ** 2));
-    const slow = (sample.latencyMs - h.latencyMean) / sd > options.zThreshold && slower(sample.latencyMs, h, options);
+    const slow = latency !== undefined && (latency - h.latencyMean) / sd > options.zThreshold && slower(latency, h, options);
     if (sample.error || slow) {
       open(h, now, Math.min(options.maxCooldownMs, h.cooldownMs * 2));
-      return { from: 'half_open', to: 'open', reason: 'probe_failed', z: sample.error ? z.errors : (sample.latencyMs - h.latencyMean) / sd };
+      return { from: 'half_open', to: 'open', reason: 'probe_failed', z: sample.error ? z.errors : (latency! - h.latencyMean) / sd };
     }
     if (++h.probesPassed >= options.probes) {
       h.breaker = 'closed';
@@ -146,11 +151,13 @@ export function record(h: ArmHealth, sample: { latencyMs: number; error: boolean
   // biased toward the first sample (which would make early z-scores huge).
   // A sample the baseline calls an outlier moves it ten times less, or a step change would be absorbed before
   // the fast EWMA shows it (a lasting small shift still becomes the new normal, slowly).
-  const delta = sample.latencyMs - h.latencyMean;
-  const outlier = h.observations > options.warmup && delta / Math.sqrt(Math.max(h.latencyVar, 1e-6)) > options.zThreshold;
-  const alpha = Math.max(options.slowAlpha, 1 / h.observations) / (outlier ? 10 : 1);
-  h.latencyMean += alpha * delta;
-  h.latencyVar = (1 - alpha) * (h.latencyVar + alpha * delta * delta);
+  if (latency !== undefined) {
+    const delta = latency - h.latencyMean;
+    const outlier = h.latencySamples > options.warmup && delta / Math.sqrt(Math.max(h.latencyVar, 1e-6)) > options.zThreshold;
+    const alpha = Math.max(options.slowAlpha, 1 / h.latencySamples) / (outlier ? 10 : 1);
+    h.latencyMean += alpha * delta;
+    h.latencyVar = (1 - alpha) * (h.latencyVar + alpha * delta * delta);
+  }
   h.errorRate = ewma(h.errorRate, error, Math.max(options.slowAlpha, 1 / h.observations));
   return undefined;
 }

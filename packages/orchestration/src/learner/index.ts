@@ -5,4 +5,4 @@ export { learnerNamespace, type LearnerStats } from './actor.js';
 export type { Decision, DecisionReason, Explanation, ArmView, FeedbackResult, LearnerEvent, PersistedLearner } from './policy.js';
 export type { ArmHealth, BreakerState, BreakerTransition, AnomalyOptions } from './health.js';
 export type { ArmStats, Prior } from './posterior.js';
-export { LearnerError, LearnerDefinitionError, LearnerUnknownRequestError, LearnersNotRunningError } from './errors.js';
+export { LearnerError, LearnerDefinitionError, LearnerValueError, LearnerUnknownRequestError, LearnersNotRunningError } from './errors.js';

@@ -3,8 +3,9 @@
 // within the exploration budget, a half-open arm first for its probe. reward: an outcome through the objective
 // into the bucket's and the arm's statistics. Pending decisions are bounded by a TTL and a count.
 
-import type { Assignment } from '../variables/kinds.js';
+import { describeValue, type Assignment } from '../variables/kinds.js';
 import type { LearnerContext, LearnerDefinition, Outcome } from './definition.js';
+import { LearnerValueError } from './errors.js';
 import { newHealth, record, tick, type ArmHealth, type BreakerState, type BreakerTransition } from './health.js';
 import { emptyStats, observe, posteriorOf, thompsonDraw, type ArmStats } from './posterior.js';
 import { SeededRng } from './rng.js';
@@ -103,7 +104,10 @@ export function initialLearned(definition: LearnerDefinition): PersistedLearner 
 }
 
 export function newState(definition: LearnerDefinition, learned: PersistedLearner): LearnerState {
-  for (const arm of definition.arms) learned.health[arm.name] ??= newHealth(definition.anomaly);
+  for (const arm of definition.arms) {
+    const health = (learned.health[arm.name] ??= newHealth(definition.anomaly));
+    health.latencySamples ??= health.observations; // saved before latency samples were counted apart
+  }
   return { definition, learned, rng: new SeededRng(learned.rng), pending: new Map() };
 }
 
@@ -120,7 +124,7 @@ export function sweep(state: LearnerState, now: number, emit: (event: LearnerEve
     }
     if (entry.probe && !entry.reported) {
       const health = state.learned.health[entry.explanation.arm]!;
-      const transition = record(health, { latencyMs: health.latencyMean, error: true }, true, now, state.definition.anomaly);
+      const transition = record(health, { error: true }, true, now, state.definition.anomaly);
       if (transition !== undefined) emit({ type: 'breaker', arm: entry.explanation.arm, at: now, ...transition });
     }
   }
@@ -144,15 +148,48 @@ export function choosePreview(state: LearnerState, bucket: string): ArmView[] {
 
 const best = (arms: ArmView[], by: (a: ArmView) => number): ArmView => arms.reduce((a, b) => (by(b) > by(a) ? b : a));
 
-/** Chooses an arm for a request. */
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Why `context` cannot be bucketed, or undefined. */
+function contextProblem(context: unknown): string | undefined {
+  if (!isRecord(context)) return `a context is an object ({ task, signature, input, features }), not ${describeValue(context)}`;
+  for (const key of ['task', 'signature'] as const) if (context[key] !== undefined && typeof context[key] !== 'string') return `context.${key} must be a string, not ${describeValue(context[key])}`;
+  if (context.input !== undefined && typeof context.input !== 'string' && !isRecord(context.input)) return `context.input must be a string or a record, not ${describeValue(context.input)}`;
+  if (context.features === undefined) return undefined;
+  if (!isRecord(context.features)) return `context.features must be a record of strings, finite numbers and booleans, not ${describeValue(context.features)}`;
+  for (const [key, value] of Object.entries(context.features)) {
+    const ok = typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+    if (!ok) return `context.features.${key} must be a string, a finite number or a boolean, not ${describeValue(value)}`;
+  }
+  return undefined;
+}
+
+/** The bucket of a valid request, or a LearnerValueError (nothing has changed yet). */
+function bucketOf(state: LearnerState, context: LearnerContext, requestId: string): string {
+  const name = state.definition.name;
+  if (typeof requestId !== 'string' || requestId === '') throw new LearnerValueError(name, `a request id is a non-empty string, not ${describeValue(requestId)}`);
+  if (state.pending.has(requestId)) throw new LearnerValueError(name, `request "${requestId}" was already chosen and is still held (for its report, feedback and explain): give each request its own id (or leave requestId out for a random one)`);
+  const problem = contextProblem(context);
+  if (problem !== undefined) throw new LearnerValueError(name, problem);
+  let bucket: unknown;
+  try {
+    bucket = state.definition.bucket(context);
+  } catch (error) {
+    throw new LearnerValueError(name, `its bucket function threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (typeof bucket !== 'string' || bucket === '') throw new LearnerValueError(name, `its bucket function must return a non-empty string, not ${describeValue(bucket)}`);
+  return bucket;
+}
+
+/** Chooses an arm for a request. Throws LearnerValueError (nothing changed) for a bad context or request id. */
 export function choose(state: LearnerState, context: LearnerContext, requestId: string, now: number, emit: (event: LearnerEvent) => void): Decision {
   const { definition, learned } = state;
   sweep(state, now, emit);
+  const bucketName = bucketOf(state, context, requestId);
   for (const arm of definition.arms) {
     const transition = tick(learned.health[arm.name]!, now);
     if (transition !== undefined) emit({ type: 'breaker', arm: arm.name, at: now, ...transition });
   }
-  const bucketName = definition.bucket(context);
   const bucket = (learned.buckets[bucketName] ??= { decisions: 0, explored: 0, arms: {} });
   const arms = views(state, bucketName);
   const exploration = { explored: bucket.explored, decisions: bucket.decisions, budget: definition.explorationBudget };
@@ -206,48 +243,86 @@ export function choose(state: LearnerState, context: LearnerContext, requestId: 
   return decision;
 }
 
-function applyReward(state: LearnerState, entry: PendingDecision, emit: (event: LearnerEvent) => void): number {
+/** The objective's reward for an outcome; a LearnerValueError when it throws or is not a finite number. */
+function rewardOf(state: LearnerState, outcome: Outcome): number {
+  let reward: unknown;
+  try {
+    reward = state.definition.objective({ ...outcome });
+  } catch (error) {
+    throw new LearnerValueError(state.definition.name, `its objective threw: ${error instanceof Error ? error.message : String(error)}; nothing was applied`, { cause: error });
+  }
+  if (typeof reward !== 'number' || !Number.isFinite(reward)) {
+    throw new LearnerValueError(state.definition.name, `its objective returned ${describeValue(reward)} for ${JSON.stringify(outcome)}, not a finite number; nothing was applied`);
+  }
+  return reward;
+}
+
+function applyReward(state: LearnerState, entry: PendingDecision, reward: number, emit: (event: LearnerEvent) => void): number {
   const { definition, learned } = state;
   const e = entry.explanation;
-  const outcome = e.outcome!;
-  const reward = definition.objective(outcome);
   const bucket = (learned.buckets[e.bucket] ??= { decisions: 0, explored: 0, arms: {} });
   bucket.arms[e.arm] = observe(bucket.arms[e.arm] ?? emptyStats(), reward, definition.discount);
   learned.global[e.arm] = observe(learned.global[e.arm] ?? emptyStats(), reward, definition.discount);
   e.reward = reward;
   e.status = 'rewarded';
-  emit({ type: 'reward', requestId: e.requestId, arm: e.arm, bucket: e.bucket, reward, outcome: { ...outcome } });
+  emit({ type: 'reward', requestId: e.requestId, arm: e.arm, bucket: e.bucket, reward, outcome: { ...e.outcome! } });
   return reward;
 }
 
-/** Records a request's telemetry; returns whether the learned state changed (a reward or a breaker). */
+/** Why `telemetry` is not a request's telemetry, or undefined. */
+function telemetryProblem(telemetry: unknown): string | undefined {
+  if (!isRecord(telemetry)) return `telemetry is an object ({ latencyMs, cost, error }), not ${describeValue(telemetry)}`;
+  const { latencyMs, cost, error } = telemetry;
+  if (latencyMs !== undefined && !(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0)) return `latencyMs must be a finite number >= 0, not ${describeValue(latencyMs)}`;
+  if (cost !== undefined && !(typeof cost === 'number' && Number.isFinite(cost))) return `cost must be a finite number, not ${describeValue(cost)}`;
+  if (error !== undefined && typeof error !== 'boolean') return `error must be a boolean, not ${describeValue(error)}`;
+  return undefined;
+}
+
+/**
+ * Records a request's telemetry; returns whether the learned state changed (a reward or a breaker). Throws
+ * LearnerValueError (nothing changed) for telemetry that is not finite numbers, or an objective that fails.
+ */
 export function report(state: LearnerState, requestId: string, telemetry: { latencyMs?: number; cost?: number; error?: boolean }, now: number, emit: (event: LearnerEvent) => void): 'unknown' | 'duplicate' | 'changed' | 'recorded' {
+  const problem = telemetryProblem(telemetry);
+  if (problem !== undefined) throw new LearnerValueError(state.definition.name, `report("${requestId}"): ${problem}`);
   const entry = state.pending.get(requestId);
   if (entry === undefined) return 'unknown';
   if (entry.reported) return 'duplicate';
-  entry.reported = true;
   const e = entry.explanation;
-  e.outcome = { quality: e.outcome?.quality ?? null, cost: telemetry.cost ?? 0, latencyMs: telemetry.latencyMs ?? 0, error: telemetry.error ?? false };
+  const outcome: Outcome = { quality: e.outcome?.quality ?? null, cost: telemetry.cost ?? 0, latencyMs: telemetry.latencyMs ?? 0, error: telemetry.error ?? false };
+  // An errored request gets no feedback worth waiting for; otherwise the reward waits for the metric.
+  const rewardNow = e.status === 'pending' && (outcome.error || !state.definition.awaitFeedback);
+  const reward = rewardNow ? rewardOf(state, outcome) : undefined;
+  entry.reported = true;
+  e.outcome = outcome;
   let changed = false;
   if (telemetry.latencyMs !== undefined || telemetry.error !== undefined) {
-    const transition = record(state.learned.health[e.arm]!, { latencyMs: e.outcome.latencyMs, error: e.outcome.error }, entry.probe, now, state.definition.anomaly);
+    const sample = telemetry.latencyMs === undefined ? { error: outcome.error } : { latencyMs: telemetry.latencyMs, error: outcome.error };
+    const transition = record(state.learned.health[e.arm]!, sample, entry.probe, now, state.definition.anomaly);
     if (transition !== undefined) emit({ type: 'breaker', arm: e.arm, at: now, ...transition });
     changed = true;
   }
-  // An errored request gets no feedback worth waiting for; otherwise the reward waits for the metric.
-  if (e.status === 'pending' && (e.outcome.error || !state.definition.awaitFeedback)) applyReward(state, entry, emit);
+  if (reward !== undefined) applyReward(state, entry, reward, emit);
   return changed || e.status === 'rewarded' ? 'changed' : 'recorded';
 }
 
-/** Records a request's metric, late or not, and applies the reward with the telemetry reported so far (report first). */
+/**
+ * Records a request's metric, late or not, and applies the reward with the telemetry reported so far (report
+ * first). Throws LearnerValueError (nothing changed) for a score that is not a finite number, or an objective
+ * that fails.
+ */
 export function feedback(state: LearnerState, requestId: string, score: number, emit: (event: LearnerEvent) => void): FeedbackResult {
+  if (typeof score !== 'number' || !Number.isFinite(score)) throw new LearnerValueError(state.definition.name, `feedback("${requestId}"): a score is a finite number (the metric, 0..1 by convention), not ${describeValue(score)}`);
   const entry = state.pending.get(requestId);
   if (entry === undefined) return { applied: false, reason: 'unknown' };
   if (entry.feedback || entry.explanation.status !== 'pending') return { applied: false, reason: 'duplicate' };
-  entry.feedback = true;
   const e = entry.explanation;
-  e.outcome = { quality: score, cost: e.outcome?.cost ?? 0, latencyMs: e.outcome?.latencyMs ?? 0, error: e.outcome?.error ?? false };
-  return { applied: true, reward: applyReward(state, entry, emit) };
+  const outcome: Outcome = { quality: score, cost: e.outcome?.cost ?? 0, latencyMs: e.outcome?.latencyMs ?? 0, error: e.outcome?.error ?? false };
+  const reward = rewardOf(state, outcome);
+  entry.feedback = true;
+  e.outcome = outcome;
+  return { applied: true, reward: applyReward(state, entry, reward, emit) };
 }
 
 export function explain(state: LearnerState, requestId: string): Explanation | undefined {
