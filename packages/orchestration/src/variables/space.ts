@@ -104,8 +104,9 @@ function checkSpec(space: string, variable: string, spec: VariableSpec, variable
 }
 
 /**
- * Checks a space definition and returns it ready for use. Throws VariableDefinitionError for a bad spec and
- * VariableCycleError when derived variables depend on each other in a loop, before anything starts.
+ * Checks a space definition and returns it ready for use. Throws VariableDefinitionError for a bad spec or a
+ * default (derived ones included) its variable refuses, and VariableCycleError when derived variables depend on
+ * each other in a loop, before anything starts. Defaults may lie outside the cross constraints; updates may not.
  */
 export function defineSpace(name: string, options: SpaceOptions): SpaceDefinition {
   if (typeof name !== 'string' || name.length === 0) throw new VariableDefinitionError(String(name), undefined, 'a space needs a non-empty name');
@@ -162,7 +163,9 @@ export function defineSpace(name: string, options: SpaceOptions): SpaceDefinitio
     return issues;
   };
 
-  // The coordinator starts every space at its defaults: they must be an assignment the space accepts.
+  // The coordinator starts every space at its defaults: each must be a value its variable accepts, derived ones
+  // included. Cross constraints are not required of them: they may mark the region a search may go to, away
+  // from where the program starts; every update must satisfy them.
   let defaults: Assignment;
   try {
     defaults = complete({});
@@ -170,12 +173,12 @@ export function defineSpace(name: string, options: SpaceOptions): SpaceDefinitio
     const issue = (error as VariableValueError).issues?.[0];
     throw new VariableDefinitionError(name, issue?.variable, `computing the default values failed: ${issue?.message ?? String(error)}`);
   }
-  const issues = check(defaults);
+  const issues = check(defaults).filter((issue) => issue.variable !== undefined);
   if (issues.length > 0) {
     throw new VariableDefinitionError(
       name,
       undefined,
-      `its default values are refused (${issues.map((i) => `${i.variable ?? `constraint ${i.constraint}`}: ${i.message}`).join('; ')}); give defaults (and derive functions) that every check and constraint accepts`,
+      `its default values are refused (${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}); give defaults (and derive functions) that each variable's own checks accept`,
     );
   }
 
