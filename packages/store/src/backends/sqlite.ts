@@ -3,10 +3,15 @@
 // connection, in arrival order, from one queue: the async steps of one job never interleave with another's.
 // With group commit, the writes queued during one turn of the event loop share one transaction (and one fsync),
 // each inside its own SAVEPOINT so that one failing write does not undo the others.
+// Durability without blocking: with `synchronous: 'full'` SQLite itself runs at synchronous=NORMAL (a commit
+// reaches the OS, no fsync), and the backend then fdatasyncs the WAL file on libuv's thread pool, off the event
+// loop; the commit's jobs resolve, and the next job starts, only after that fsync. So an acknowledged write is
+// on disk exactly as with synchronous=FULL, and the 0.2-4 ms fsync no longer stalls every other timer and
+// socket of the process. While the fsync runs, new writes queue up and join the next group.
 
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import fs from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { StoreClosedError, StoreConfigError, StoreUnavailableError } from '../errors.js';
 import { Rollback, type Backend, type SqlExecutor } from '../sql.js';
 
@@ -50,17 +55,23 @@ export class SqliteBackend implements Backend {
   private closing: Promise<void> | undefined;
   private readonly groupCommit: boolean;
   private readonly tx: SqlExecutor;
+  /** Whether each commit is made durable by fsyncing the WAL here (synchronous 'full' on a WAL database). */
+  private readonly syncWal: boolean;
+  /** The WAL file, opened at the first commit and kept open until close (closing an fd could drop locks). */
+  private walFd: number | undefined;
 
   constructor(options: SqliteOptions) {
     if (typeof options.dir !== 'string' || options.dir.length === 0) throw new StoreConfigError('sqlite.dir', 'name the data directory, e.g. { sqlite: { dir: "./data" } }.');
     const synchronous = options.synchronous ?? 'full';
     if (synchronous !== 'full' && synchronous !== 'normal') throw new StoreConfigError('sqlite.synchronous', `must be "full" or "normal", not ${String(synchronous)}.`);
-    mkdirSync(options.dir, { recursive: true });
+    fs.mkdirSync(options.dir, { recursive: true });
     this.where = resolve(join(options.dir, options.file ?? 'dspex.sqlite'));
     try {
       this.db = new Database(this.where, { timeout: options.busyTimeoutMs ?? 5000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      const wal = String(this.db.pragma('journal_mode = WAL', { simple: true })).toLowerCase() === 'wal';
+      // Not in WAL mode (a file system without shared memory): SQLite's own fsync per commit.
+      this.syncWal = wal && synchronous === 'full';
+      this.db.pragma(`synchronous = ${this.syncWal ? 'NORMAL' : synchronous.toUpperCase()}`);
       this.db.pragma('foreign_keys = ON');
     } catch (error) {
       throw mapSqliteError(error);
@@ -97,6 +108,8 @@ export class SqliteBackend implements Backend {
       this.schedule();
     }).then(() => {
       this.db.close();
+      if (this.walFd !== undefined) fs.closeSync(this.walFd);
+      this.walFd = undefined;
     });
     return this.closing;
   }
@@ -176,6 +189,16 @@ export class SqliteBackend implements Backend {
         for (const job of jobs) job.reject(failure);
         return;
       }
+      if (this.syncWal) {
+        try {
+          await this.fsyncWal();
+        } catch (error) {
+          // Committed, but not known to be on disk: the caller cannot tell whether it would survive a power loss.
+          const failure = new StoreUnavailableError('sqlite', true, error);
+          for (const job of jobs) job.reject(failure);
+          return;
+        }
+      }
     }
     jobs.forEach((job, i) => {
       const outcome = outcomes[i]!;
@@ -183,6 +206,24 @@ export class SqliteBackend implements Backend {
       else job.reject(outcome.error);
     });
   }
+
+  /** fdatasync of the WAL on the thread pool; the first time also fsyncs the directory that holds its entry. */
+  private async fsyncWal(): Promise<void> {
+    if (this.walFd === undefined) {
+      const dir = fs.openSync(dirname(this.where), 'r');
+      try {
+        await syncFd(dir, fs.fsync);
+      } finally {
+        fs.closeSync(dir);
+      }
+      this.walFd = fs.openSync(`${this.where}-wal`, 'r+');
+    }
+    await syncFd(this.walFd, fs.fdatasync);
+  }
+}
+
+function syncFd(fd: number, sync: typeof fs.fsync): Promise<void> {
+  return new Promise<void>((resolve, reject) => sync(fd, (error) => (error === null ? resolve() : reject(error))));
 }
 
 // Result codes that say the database cannot be used right now, with their extended forms (SQLITE_IOERR_FSYNC).
