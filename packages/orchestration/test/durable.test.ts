@@ -11,9 +11,9 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '@dspex/runtime';
-import { openStore, type Store } from '@dspex/store';
+import { openStore, type JsonValue, type Store } from '@dspex/store';
 import { ChatAdapter, LM, Predict, configure } from 'dspex';
-import { NonIdempotentStepInFlightError, PipelineRunner, pipeline, step } from '../src/index.js';
+import { NonIdempotentStepInFlightError, PipelineRunner, map, pipeline, sequence, step } from '../src/index.js';
 import { startLoopbackLM, type LoopbackLM } from './support/loopback_lm.js';
 import { buildPipeline, leafKeys, specArb, type PipelineSpec } from './support/model.js';
 
@@ -137,6 +137,47 @@ describe.each(backends)('journal and resume on $name', ({ available, open }) => 
     hang = false;
     const again = runner.start(p, { amount: 7 });
     expect((await again.result).receipt).toBe('paid 7');
+  });
+
+  it.skipIf(!available)("a map item's place goes to the next item while its last write commits; the item is done only after it", async () => {
+    const store = await open();
+    const trace: string[] = [];
+    let running = 0;
+    let peak = 0;
+    let secondItemStarted!: () => void;
+    const started = new Promise<void>((r) => (secondItemStarted = r));
+    const body = (name: string) => step(name, async ({ item }) => {
+      peak = Math.max(peak, ++running);
+      trace.push(`run ${String(item)}/${name}`);
+      if (item === 1) secondItemStarted();
+      await new Promise((r) => setImmediate(r));
+      running--;
+      return { [name]: `${name}${String(item)}` };
+    }, { inputs: ['item'], outputs: [name] });
+    const p = pipeline('held', { inputs: ['xs'], steps: [map('m', { over: 'xs', concurrency: 1, output: 'out', body: sequence(body('a'), body('b')) })] });
+    const journal = {
+      createRun: store.createRun.bind(store),
+      loadRun: store.loadRun.bind(store),
+      updateRun: store.updateRun.bind(store),
+      async appendJournal(runId: string, entry: { stepKey: string; value: JsonValue }) {
+        const result = await store.appendJournal(runId, entry);
+        // Item 0's last write is acknowledged only once item 1 has started: it must not hold item 0's place.
+        if (entry.stepKey === 'm[0]/b') await started;
+        trace.push(`journaled ${entry.stepKey}`);
+        return result;
+      },
+    };
+    const run = new PipelineRunner(rt, { store: journal }).start(p, { xs: [0, 1, 2] });
+    const out = await run.result;
+    expect(out.out).toEqual([0, 1, 2].map((i) => ({ a: `a${i}`, b: `b${i}` })));
+    expect(peak).toBe(1);
+    // Within an item each step starts after the one before it is journaled; item 1 starts before item 0's last write is acknowledged.
+    expect(trace.indexOf('run 0/b')).toBeGreaterThan(trace.indexOf('journaled m[0]/a'));
+    expect(trace.indexOf('run 1/a')).toBeLessThan(trace.indexOf('journaled m[0]/b'));
+    const events: string[] = [];
+    for await (const e of run.events()) if (e.type === 'step_started' || e.type === 'step_finished') events.push(`${e.type} ${e.step}`);
+    expect(events.indexOf('step_finished m[0]/b')).toBeGreaterThan(events.indexOf('step_started m[1]/a'));
+    expect((await store.readJournal(run.runId)).map((e) => e.stepKey).sort()).toEqual(['m[0]/a', 'm[0]/b', 'm[1]/a', 'm[1]/b', 'm[2]/a', 'm[2]/b']);
   });
 });
 

@@ -42,27 +42,34 @@ interface StepRecord {
 
 const STARTED = '@started';
 
-/** Runs `node` over `state` at journal path `key`; resolves to the fields it adds. */
-export async function execute(node: Node, state: RunState, key: string, ctx: RunContext, signal: AbortSignal): Promise<Record<string, unknown>> {
+/**
+ * Runs `node` over `state` at journal path `key`; resolves to the fields it adds. `release`, when given, is
+ * called once the node's own work is done and only its last journal write is left (a map item's place is
+ * handed to the next item then); nodes that cannot tell when that is (loops, parallel, maps) leave it uncalled.
+ */
+export async function execute(node: Node, state: RunState, key: string, ctx: RunContext, signal: AbortSignal, release?: () => void): Promise<Record<string, unknown>> {
   if (signal.aborted) throw cancelled(ctx, signal);
   switch (node.kind) {
     case 'sequence': {
       const local = { ...state };
       const added: Record<string, unknown> = {};
-      for (const child of node.steps) Object.assign(local, Object.assign(added, await execute(child, local, key, ctx, signal)));
+      const last = node.steps.length - 1;
+      for (let i = 0; i <= last; i++) Object.assign(local, Object.assign(added, await execute(node.steps[i]!, local, key, ctx, signal, i === last ? release : undefined)));
       return added;
     }
     case 'step':
-      return runStep(node, state, childPath(key, node.name), ctx, signal);
+      return runStep(node, state, childPath(key, node.name), ctx, signal, release);
     case 'parallel':
       return runParallel(node, state, childPath(key, node.name), ctx, signal);
     case 'map': {
       const path = childPath(key, node.name);
       const items = state[node.over];
       if (!Array.isArray(items)) throw new StepFailedError(path, 0, new TypeError(`map '${path}' needs '${node.over}' to be a list, got ${typeof items}.`));
-      const results = await limited(items.length, node.concurrency, signal, async (index, itemSignal) => {
+      // An item's place goes to the next item when its last step's output is being journaled; the item counts
+      // as done (its step_finished, the map's output) only after that write.
+      const results = await limited(items.length, node.concurrency, signal, async (index, itemSignal, itemRelease) => {
         try {
-          return { ok: await execute(node.body, { ...state, [node.as]: items[index], index }, `${path}[${index}]`, ctx, itemSignal) };
+          return { ok: await execute(node.body, { ...state, [node.as]: items[index], index }, `${path}[${index}]`, ctx, itemSignal, itemRelease) };
         } catch (error) {
           if (node.onItemFailure === 'fail' || signal.aborted) throw error;
           return { failed: error };
@@ -73,8 +80,8 @@ export async function execute(node: Node, state: RunState, key: string, ctx: Run
     }
     case 'branch': {
       const path = childPath(key, node.name);
-      if (node.when(state)) return execute(node.then, state, childPath(path, 'then'), ctx, signal);
-      return node.else === undefined ? {} : execute(node.else, state, childPath(path, 'else'), ctx, signal);
+      if (node.when(state)) return execute(node.then, state, childPath(path, 'then'), ctx, signal, release);
+      return node.else === undefined ? {} : execute(node.else, state, childPath(path, 'else'), ctx, signal, release);
     }
     case 'loop': {
       const path = childPath(key, node.name);
@@ -131,7 +138,7 @@ async function runParallel(node: Extract<Node, { kind: 'parallel' }>, state: Run
   return projected;
 }
 
-async function runStep(node: StepNode, state: RunState, key: string, ctx: RunContext, signal: AbortSignal): Promise<Record<string, unknown>> {
+async function runStep(node: StepNode, state: RunState, key: string, ctx: RunContext, signal: AbortSignal, release?: () => void): Promise<Record<string, unknown>> {
   const done = ctx.replay.get(key) as StepRecord | undefined;
   if (done !== undefined) {
     ctx.log.push({ type: 'step_finished', runId: ctx.runId, pipeline: ctx.pipeline, step: key, durationMs: 0, attempts: 0, replayed: true, outcome: done.outcome, outputs: done.outputs });
@@ -141,7 +148,7 @@ async function runStep(node: StepNode, state: RunState, key: string, ctx: RunCon
   if (!idempotent && ctx.replay.has(key + STARTED)) {
     const decision = ctx.decisions[key];
     if (decision === undefined) throw new NonIdempotentStepInFlightError(ctx.runId, key);
-    if (decision !== 'rerun') return finish(ctx, key, { outputs: pickOutputs(decision.outputs, node.outputs), outcome: 'ok' }, 0, 0);
+    if (decision !== 'rerun') return finish(ctx, key, { outputs: pickOutputs(decision.outputs, node.outputs), outcome: 'ok' }, 0, 0, release);
   }
   if (!idempotent && ctx.journal !== undefined) await ctx.journal.appendJournal(ctx.runId, { stepKey: key + STARTED, value: { started: true } });
 
@@ -158,7 +165,7 @@ async function runStep(node: StepNode, state: RunState, key: string, ctx: RunCon
     ctx.log.push({ type: 'step_started', runId: ctx.runId, pipeline: ctx.pipeline, step: key, attempt });
     try {
       const outputs = await runAttempt(node, inputs, key, attempt, ctx, signal);
-      return await finish(ctx, key, { outputs, outcome: 'ok' }, performance.now() - started, attempt);
+      return await finish(ctx, key, { outputs, outcome: 'ok' }, performance.now() - started, attempt, release);
     } catch (error) {
       if (signal.aborted) throw cancelled(ctx, signal);
       const retry = attempt < policy.attempts && retryOn(error);
@@ -176,7 +183,7 @@ async function runStep(node: StepNode, state: RunState, key: string, ctx: RunCon
   if (node.fallback !== undefined) {
     try {
       const outputs = await execute(node.fallback, state, `${key}.fallback`, ctx, signal);
-      return await finish(ctx, key, { outputs: pickOutputs(outputs, node.outputs), outcome: 'fallback' }, performance.now() - started, attempt);
+      return await finish(ctx, key, { outputs: pickOutputs(outputs, node.outputs), outcome: 'fallback' }, performance.now() - started, attempt, release);
     } catch (error) {
       if (signal.aborted) throw cancelled(ctx, signal);
       failure = error;
@@ -185,12 +192,16 @@ async function runStep(node: StepNode, state: RunState, key: string, ctx: RunCon
   const onFailure = node.onFailure ?? 'fail';
   if (onFailure === 'fail') throw failure instanceof StepFailedError ? failure : new StepFailedError(key, attempt, failure);
   const outputs = onFailure === 'skip' ? Object.fromEntries(node.outputs.map((f) => [f, null])) : pickOutputs(onFailure.default, node.outputs);
-  return finish(ctx, key, { outputs, outcome: onFailure === 'skip' ? 'skipped' : 'default' }, performance.now() - started, attempt);
+  return finish(ctx, key, { outputs, outcome: onFailure === 'skip' ? 'skipped' : 'default' }, performance.now() - started, attempt, release);
 }
 
 /** Journals a step's result (awaited: the next step starts after the commit), then reports it. */
-async function finish(ctx: RunContext, key: string, record: StepRecord, durationMs: number, attempts: number): Promise<Record<string, unknown>> {
-  if (ctx.journal !== undefined) await ctx.journal.appendJournal(ctx.runId, { stepKey: key, value: record as unknown as JsonValue });
+async function finish(ctx: RunContext, key: string, record: StepRecord, durationMs: number, attempts: number, release?: () => void): Promise<Record<string, unknown>> {
+  if (ctx.journal !== undefined) {
+    const written = ctx.journal.appendJournal(ctx.runId, { stepKey: key, value: record as unknown as JsonValue });
+    release?.();
+    await written;
+  }
   ctx.log.push({ type: 'step_finished', runId: ctx.runId, pipeline: ctx.pipeline, step: key, durationMs, attempts, replayed: false, outcome: record.outcome, outputs: record.outputs });
   return record.outputs;
 }
@@ -263,25 +274,50 @@ function pickOutputs(values: Record<string, unknown>, fields: readonly string[],
   return Object.fromEntries(fields.map((f) => [f, values[f]]));
 }
 
-/** Runs fn(0..count-1) with at most `limit` at once, results in index order; the first failure aborts the rest. */
-export async function limited<T>(count: number, limit: number, signal: AbortSignal, fn: (index: number, signal: AbortSignal) => Promise<T>): Promise<T[]> {
+/**
+ * Runs fn(0..count-1), starting them in index order with at most `limit` holding a place at once; results in
+ * index order; the first failure aborts the rest, and every started call has settled when this settles. A call
+ * holds its place until it settles or calls its `release`, whichever is first.
+ */
+export async function limited<T>(count: number, limit: number, signal: AbortSignal, fn: (index: number, signal: AbortSignal, release: () => void) => Promise<T>): Promise<T[]> {
   const group = linkedController(signal);
   const results = new Array<T>(count);
   let next = 0;
+  let free = limit;
+  let running = 0;
   let failed = false;
   let firstError: unknown;
-  const worker = async (): Promise<void> => {
-    while (next < count && !failed && !group.signal.aborted) {
-      const index = next++;
-      try {
-        results[index] = await fn(index, group.signal);
-      } catch (error) {
-        if (!failed) (failed = true), (firstError = error), group.abort();
-      }
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: Math.min(count, limit) }, worker));
+    await new Promise<void>((allSettled) => {
+      const launch = (): void => {
+        while (free > 0 && next < count && !failed && !group.signal.aborted) {
+          const index = next++;
+          free--;
+          running++;
+          let holding = true;
+          const release = (): void => {
+            if (!holding) return;
+            holding = false;
+            free++;
+            launch();
+          };
+          void fn(index, group.signal, release).then(
+            (value) => {
+              results[index] = value;
+            },
+            (error: unknown) => {
+              if (!failed) (failed = true), (firstError = error), group.abort();
+            },
+          ).finally(() => {
+            running--;
+            release();
+            if (running === 0) allSettled();
+          });
+        }
+      };
+      launch();
+      if (running === 0) allSettled();
+    });
   } finally {
     group.dispose();
   }
