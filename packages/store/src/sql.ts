@@ -18,6 +18,11 @@ export interface Backend {
   write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs `fn` on one consistent snapshot of committed data. */
   read<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs one write statement as its own transaction and resolves to its rows once committed: on PostgreSQL one
+   * round trip (autocommit, prepared once per connection under `name`) instead of BEGIN, the statements and COMMIT.
+   */
+  writeStatement<R>(name: string, sql: string, params: readonly unknown[]): Promise<R[]>;
   close(): Promise<void>;
 }
 

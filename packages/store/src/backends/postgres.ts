@@ -79,6 +79,18 @@ export class PostgresBackend implements Backend {
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn);
   }
 
+  writeStatement<R>(name: string, sql: string, params: readonly unknown[]): Promise<R[]> {
+    return this.withClient(async (client) => {
+      try {
+        return (await client.query<R & pg.QueryResultRow>({ name, text: this.number(sql), values: params as unknown[] })).rows;
+      } catch (error) {
+        // Autocommit: a connection lost during the statement may or may not have committed it.
+        if (isConnectionError(error)) throw new StoreUnavailableError('postgres', true, error);
+        throw error;
+      }
+    });
+  }
+
   /** Lets the operations already started finish, then ends the pool. */
   close(): Promise<void> {
     if (this.closing === undefined) {

@@ -101,6 +101,10 @@ export class SqliteBackend implements Backend {
     return this.enqueue(false, fn);
   }
 
+  writeStatement<R>(_name: string, sql: string, params: readonly unknown[]): Promise<R[]> {
+    return this.write((tx) => tx.all<R>(sql, params));
+  }
+
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       // Queued jobs run first; the close is the last job.

@@ -1,6 +1,6 @@
-// Runs and their journals. A journal append takes the run's row lock (UPDATE ... journal_length + 1) before
-// anything else, so concurrent appends to one run are numbered in commit order on both backends, and a
-// second writer of the same step key sees the first one's entry.
+// Runs and their journals. A journal append takes the run's row lock before anything else, so concurrent appends
+// to one run are numbered in commit order on both backends, and a second writer of the same step key sees the
+// first one's entry. On PostgreSQL the append is one statement (one round trip, its own transaction).
 
 import { randomUUID } from 'node:crypto';
 import { StoreConflictError, StoreNotFoundError, StoreValueError } from '../errors.js';
@@ -152,6 +152,7 @@ export async function appendJournal(ctx: OpsContext, runId: string, entry: Journ
   const stepKey = checkId(entry.stepKey, 'entry.stepKey');
   const valueText = encodeJson(entry.value as unknown, '$.value');
   const now = ctx.now();
+  if (ctx.backend.dialect === 'postgres') return appendOneStatement(ctx, runId, stepKey, valueText, now);
   return ctx.backend.write(async (tx) => {
     // The row lock first: a concurrent append of the same key waits here and then sees the first one's entry.
     const run = await tx.get<{ journal_length: number }>(
@@ -160,14 +161,45 @@ export async function appendJournal(ctx: OpsContext, runId: string, entry: Journ
     );
     if (run === undefined) throw new StoreNotFoundError('run', runId, 'Create it with createRun before journaling to it.');
     const existing = await tx.get<{ seq: number; value: string }>('SELECT seq, value FROM dspex_journal WHERE run_id = ? AND step_key = ?', [runId, stepKey]);
-    if (existing !== undefined) {
-      if (existing.value === valueText) throw new Rollback<AppendResult>({ seq: Number(existing.seq), appended: false });
-      throw new StoreConflictError('journal', `${runId}/${stepKey}`, { reason: `step key already journaled at seq ${existing.seq} with a different value` });
-    }
+    // Already there: nothing this transaction did is kept (the length it moved rolls back).
+    if (existing !== undefined) throw new Rollback(existingEntry(runId, stepKey, valueText, existing));
     const seq = Number(run.journal_length);
     await tx.run('INSERT INTO dspex_journal (run_id, seq, step_key, value, at) VALUES (?, ?, ?, ?, ?)', [runId, seq, stepKey, valueText, now]);
     return { seq, appended: true };
   });
+}
+
+// PostgreSQL, one statement: lock the run's row (FOR UPDATE waits for a concurrent appender's commit and then
+// reads its journal_length), insert unless the key is there (ON CONFLICT consults the index, so it sees that
+// appender's entry), and move journal_length only when a row went in. `length` is null for an unknown run,
+// `seq` null when the key was already journaled.
+const APPEND_POSTGRES = `WITH run AS (
+    SELECT journal_length FROM dspex_runs WHERE run_id = ? FOR UPDATE
+  ), inserted AS (
+    INSERT INTO dspex_journal (run_id, seq, step_key, value, at)
+    SELECT ?, journal_length + 1, ?, ?, ? FROM run
+    ON CONFLICT (run_id, step_key) DO NOTHING
+    RETURNING seq
+  ), bumped AS (
+    UPDATE dspex_runs SET journal_length = inserted.seq, updated_at = ? FROM inserted WHERE dspex_runs.run_id = ?
+    RETURNING inserted.seq
+  )
+  SELECT (SELECT journal_length FROM run) AS length, (SELECT seq FROM bumped) AS seq`;
+
+async function appendOneStatement(ctx: OpsContext, runId: string, stepKey: string, valueText: string, now: number): Promise<AppendResult> {
+  const [row] = await ctx.backend.writeStatement<{ length: number | null; seq: number | null }>('dspex_append_journal', APPEND_POSTGRES, [runId, runId, stepKey, valueText, now, now, runId]);
+  if (row?.length === null || row?.length === undefined) throw new StoreNotFoundError('run', runId, 'Create it with createRun before journaling to it.');
+  if (row.seq !== null) return { seq: Number(row.seq), appended: true };
+  // Already journaled: committed before this statement took the lock, so a plain read sees it.
+  const existing = await ctx.backend.read((tx) => tx.get<{ seq: number; value: string }>('SELECT seq, value FROM dspex_journal WHERE run_id = ? AND step_key = ?', [runId, stepKey]));
+  if (existing === undefined) throw new StoreNotFoundError('run', runId, 'It was deleted while this append ran.');
+  return existingEntry(runId, stepKey, valueText, existing);
+}
+
+/** The same key again: a no-op with the first seq when the value is the same text, else a conflict. */
+function existingEntry(runId: string, stepKey: string, valueText: string, existing: { seq: number; value: string }): AppendResult {
+  if (existing.value === valueText) return { seq: Number(existing.seq), appended: false };
+  throw new StoreConflictError('journal', `${runId}/${stepKey}`, { reason: `step key already journaled at seq ${existing.seq} with a different value` });
 }
 
 export async function readJournal(ctx: OpsContext, runId: string, options: { afterSeq?: number } = {}): Promise<JournalEntry[]> {
