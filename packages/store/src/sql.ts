@@ -10,6 +10,17 @@ export interface SqlExecutor {
   exec(sql: string): Promise<void>;
 }
 
+/** A single write statement for Backend.writeStatement. */
+export interface WriteStatement {
+  /** The prepared statement's name (one per SQL text). */
+  name: string;
+  sql: string;
+  params: readonly unknown[];
+  /** The lock order: grouped statements run sorted by it (e.g. the run id whose row they lock), so that two
+   *  processes' groups never wait on each other's locks in a cycle. */
+  order: string;
+}
+
 export interface Backend {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where the data lives, for messages: a file path or a database/schema. */
@@ -20,9 +31,10 @@ export interface Backend {
   read<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /**
    * Runs one write statement as its own transaction and resolves to its rows once committed: on PostgreSQL one
-   * round trip (autocommit, prepared once per connection under `name`) instead of BEGIN, the statements and COMMIT.
+   * round trip (autocommit, prepared once per connection) instead of BEGIN, the statements and COMMIT; with
+   * group commit, the statements issued in one event-loop turn share one transaction (one WAL flush).
    */
-  writeStatement<R>(name: string, sql: string, params: readonly unknown[]): Promise<R[]>;
+  writeStatement<R>(statement: WriteStatement): Promise<R[]>;
   close(): Promise<void>;
 }
 

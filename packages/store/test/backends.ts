@@ -21,7 +21,7 @@ export interface Fresh {
 }
 
 export interface BackendFixture {
-  name: 'sqlite' | 'postgres' | 'sqlite+group';
+  name: 'sqlite' | 'postgres' | 'sqlite+group' | 'postgres+group';
   available: boolean;
   /** A fresh, empty, migrated store; removed after the test by `cleanup`. */
   fresh(extra?: { clock?: () => number }): Promise<Fresh>;
@@ -90,7 +90,7 @@ function sqliteFixture(groupCommit: boolean): BackendFixture {
 
 let schemaCounter = 0;
 
-function postgresFixture(): BackendFixture {
+function postgresFixture(groupCommit: boolean): BackendFixture {
   const schemas: string[] = [];
   const stores: Store[] = [];
   const admin = async (sql: string, params: unknown[] = []) => {
@@ -103,14 +103,14 @@ function postgresFixture(): BackendFixture {
     }
   };
   return {
-    name: 'postgres',
+    name: groupCommit ? 'postgres+group' : 'postgres',
     available: unreachable === undefined,
     async fresh(extra = {}) {
       const schema = `dspex_test_${process.pid}_${++schemaCounter}_${Math.random().toString(36).slice(2, 8)}`;
       schemas.push(schema);
-      const open = async (more: Partial<{ clock: () => number }> = {}) => {
+      const open = async (more: Partial<{ clock: () => number; groupCommit: boolean }> = {}) => {
         const clock = more.clock ?? extra.clock;
-        const options: StoreOptions = { postgres: { connectionString: POSTGRES_URL, schema, poolSize: 4 }, ...(clock ? { clock } : {}) };
+        const options: StoreOptions = { postgres: { connectionString: POSTGRES_URL, schema, poolSize: 4, groupCommit: more.groupCommit ?? groupCommit }, ...(clock ? { clock } : {}) };
         const store = await openStore(options);
         stores.push(store);
         return { store, options };
@@ -130,4 +130,4 @@ function postgresFixture(): BackendFixture {
   };
 }
 
-export const BACKENDS: BackendFixture[] = [sqliteFixture(false), sqliteFixture(true), postgresFixture()];
+export const BACKENDS: BackendFixture[] = [sqliteFixture(false), sqliteFixture(true), postgresFixture(false), postgresFixture(true)];

@@ -2,10 +2,12 @@
 // READ COMMITTED transactions that lock the one parent row they change (the run, the session), so concurrent
 // writers of one run or session queue on that row and never deadlock. A dropped connection is a
 // StoreUnavailableError; the pool replaces the connection on the next call.
+// Single-statement writes (a journal append) go without BEGIN/COMMIT, one round trip each; with group commit,
+// those issued during one event-loop turn share one transaction and so one WAL flush, one group at a time.
 
 import pg from 'pg';
 import { StoreClosedError, StoreConfigError, StoreUnavailableError } from '../errors.js';
-import { Rollback, type Backend, type SqlExecutor } from '../sql.js';
+import { Rollback, type Backend, type SqlExecutor, type WriteStatement } from '../sql.js';
 
 /** Options of the PostgreSQL backend (`openStore({ postgres })`). */
 export interface PostgresOptions {
@@ -21,6 +23,12 @@ export interface PostgresOptions {
    * flush: faster, and a server crash can lose the last few hundred ms of acknowledged writes.
    */
   synchronousCommit?: 'on' | 'off' | 'local' | 'remote_write' | 'remote_apply';
+  /**
+   * Batch the single-statement writes (journal appends) issued during one event-loop turn into one transaction
+   * (one WAL flush, one connection). Each still resolves only after that commit; one that fails is run again
+   * on its own, so it fails alone. Default false.
+   */
+  groupCommit?: boolean;
   /** How long to wait for a connection (new or from the pool) before StoreUnavailableError. Default 5000 ms. */
   connectTimeoutMs?: number;
   /** application_name of the store's connections (pg_stat_activity). Default `dspex-store`. */
@@ -30,6 +38,13 @@ export interface PostgresOptions {
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const MAX_GROUP = 256;
+
+interface StatementJob {
+  statement: WriteStatement;
+  resolve: (rows: unknown[]) => void;
+  reject: (error: unknown) => void;
+}
 const INT8_OID = 20;
 
 export class PostgresBackend implements Backend {
@@ -41,6 +56,10 @@ export class PostgresBackend implements Backend {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly groupCommit: boolean;
+  private readonly grouped: StatementJob[] = [];
+  /** The loop running queued groups one after another; undefined when idle. */
+  private drain: Promise<void> | undefined;
 
   constructor(options: PostgresOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
@@ -51,6 +70,7 @@ export class PostgresBackend implements Backend {
     const settings = [`-c search_path=${this.schema}`];
     if (options.synchronousCommit !== undefined) settings.push(`-c synchronous_commit=${options.synchronousCommit}`);
     this.where = `${redact(options.connectionString)} (schema ${this.schema})`;
+    this.groupCommit = options.groupCommit ?? false;
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -79,23 +99,79 @@ export class PostgresBackend implements Backend {
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn);
   }
 
-  writeStatement<R>(name: string, sql: string, params: readonly unknown[]): Promise<R[]> {
-    return this.withClient(async (client) => {
-      try {
-        return (await client.query<R & pg.QueryResultRow>({ name, text: this.number(sql), values: params as unknown[] })).rows;
-      } catch (error) {
-        // Autocommit: a connection lost during the statement may or may not have committed it.
-        if (isConnectionError(error)) throw new StoreUnavailableError('postgres', true, error);
-        throw error;
-      }
+  writeStatement<R>(statement: WriteStatement): Promise<R[]> {
+    if (!this.groupCommit) return this.withClient((client) => this.autocommit<R>(client, statement));
+    if (this.closed) return Promise.reject(new StoreClosedError('postgres store'));
+    return new Promise<R[]>((resolve, reject) => {
+      this.grouped.push({ statement, resolve: resolve as (rows: unknown[]) => void, reject });
+      // The rest of this event-loop turn joins the group (or the group after the one in flight).
+      this.drain ??= new Promise<void>((started) => setImmediate(started)).then(() => this.runGroups());
     });
+  }
+
+  private async runGroups(): Promise<void> {
+    try {
+      while (this.grouped.length > 0) {
+        const jobs = this.grouped.splice(0, MAX_GROUP);
+        await this.track(this.onClient((client) => this.runGroup(client, jobs))).catch((error: unknown) => {
+          for (const job of jobs) job.reject(error); // the connection failed: each job rejects with why
+        });
+      }
+    } finally {
+      this.drain = undefined;
+    }
+  }
+
+  /** One transaction for `jobs` in lock order; after a failed statement each job runs again on its own. */
+  private async runGroup(client: pg.PoolClient, jobs: StatementJob[]): Promise<void> {
+    if (jobs.length === 1) {
+      const job = jobs[0]!;
+      await this.autocommit(client, job.statement).then(job.resolve, job.reject);
+      return;
+    }
+    jobs.sort((a, b) => (a.statement.order < b.statement.order ? -1 : a.statement.order > b.statement.order ? 1 : 0));
+    const rows: unknown[][] = [];
+    try {
+      await client.query('BEGIN');
+      for (const job of jobs) rows.push(await this.query(client, job.statement));
+    } catch (error) {
+      if (isConnectionError(error)) throw error; // onClient: the connection is dropped, every job rejects
+      await client.query('ROLLBACK');
+      for (const job of jobs) await this.autocommit(client, job.statement).then(job.resolve, job.reject);
+      return;
+    }
+    try {
+      await client.query('COMMIT');
+    } catch (error) {
+      // The connection dropped during COMMIT: the group may or may not have landed.
+      if (isConnectionError(error)) throw new StoreUnavailableError('postgres', true, error);
+      throw error;
+    }
+    jobs.forEach((job, i) => job.resolve(rows[i]!));
+  }
+
+  private async autocommit<R>(client: pg.PoolClient, statement: WriteStatement): Promise<R[]> {
+    try {
+      return (await this.query(client, statement)) as R[];
+    } catch (error) {
+      // Autocommit: a connection lost during the statement may or may not have committed it.
+      if (isConnectionError(error)) throw new StoreUnavailableError('postgres', true, error);
+      throw error;
+    }
+  }
+
+  private async query(client: pg.PoolClient, statement: WriteStatement): Promise<unknown[]> {
+    return (await client.query({ name: statement.name, text: this.number(statement.sql), values: statement.params as unknown[] })).rows;
   }
 
   /** Lets the operations already started finish, then ends the pool. */
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.closed = true;
-      this.closing = Promise.allSettled([...this.inflight]).then(() => this.pool.end());
+      // Queued grouped statements run first (they were accepted before the close).
+      this.closing = Promise.resolve(this.drain)
+        .then(() => Promise.allSettled([...this.inflight]))
+        .then(() => this.pool.end());
     }
     return this.closing;
   }
@@ -128,7 +204,11 @@ export class PostgresBackend implements Backend {
 
   private withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError('postgres store'));
-    const operation = this.onClient(fn);
+    return this.track(this.onClient(fn));
+  }
+
+  /** Keeps `operation` in the set close() waits for. */
+  private track<T>(operation: Promise<T>): Promise<T> {
     this.inflight.add(operation);
     void operation.then(
       () => this.inflight.delete(operation),

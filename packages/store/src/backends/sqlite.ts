@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { StoreClosedError, StoreConfigError, StoreUnavailableError } from '../errors.js';
-import { Rollback, type Backend, type SqlExecutor } from '../sql.js';
+import { Rollback, type Backend, type SqlExecutor, type WriteStatement } from '../sql.js';
 
 /** Options of the SQLite backend (`openStore({ sqlite })`). */
 export interface SqliteOptions {
@@ -101,8 +101,8 @@ export class SqliteBackend implements Backend {
     return this.enqueue(false, fn);
   }
 
-  writeStatement<R>(_name: string, sql: string, params: readonly unknown[]): Promise<R[]> {
-    return this.write((tx) => tx.all<R>(sql, params));
+  writeStatement<R>(statement: WriteStatement): Promise<R[]> {
+    return this.write((tx) => tx.all<R>(statement.sql, statement.params));
   }
 
   close(): Promise<void> {

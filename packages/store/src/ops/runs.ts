@@ -187,7 +187,12 @@ const APPEND_POSTGRES = `WITH run AS (
   SELECT (SELECT journal_length FROM run) AS length, (SELECT seq FROM bumped) AS seq`;
 
 async function appendOneStatement(ctx: OpsContext, runId: string, stepKey: string, valueText: string, now: number): Promise<AppendResult> {
-  const [row] = await ctx.backend.writeStatement<{ length: number | null; seq: number | null }>('dspex_append_journal', APPEND_POSTGRES, [runId, runId, stepKey, valueText, now, now, runId]);
+  const [row] = await ctx.backend.writeStatement<{ length: number | null; seq: number | null }>({
+    name: 'dspex_append_journal',
+    sql: APPEND_POSTGRES,
+    params: [runId, runId, stepKey, valueText, now, now, runId],
+    order: runId,
+  });
   if (row?.length === null || row?.length === undefined) throw new StoreNotFoundError('run', runId, 'Create it with createRun before journaling to it.');
   if (row.seq !== null) return { seq: Number(row.seq), appended: true };
   // Already journaled: committed before this statement took the lock, so a plain read sees it.
