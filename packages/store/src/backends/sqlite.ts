@@ -55,6 +55,8 @@ export class SqliteBackend implements Backend {
   private closing: Promise<void> | undefined;
   private readonly groupCommit: boolean;
   private readonly tx: SqlExecutor;
+  /** The per-job savepoint of a group, prepared once. */
+  private readonly savepoint: { open: Database.Statement; release: Database.Statement; undo: Database.Statement };
   /** Whether each commit is made durable by fsyncing the WAL here (synchronous 'full' on a WAL database). */
   private readonly syncWal: boolean;
   /** The WAL file, opened at the first commit and kept open until close (closing an fd could drop locks). */
@@ -85,6 +87,7 @@ export class SqliteBackend implements Backend {
       }
       return prepared;
     };
+    this.savepoint = { open: statement('SAVEPOINT job'), release: statement('RELEASE job'), undo: statement('ROLLBACK TO job') };
     this.tx = {
       all: async <R>(sql: string, params: readonly unknown[] = []) => statement(sql).all(...params) as R[],
       get: async <R>(sql: string, params: readonly unknown[] = []) => statement(sql).get(...params) as R | undefined,
@@ -172,15 +175,18 @@ export class SqliteBackend implements Backend {
     }
     const grouped = jobs.length > 1;
     for (const job of jobs) {
-      if (grouped) this.db.exec('SAVEPOINT job');
+      if (grouped) this.savepoint.open.run();
       try {
         const value = await job.fn(this.tx);
-        if (grouped) this.db.exec('RELEASE job');
+        if (grouped) this.savepoint.release.run();
         outcomes.push({ ok: true, value });
       } catch (error) {
         if (error instanceof Rollback) outcomes.push({ ok: true, value: error.value });
         else outcomes.push({ ok: false, error: mapSqliteError(error) });
-        if (grouped) this.db.exec('ROLLBACK TO job; RELEASE job');
+        if (grouped) {
+          this.savepoint.undo.run();
+          this.savepoint.release.run();
+        }
         else this.db.exec('ROLLBACK');
       }
     }

@@ -160,12 +160,14 @@ export async function appendJournal(ctx: OpsContext, runId: string, entry: Journ
       [now, runId],
     );
     if (run === undefined) throw new StoreNotFoundError('run', runId, 'Create it with createRun before journaling to it.');
-    const existing = await tx.get<{ seq: number; value: string }>('SELECT seq, value FROM dspex_journal WHERE run_id = ? AND step_key = ?', [runId, stepKey]);
+    const inserted = await tx.get<{ seq: number }>(
+      'INSERT INTO dspex_journal (run_id, seq, step_key, value, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, step_key) DO NOTHING RETURNING seq',
+      [runId, run.journal_length, stepKey, valueText, now],
+    );
+    if (inserted !== undefined) return { seq: Number(inserted.seq), appended: true };
     // Already there: nothing this transaction did is kept (the length it moved rolls back).
-    if (existing !== undefined) throw new Rollback(existingEntry(runId, stepKey, valueText, existing));
-    const seq = Number(run.journal_length);
-    await tx.run('INSERT INTO dspex_journal (run_id, seq, step_key, value, at) VALUES (?, ?, ?, ?, ?)', [runId, seq, stepKey, valueText, now]);
-    return { seq, appended: true };
+    const existing = (await tx.get<{ seq: number; value: string }>('SELECT seq, value FROM dspex_journal WHERE run_id = ? AND step_key = ?', [runId, stepKey]))!;
+    throw new Rollback(existingEntry(runId, stepKey, valueText, existing));
   });
 }
 
