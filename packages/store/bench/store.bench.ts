@@ -1,6 +1,6 @@
 // bench:store — journal append latency, p50/p99 per backend and durability setting, sequential (one pipeline
-// step after another: what a durable step adds) and with 16 concurrent writers (group commit's case), plus
-// session hydrate latency. The last line is one JSON object; the pipeline bench builds on these figures.
+// step after another: what a durable step adds) and with 16 concurrent writers (group commit's case, on both
+// backends), plus session hydrate latency. The last line is one JSON object; the pipeline bench builds on these figures.
 // PostgreSQL runs when DSPEX_TEST_POSTGRES_URL (default postgres://root@127.0.0.1:5432/test) answers.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -95,7 +95,7 @@ async function postgresUp(): Promise<boolean> {
   }
 }
 
-async function postgres(synchronousCommit?: 'off') {
+async function postgres(synchronousCommit?: 'off', groupCommit = false) {
   const schema = `dspex_bench_${process.pid}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -105,7 +105,7 @@ async function postgres(synchronousCommit?: 'off') {
   };
   await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   return measure(
-    () => ({ postgres: { connectionString: POSTGRES_URL, schema, ...(synchronousCommit ? { synchronousCommit } : {}) } }),
+    () => ({ postgres: { connectionString: POSTGRES_URL, schema, groupCommit, ...(synchronousCommit ? { synchronousCommit } : {}) } }),
     () => admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`),
   );
 }
@@ -142,6 +142,8 @@ const pgOn = pgUp ? await postgres() : undefined;
 if (pgOn) console.log('postgres synchronous_commit=on', JSON.stringify(pgOn));
 const pgOff = pgUp ? await postgres('off') : undefined;
 if (pgOff) console.log('postgres synchronous_commit=off', JSON.stringify(pgOff));
+const pgGroup = pgUp ? await postgres(undefined, true) : undefined;
+if (pgGroup) console.log('postgres synchronous_commit=on + group commit', JSON.stringify(pgGroup));
 if (!pgUp) console.log(`postgres at ${POSTGRES_URL} unreachable: its fields are null`);
 
 console.log(
@@ -165,8 +167,10 @@ console.log(
     journal_append_ms_p99_postgres_async_commit: pgOff?.seq.p99 ?? null,
     journal_append_ms_p50_postgres_c16: pgOn?.conc.p50 ?? null,
     journal_appends_per_s_postgres_c16: pgOn?.conc.per_s ?? null,
+    journal_append_ms_p50_postgres_group_c16: pgGroup?.conc.p50 ?? null,
+    journal_appends_per_s_postgres_group_c16: pgGroup?.conc.per_s ?? null,
     session_hydrate_ms_p50_sqlite: sqliteFull.hydrateP50,
     session_hydrate_ms_p50_postgres: pgOn?.hydrateP50 ?? null,
-    durability: 'sqlite: WAL + synchronous=FULL (fsync per commit) unless _normal; postgres: synchronous_commit=on unless _async_commit',
+    durability: "sqlite: WAL, synchronous 'full' (fdatasync of the WAL per commit, on the thread pool) unless _normal; postgres: synchronous_commit=on unless _async_commit; _group: group commit",
   }),
 );
