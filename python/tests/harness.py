@@ -34,10 +34,14 @@ class WorkerProcess:
             args += ["--commands", commands]
         args += list(extra_args)
         child_env = dict(os.environ)
-        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), child_env.get("PYTHONPATH")]))
+        extra_env = dict(env or {})
+        # A test's PYTHONPATH goes first, before the one this run imports dspex_bridge from (a worktree's src).
+        child_env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [extra_env.pop("PYTHONPATH", None), str(TESTS_DIR), child_env.get("PYTHONPATH")])
+        )
         child_env["DSPEX_BRIDGE_IN_FD"] = str(to_worker_r)
         child_env["DSPEX_BRIDGE_OUT_FD"] = str(from_worker_w)
-        child_env.update(env or {})
+        child_env.update(extra_env)
         self.proc = subprocess.Popen(
             args,
             pass_fds=(to_worker_r, from_worker_w),

@@ -36,6 +36,19 @@ class NotAllowed(BridgeError):
     type = "NotAllowed"
 
 
+class ConfigurationError(BridgeError):
+    """A pool setting the worker cannot serve with, found at startup before `ready` (see startup.py): `setting` is
+    the pool option as Node names it (`python.grant`), `entry` the value in it that is wrong (a class path, a module
+    name), if one is; `__cause__` is what Python raised, if anything did."""
+
+    type = "ConfigurationError"
+
+    def __init__(self, setting: str, message: str, entry: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.entry = entry
+
+
 class UnknownHandle(BridgeError):
     type = "UnknownHandle"
 

@@ -66,6 +66,10 @@ class Registry:
         ordered: bool = False,
         inline: bool = False,
     ) -> Command:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a command's name is a non-empty string, not {name!r}")
+        if not callable(fn):
+            raise TypeError(f"command {name!r}: @command decorates a function, not {fn!r}")
         existing = self._commands.get(name)
         if existing is not None and existing.fn is not fn and not replace:
             raise ValueError(f"command {name!r} is already registered by {existing.fn.__module__}")
@@ -105,6 +109,10 @@ class Registry:
 
     def names(self) -> list[str]:
         return sorted(self._commands)
+
+    def defined_in(self, module: str) -> list[str]:
+        """The names of the commands whose function was defined in `module`."""
+        return sorted(name for name, command in self._commands.items() if getattr(command.fn, "__module__", None) == module)
 
     def __contains__(self, name: object) -> bool:
         return name in self._commands

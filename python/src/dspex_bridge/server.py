@@ -45,7 +45,7 @@ from .framing import (
     encode_frame,
     write_all,
 )
-from .registry import REGISTRY, Command, CommandModuleError, Registry
+from .registry import REGISTRY, Command, Registry
 from .session import Session, SessionStore
 from .tracing import start_trace, with_spans
 from .versions import versions
@@ -236,25 +236,6 @@ class Server:
             self.send({"t": "fatal", "error": {"type": exc.kind, "message": str(exc), "traceback": ""}})
         finally:
             self.request_exit(EXIT_PROTOCOL)
-
-    def fatal_startup(self, exc: BaseException) -> None:
-        """Before `run`: reports a startup failure (bad --commands module) as a fatal frame and flushes it. The
-        error is a StartupError naming, for a module that failed to import, the module and what it raised
-        (`module`, `python_type`; the traceback is the import's)."""
-        module = exc.module if isinstance(exc, CommandModuleError) else None
-        if module is not None and exc.__cause__ is not None:
-            exc = exc.__cause__
-        error: dict[str, Any] = dict(error_map(exc))
-        error["python_type"] = error["type"]
-        error["type"] = "StartupError"
-        error["message"] = f"{type(exc).__name__}: {exc}"
-        if module is not None:
-            error["module"] = module
-        frame = encode_frame({"t": "fatal", "error": error}, 1 << 32, default=encode_default)
-        try:
-            write_all(self.options.out_fd, frame)
-        except OSError:
-            pass  # Node is gone; the exit code and stderr still tell
 
     # -- CallbackHost ----------------------------------------------------------------------------------------
     def on_loop_thread(self) -> bool:

@@ -12,12 +12,10 @@ import sys
 import traceback
 from typing import Sequence
 
-from .capabilities import Grant
-from .errors import BadArguments
 from .framing import DEFAULT_MAX_FRAME_BYTES
 from .lifecycle import arm_worker_lifetime, watch_parent
-from .registry import load_command_modules
 from .server import EXIT_STARTUP, Server, ServerOptions
+from .startup import build_grant, load_commands, report_startup_failure
 
 BUILTIN_COMMAND_MODULES = [
     "dspex_bridge.commands.core",
@@ -70,10 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"dspex_bridge: protocol fds are not usable: {exc}", file=sys.stderr, flush=True)
         return EXIT_STARTUP
+    # The whole configuration is checked before serving: a wrong setting stops the worker with a fatal frame naming
+    # it (Node refuses the pool with WorkerStartupFailed and starts no Python again for it).
     try:
-        grant = Grant.parse(args.allow, save_dir=args.save_dir, allow_pickle=args.allow_pickle, grant=args.grant)
-    except (ValueError, BadArguments) as exc:  # a --grant that is not JSON, or an entry of the wrong shape
-        print(f"dspex_bridge: bad --grant: {exc}", file=sys.stderr, flush=True)
+        grant = build_grant(args.allow, args.grant, args.save_dir, args.allow_pickle)
+        load_commands(BUILTIN_COMMAND_MODULES, _split(args.commands))
+    except BaseException as exc:  # noqa: BLE001 - reported to Node, then exit
+        print(f"dspex_bridge: cannot start: {exc}", file=sys.stderr, flush=True)
+        if exc.__cause__ is not None:
+            traceback.print_exception(type(exc.__cause__), exc.__cause__, exc.__cause__.__traceback__)
+        report_startup_failure(out_fd, exc)
         return EXIT_STARTUP
     server = Server(
         ServerOptions(
@@ -86,12 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_threads=args.max_threads,
         )
     )
-    try:
-        load_command_modules(BUILTIN_COMMAND_MODULES + _split(args.commands))
-    except BaseException as exc:  # noqa: BLE001 - reported to Node, then exit
-        traceback.print_exc()
-        server.fatal_startup(exc)
-        return EXIT_STARTUP
     watch_parent(lambda: server.request_exit(0))
     return server.run()
 

@@ -48,7 +48,7 @@ def qualified_name(cls: type) -> str:
     return f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', '?')}"
 
 
-def _import_class(path: str) -> type:
+def import_class(path: str) -> type:
     """A class named by a trusted table or operator (the module part is imported)."""
     module, _, name = path.rpartition(".")
     obj: Any = importlib.import_module(module)
@@ -98,12 +98,22 @@ def parse_entries(spec: str | Mapping[str, Any] | None) -> dict[str, ClassGrant]
         raise BadArguments("grant: expected a map of class path -> entry")
     entries: dict[str, ClassGrant] = {}
     for path, entry in table.items():
+        if not isinstance(path, str) or not _PATH.match(path) or any(p.startswith("_") for p in path.split(".")):
+            raise BadArguments(f"grant {path!r}: a key is the dotted path of a public class, like 'mypkg.Scorer'")
         if not isinstance(entry, dict) or set(entry) - {"construct", "positional", "call", "compile", "propose",
                                                         "hold", "annotation"}:
             raise BadArguments(f"grant {path!r}: an entry is a map of construct, positional, call, compile, "
                                "propose, hold, annotation")
+        for flag in ("hold", "annotation"):
+            if flag in entry and not isinstance(entry[flag], bool):
+                raise BadArguments(f"grant {path}.{flag}: expected true or false, not {entry[flag]!r}")
+        raw_positional = entry.get("positional") or []
+        if not isinstance(raw_positional, list) or not all(isinstance(n, str) for n in raw_positional):
+            raise BadArguments(f"grant {path}.positional: expected a list of argument names")
         construct = _arguments(entry.get("construct"), f"{path}.construct")
-        positional = tuple(entry.get("positional") or ())
+        positional = tuple(raw_positional)
+        if positional and construct is None:
+            raise BadArguments(f"grant {path}.positional: names construct arguments, but the entry grants no construct")
         if construct is not None and positional:
             construct = Arguments(named=construct.named, positional=positional, rest=construct.rest)
         entries[path] = ClassGrant(
@@ -162,10 +172,10 @@ class Grant(AllowList):
         if self._entries is None:
             found: dict[type, ClassGrant] = {}
             for path, entry in self.table.items():
-                found[_import_class(path)] = entry
+                found[import_class(path)] = entry
             for path, entry in self.extra.items():  # the operator's entries win over the table's
                 try:
-                    found[_import_class(path)] = entry
+                    found[import_class(path)] = entry
                 except (ImportError, AttributeError, TypeError) as exc:
                     raise BadArguments(f"grant names {path!r}, which is not an importable class: {exc}") from None
             self._entries = found
@@ -341,5 +351,5 @@ def _table_entries() -> dict[type, ClassGrant]:
     """The default table by class (imported once)."""
     global _TABLE_ENTRIES
     if _TABLE_ENTRIES is None:
-        _TABLE_ENTRIES = {_import_class(path): entry for path, entry in DEFAULT_TABLE.items()}
+        _TABLE_ENTRIES = {import_class(path): entry for path, entry in DEFAULT_TABLE.items()}
     return _TABLE_ENTRIES
