@@ -125,9 +125,14 @@ export class InvalidCall extends BridgeError {
   readonly code = 'DSPEX_INVALID_CALL';
 }
 
-/** Options or arguments the bridge cannot accept. */
+/** Options or arguments the bridge cannot accept; `setting` names the pool option at fault, when one is. */
 export class BridgeConfigError extends BridgeError {
   readonly code = 'DSPEX_BRIDGE_CONFIG';
+  readonly setting: string | undefined;
+  constructor(message: string, options: { setting?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.setting = options.setting;
+  }
 }
 
 /** The pool is stopped or shutting down. */
@@ -150,28 +155,64 @@ export class BadArguments extends BridgeError {
   }
 }
 
+/** What to do about each setting a startup failure can name. */
+const STARTUP_ADVICE: Readonly<Record<string, string>> = {
+  'python.commands': 'fix the module or remove it from python.commands',
+  'python.grant': "fix the entry (a class path the workers can import, shaped as in the README's Security model) or remove it from python.grant",
+  'python.allow': 'fix the pattern (a dotted class path, or a glob after an importable module) or remove it from python.allow',
+  'python.saveDir': 'create the directory, or point python.saveDir at an existing one',
+  'python.allowPickle': 'set python.saveDir too, or leave python.allowPickle out',
+  'python.executable': "point python.executable (or $DSPEX_PYTHON) at a Python that has dspy and dspex_bridge installed (see the worker's stderr)",
+  'python.cwd': 'point python.cwd at an existing directory',
+};
+
+/** What a startup failure carries besides its pool and worker (see WorkerStartupFailed). */
+export interface StartupFailureDetails {
+  /** The pool option that is wrong (`python.grant`), when the failure names one. */
+  setting?: string | undefined;
+  /** The value in it that is wrong: a class path, a pattern, a module, a directory. */
+  entry?: string | undefined;
+  /** The python.commands module (or the bridge's own) that failed to import. */
+  module?: string | undefined;
+  /** What Python raised: its class name (ConfigurationError for a check of the bridge's own), message and trace. */
+  pythonType: string;
+  pythonMessage: string;
+  traceback: string;
+}
+
 /**
- * A worker's Python process failed before it was ready: a `python.commands` module (or one of the bridge's own)
- * raised on import. Restarting cannot help, so the pool stops trying: calls waiting for a worker, and calls made
- * until the pool is started again, reject with this error (see the README, "When Python cannot start").
- * `module` names the module, `pythonType` and `pythonMessage` what it raised, `traceback` Python's trace.
+ * A pool whose configuration is wrong: its workers cannot start, and restarting cannot help. Found by the worker
+ * before it is ready (a `python.commands` module that fails to import or defines no command, a `python.grant` or
+ * `python.allow` entry that names no importable class, a `python.saveDir` that is not a directory) or by the pool
+ * around the spawn (a `python.executable` or `python.cwd` that does not exist, a Python without dspex_bridge).
+ * `PythonPools.start` rejects with it for an eager pool; otherwise the pool stays up, misconfigured: calls waiting
+ * for a worker, and every call until the pool is started again, reject with it at once, and no worker is started
+ * again (see the README, "When Python cannot start"). `setting` names the option, `entry` the value in it, `problem`
+ * says what is wrong; `pythonType`, `pythonMessage` and `traceback` are what Python raised.
  */
 export class WorkerStartupFailed extends BridgeError {
   readonly code = 'DSPEX_WORKER_STARTUP_FAILED';
+  readonly setting: string | undefined;
+  readonly entry: string | undefined;
+  readonly module: string | undefined;
+  readonly pythonType: string;
+  readonly pythonMessage: string;
+  readonly traceback: string;
+
   constructor(
     readonly pool: string,
     readonly worker: string,
-    readonly module: string | undefined,
-    readonly pythonType: string,
-    readonly pythonMessage: string,
-    readonly traceback: string,
+    readonly problem: string,
+    details: StartupFailureDetails,
   ) {
-    const what = module === undefined ? 'the Python worker failed to start' : module.startsWith('dspex_bridge.') ? `the bridge's module '${module}' failed to import` : `python.commands module '${module}' failed to import`;
-    const next =
-      module === undefined || module.startsWith('dspex_bridge.')
-        ? "check python.executable's environment (dspy and the bridge installed, see the worker's stderr)"
-        : 'fix the module or remove it from python.commands';
-    super(`pool ${pool}: ${what}: ${pythonMessage}; ${next}, then start the pool again.`);
+    const advice = (details.setting === undefined ? undefined : STARTUP_ADVICE[details.setting]) ?? "see the worker's stderr (logged at warn level)";
+    super(`pool ${pool} cannot start its Python workers: ${problem}; ${advice}, then start the pool again.`);
+    this.setting = details.setting;
+    this.entry = details.entry;
+    this.module = details.module;
+    this.pythonType = details.pythonType;
+    this.pythonMessage = details.pythonMessage;
+    this.traceback = details.traceback;
   }
 }
 

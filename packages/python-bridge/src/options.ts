@@ -137,14 +137,89 @@ export interface ResolvedPoolOptions {
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new BridgeConfigError(`pool option ${name} must be a positive integer, not ${String(value)}.`);
+  if (!Number.isInteger(value) || value < 1) throw new BridgeConfigError(`pool option ${name} must be a positive integer, not ${show(value)}.`, { setting: name });
   return value;
 }
 
 function positiveMs(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0)) throw new BridgeConfigError(`pool option ${name} must be a positive number of milliseconds (or Infinity), not ${String(value)}.`);
+  if (typeof value !== 'number' || !(value > 0)) throw new BridgeConfigError(`pool option ${name} must be a positive number of milliseconds (or Infinity), not ${show(value)}.`, { setting: name });
   return value;
+}
+
+/** A value as an error message shows it. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null || typeof value !== 'object') return String(value);
+  return `a ${(value as object).constructor?.name ?? 'prototype-less object'}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `value` as a plain object of the options `keys`: a misspelt option (`python.comands`) would otherwise be ignored,
+ * and the pool would start without what it was meant to have.
+ */
+function optionGroup<T extends object>(name: string, value: T | undefined, keys: readonly string[]): Partial<T> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) throw new BridgeConfigError(`pool option ${name} must be an object, not ${show(value)}.`, { setting: name });
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) throw new BridgeConfigError(`${name}.${key} is not a pool option; ${name} takes ${keys.join(', ')}.`, { setting: `${name}.${key}` });
+  }
+  return value as Partial<T>;
+}
+
+function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new BridgeConfigError(`pool option ${name} must be a non-empty string, not ${show(value)}.`, { setting: name });
+  return value;
+}
+
+/** A list of strings each matching `pattern`, described as `what` in the error. */
+function stringList(name: string, value: unknown, pattern: RegExp, what: string): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new BridgeConfigError(`pool option ${name} must be an array of ${what}, not ${show(value)}.`, { setting: name });
+  for (const item of value) {
+    if (typeof item !== 'string' || !pattern.test(item)) throw new BridgeConfigError(`pool option ${name} must be an array of ${what}; ${show(item)} is not one.`, { setting: name });
+  }
+  return [...(value as string[])];
+}
+
+const POOL_KEYS = ['name', 'size', 'callsPerWorker', 'start', 'maxQueue', 'queueTimeoutMs', 'callTimeoutMs', 'recycle', 'rssSampleIntervalMs', 'cancelGraceMs', 'heartbeat', 'sessionTtlMs', 'startTimeoutMs', 'maxRestarts', 'maxSeconds', 'devices', 'python'] as const;
+const PYTHON_KEYS = ['executable', 'commands', 'allow', 'grant', 'saveDir', 'allowPickle', 'env', 'cwd', 'maxFrameBytes', 'maxThreads'] as const;
+/** A Python module name (python.commands): dotted identifiers. */
+const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** A python.allow pattern as Node can judge it (the worker checks the rest): no comma (the flag's separator), no space. */
+const ALLOW_PATTERN = /^[^\s,]+$/;
+
+function pythonGrant(value: unknown): Readonly<Record<string, PythonGrantEntry>> | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new BridgeConfigError(`pool option python.grant must be an object of class path -> entry, not ${show(value)}.`, { setting: 'python.grant' });
+  for (const [path, entry] of Object.entries(value)) {
+    if (!isPlainObject(entry)) throw new BridgeConfigError(`python.grant['${path}'] must be an entry object ({ construct, call, ... }), not ${show(entry)}.`, { setting: 'python.grant' });
+  }
+  return value as Record<string, PythonGrantEntry>;
+}
+
+function pythonEnv(value: unknown): Readonly<Record<string, string>> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) throw new BridgeConfigError(`pool option python.env must be an object of variable -> string, not ${show(value)}.`, { setting: 'python.env' });
+  for (const [name, text] of Object.entries(value)) {
+    if (typeof text !== 'string') throw new BridgeConfigError(`python.env.${name} must be a string, not ${show(text)}; write it as the text the variable should hold.`, { setting: 'python.env' });
+  }
+  return value as Record<string, string>;
+}
+
+function devicesOf(value: unknown, gpus: readonly string[]): readonly string[] {
+  if (value === undefined || value === 'none') return [];
+  if (value === 'auto') return gpus;
+  if (Array.isArray(value) && value.every((d) => typeof d === 'string' && d.length > 0)) return [...(value as string[])];
+  throw new BridgeConfigError(`pool option devices must be 'none', 'auto' or an array of device ids (strings), not ${show(value)}.`, { setting: 'devices' });
 }
 
 /** The Python to run: $DSPEX_PYTHON, else the nearest .venv/bin/python up from `from`, else python3. */
@@ -160,16 +235,29 @@ export function findPython(from = process.cwd()): string {
   }
 }
 
+/**
+ * Checks every option's type and fills in the defaults. BridgeConfigError names the first option that is wrong
+ * (`setting`): a misspelt one included. What only the worker can judge (a module that imports, a directory that
+ * exists, an executable that runs) it checks when it starts (see WorkerStartupFailed).
+ */
 export function resolvePoolOptions(options: PoolOptions, gpus: readonly string[]): ResolvedPoolOptions {
-  if (options === null || typeof options !== 'object') throw new BridgeConfigError('pool options must be an object with at least a name.');
+  if (!isPlainObject(options)) throw new BridgeConfigError('pool options must be an object with at least a name.');
   if (typeof options.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(options.name)) {
-    throw new BridgeConfigError(`pool name must be letters, digits, '_', '.' or '-', not ${JSON.stringify(options.name)}.`);
+    throw new BridgeConfigError(`pool name must be letters, digits, '_', '.' or '-', not ${JSON.stringify(options.name)}.`, { setting: 'name' });
+  }
+  for (const key of Object.keys(options)) {
+    if (!(POOL_KEYS as readonly string[]).includes(key)) throw new BridgeConfigError(`${key} is not a pool option; pool options are ${POOL_KEYS.join(', ')}.`, { setting: key });
   }
   const start = options.start ?? 'eager';
-  if (start !== 'eager' && start !== 'lazy') throw new BridgeConfigError(`pool option start must be eager or lazy, not ${String(start)}.`);
-  const devicesOption = options.devices ?? 'none';
-  const devices = devicesOption === 'none' ? [] : devicesOption === 'auto' ? gpus : [...devicesOption];
-  const python = options.python ?? {};
+  if (start !== 'eager' && start !== 'lazy') throw new BridgeConfigError(`pool option start must be eager or lazy, not ${show(start)}.`, { setting: 'start' });
+  const recycle = optionGroup('recycle', options.recycle, ['maxRequests', 'maxAgeMs', 'maxRssMb']);
+  const heartbeat = optionGroup('heartbeat', options.heartbeat, ['intervalMs', 'maxMissed']);
+  const python = optionGroup('python', options.python, PYTHON_KEYS);
+  if (python.allowPickle !== undefined && typeof python.allowPickle !== 'boolean') {
+    throw new BridgeConfigError(`pool option python.allowPickle must be true or false, not ${show(python.allowPickle)}.`, { setting: 'python.allowPickle' });
+  }
+  const cwd = optionalString('python.cwd', python.cwd);
+  const saveDir = optionalString('python.saveDir', python.saveDir);
   return {
     name: options.name,
     size: positiveInt('size', options.size, Math.max(1, availableParallelism())),
@@ -179,28 +267,28 @@ export function resolvePoolOptions(options: PoolOptions, gpus: readonly string[]
     queueTimeoutMs: positiveMs('queueTimeoutMs', options.queueTimeoutMs, 5000),
     callTimeoutMs: positiveMs('callTimeoutMs', options.callTimeoutMs, 30_000),
     recycle: {
-      maxRequests: positiveMs('recycle.maxRequests', options.recycle?.maxRequests, Infinity),
-      maxAgeMs: positiveMs('recycle.maxAgeMs', options.recycle?.maxAgeMs, Infinity),
-      maxRssMb: positiveMs('recycle.maxRssMb', options.recycle?.maxRssMb, Infinity),
+      maxRequests: positiveMs('recycle.maxRequests', recycle.maxRequests, Infinity),
+      maxAgeMs: positiveMs('recycle.maxAgeMs', recycle.maxAgeMs, Infinity),
+      maxRssMb: positiveMs('recycle.maxRssMb', recycle.maxRssMb, Infinity),
     },
     rssSampleIntervalMs: Math.min(250, positiveMs('rssSampleIntervalMs', options.rssSampleIntervalMs, 100)),
     cancelGraceMs: positiveMs('cancelGraceMs', options.cancelGraceMs, 2000),
     maxThreads: positiveInt('python.maxThreads', python.maxThreads, 16),
-    heartbeatIntervalMs: positiveMs('heartbeat.intervalMs', options.heartbeat?.intervalMs, 2000),
-    heartbeatMaxMissed: positiveInt('heartbeat.maxMissed', options.heartbeat?.maxMissed, 3),
+    heartbeatIntervalMs: positiveMs('heartbeat.intervalMs', heartbeat.intervalMs, 2000),
+    heartbeatMaxMissed: positiveInt('heartbeat.maxMissed', heartbeat.maxMissed, 3),
     sessionTtlMs: positiveMs('sessionTtlMs', options.sessionTtlMs, 30 * 60_000),
     startTimeoutMs: positiveMs('startTimeoutMs', options.startTimeoutMs, 120_000),
     maxRestarts: positiveInt('maxRestarts', options.maxRestarts, 1000),
     maxSeconds: positiveMs('maxSeconds', options.maxSeconds, 5),
-    devices,
-    executable: python.executable ?? findPython(python.cwd),
-    commands: python.commands ?? [],
-    allow: python.allow ?? [],
-    grant: python.grant,
-    saveDir: python.saveDir === undefined ? undefined : resolve(python.saveDir),
+    devices: devicesOf(options.devices, gpus),
+    executable: optionalString('python.executable', python.executable) ?? findPython(cwd),
+    commands: stringList('python.commands', python.commands, MODULE_NAME, 'Python module names (mypkg.commands)'),
+    allow: stringList('python.allow', python.allow, ALLOW_PATTERN, "class path patterns ('mypkg.*') without commas or spaces"),
+    grant: pythonGrant(python.grant),
+    saveDir: saveDir === undefined ? undefined : resolve(saveDir),
     allowPickle: python.allowPickle === true,
-    env: python.env ?? {},
-    cwd: python.cwd,
+    env: pythonEnv(python.env),
+    cwd,
     maxFrameBytes: positiveInt('python.maxFrameBytes', python.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES),
   };
 }

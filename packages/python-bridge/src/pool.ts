@@ -5,7 +5,7 @@
 import { GenServer, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid, type Runtime, type SupervisorSpec } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
 import { readdirSync } from 'node:fs';
-import { BridgeConfigError, CallCancelled, InvalidCall, PoolClosed, SessionClosed, type BridgeError } from './errors.js';
+import { BridgeConfigError, CallCancelled, InvalidCall, PoolClosed, SessionClosed, type BridgeError, type WorkerStartupFailed } from './errors.js';
 import { Job, type Affinity, type CallOptions, type JobSpec } from './job.js';
 import { JobSet } from './job_table.js';
 import { sweepOrphans } from './orphans.js';
@@ -123,10 +123,14 @@ export class PythonPool {
     return [...this.shared.callTables.values()].map((read) => read());
   }
 
-  /** Stops the pool's subtree: workers are shut down and their Python processes killed. */
+  /**
+   * Stops the pool's subtree: workers are shut down and their Python processes killed. A pool from
+   * `PythonPools.start` also frees its name, so a pool of that name (fixed options, say) can start again.
+   */
   async stop(): Promise<void> {
     const sup = this.supervisor;
     if (sup !== undefined) await Supervisor.stop(this.rt, sup, 'shutdown');
+    if (this.shared.standalone === true) forget(this.rt, this);
   }
 
   // --- internals shared with Session ---
@@ -315,6 +319,44 @@ export class Session {
 
 const supervisorName = (pool: string): string => `dspex.pool.${pool}`;
 
+/** Frees a pool's name in its runtime (if it still names this pool), so a pool of that name can start again. */
+function forget(rt: Runtime, pool: PythonPool): void {
+  const pools = POOLS.get(rt);
+  if (pools?.get(pool.name) === pool) pools.delete(pool.name);
+}
+
+/**
+ * What happens first to an eager pool being started: a worker is ready (undefined), a worker finds the
+ * configuration wrong (its WorkerStartupFailed), or the pool's subtree goes down (its failure, else PoolClosed).
+ * Listens from the call on, so call it before the pool starts.
+ */
+function firstWorkerOutcome(shared: PoolShared): { wait(rt: Runtime, supervisor: Pid): Promise<BridgeError | undefined>; cancel(): void } {
+  let settle: (outcome: BridgeError | undefined) => void = () => undefined;
+  const outcome = new Promise<BridgeError | undefined>((resolve) => (settle = resolve));
+  const ready = (): void => settle(undefined);
+  const failed = (): void => settle(shared.startupFailure);
+  shared.telemetry.on('worker_start', ready);
+  shared.telemetry.on('worker_startup_failed', failed);
+  const cancel = (): void => {
+    shared.telemetry.off('worker_start', ready);
+    shared.telemetry.off('worker_startup_failed', failed);
+  };
+  return {
+    cancel,
+    async wait(rt, supervisor) {
+      // Already decided while the supervisor started (a spawn that failed at once).
+      if (shared.startupFailure !== undefined) settle(shared.startupFailure);
+      const unwatch = rt.onExit(supervisor, () => settle(shared.startupFailure ?? new PoolClosed(shared.options.name)));
+      try {
+        return await outcome;
+      } finally {
+        unwatch();
+        cancel();
+      }
+    },
+  };
+}
+
 /** Builds the shared state of a pool once; restarts of its subtree reuse it (tools survive). */
 function sharedFor(rt: Runtime, options: PoolOptions): { shared: PoolShared; pool: PythonPool } {
   let pools = POOLS.get(rt);
@@ -361,14 +403,12 @@ function poolTree(shared: PoolShared, workersName: string, lazy: boolean): Super
       {
         id: 'manager',
         start: (parent) => {
-          // Python cannot start (WorkerStartupFailed): refused at once, so each restart counts against this
-          // supervisor's intensity and the pool gives up instead of spawning Python forever.
-          if (shared.startupFailure !== undefined) return { error: { workerStartupFailed: shared.startupFailure.message } };
           // Before any worker of this run starts: clear workers that an earlier, crashed runtime left behind.
           const swept = sweepOrphans(shared.runId);
           if (swept.length > 0 && shared.telemetry.listenerCount('orphans_swept') > 0) shared.telemetry.emit('orphans_swept', { pool: options.name, pids: swept });
           const publish = (board: ManagerBoard | null): void => void (shared.board = board);
-          return GenServer.startLink(parent, managerBehavior, { options, telemetry: shared.telemetry, workerSupervisor: workersName, publish }, { name: shared.managerName, label: `pool-manager:${options.name}` });
+          const startupFailure = (): WorkerStartupFailed | undefined => shared.startupFailure;
+          return GenServer.startLink(parent, managerBehavior, { options, telemetry: shared.telemetry, workerSupervisor: workersName, publish, startupFailure }, { name: shared.managerName, label: `pool-manager:${options.name}` });
         },
       },
       {
@@ -389,18 +429,37 @@ function poolTree(shared: PoolShared, workersName: string, lazy: boolean): Super
 /** Starts and finds pools: `start` (a top-level subtree), `childSpec` (a pool in your own tree), `lookup`, `defaults` (the design's general/optimizer/neural pools). */
 export const PythonPools = {
   /**
-   * Starts a pool as a top-level subtree and returns its handle once its supervisor runs (workers come
-   * up concurrently after that; calls wait in the queue meanwhile). BridgeConfigError for bad options.
+   * Starts a pool as a top-level subtree and returns its handle. An eager pool resolves once a worker is ready
+   * (the others come up concurrently; calls wait in the queue meanwhile), a lazy one once its supervisor runs.
+   * Rejects with BridgeConfigError for options of the wrong type, and with WorkerStartupFailed when a worker finds
+   * the configuration wrong (an eager pool; a lazy one's first call gets it): nothing is left running then, and the
+   * name is free to start the pool again. `pool.stop()` frees the name too.
    */
   async start(caller: Caller, options: PoolOptions): Promise<PythonPool> {
     const rt = runtimeOf(caller);
     const { shared, pool } = sharedFor(rt, options);
-    const started = await Supervisor.start(rt, poolTree(shared, `${supervisorName(shared.options.name)}.workers`, shared.options.start === 'lazy'), { name: supervisorName(shared.options.name) });
-    if (!('ok' in started)) {
-      POOLS.get(rt)?.delete(shared.options.name);
-      throw new BridgeConfigError(`pool ${shared.options.name} failed to start: ${JSON.stringify(started)}`);
+    shared.standalone = true;
+    const name = shared.options.name;
+    const outcome = shared.options.start === 'eager' ? firstWorkerOutcome(shared) : undefined;
+    let started: Awaited<ReturnType<typeof Supervisor.start>>;
+    try {
+      started = await Supervisor.start(rt, poolTree(shared, `${supervisorName(name)}.workers`, shared.options.start === 'lazy'), { name: supervisorName(name) });
+    } catch (error) {
+      outcome?.cancel();
+      forget(rt, pool);
+      throw error;
     }
-    return pool;
+    if (!('ok' in started)) {
+      outcome?.cancel();
+      forget(rt, pool);
+      throw shared.startupFailure ?? new BridgeConfigError(`pool ${name} failed to start: ${JSON.stringify(started)}`);
+    }
+    if (outcome === undefined) return pool;
+    const failure = await outcome.wait(rt, started.ok);
+    if (failure === undefined) return pool;
+    await pool.stop();
+    forget(rt, pool);
+    throw failure;
   },
 
   /** A child spec for the pool's subtree, to place in your own tree, and the handle to call it with. */

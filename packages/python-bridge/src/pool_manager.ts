@@ -60,6 +60,7 @@ interface State {
   closing: Set<SessionEntry>;
   /** What PythonPool dispatches through without a message (null when the pool did not ask for one). */
   board: ManagerBoard | null;
+  startupFailure: () => WorkerStartupFailed | undefined;
 }
 
 
@@ -68,6 +69,8 @@ export interface ManagerArgs {
   options: ResolvedPoolOptions;
   telemetry: PoolTelemetry;
   workerSupervisor: string;
+  /** The pool's startup failure, once a worker found its configuration wrong (see startupFailed). */
+  startupFailure?: () => WorkerStartupFailed | undefined;
   /** Where the manager publishes its board for PythonPool (null once it stops). */
   publish?: (board: ManagerBoard | null) => void;
 }
@@ -119,12 +122,12 @@ export class ManagerBoard {
 class SweepSessions {}
 
 export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall, unknown, ManagerCast> = {
-  init({ options, telemetry, workerSupervisor, publish }, self) {
+  init({ options, telemetry, workerSupervisor, publish, startupFailure = () => undefined }, self) {
     const sweepEvery = Math.max(50, Math.min(options.sessionTtlMs / 4, 60_000));
     const sweepTimer = setInterval(() => self.send(self.pid, new SweepSessions()), sweepEvery);
     sweepTimer.unref();
     const idleSlots = options.start === 'lazy' ? Array.from({ length: options.size }, (_, i) => `worker-${i}`) : [];
-    const state: State = { options, telemetry, workerSupervisor, workers: new Map(), queue: [], sessions: new Map(), sweepTimer, idleSlots, closing: new Set(), board: null };
+    const state: State = { options, telemetry, workerSupervisor, workers: new Map(), queue: [], sessions: new Map(), sweepTimer, idleSlots, closing: new Set(), board: null, startupFailure };
     if (publish !== undefined) {
       state.board = new ManagerBoard(self.pid, state);
       publish(state.board);
@@ -137,7 +140,7 @@ export const managerBehavior: GenServerBehavior<State, ManagerArgs, ManagerCall,
     else if ('settled' in message) settled(message.settled, state, self);
     else if ('workerUp' in message) workerUp(message.workerUp, state, self);
     else if ('draining' in message) draining(message.draining, state, self);
-    else if ('startupFailed' in message) return startupFailed(message.startupFailed, state);
+    else if ('startupFailed' in message) failWaitingIfNoWorker(state);
     return { noreply: true, state };
   },
 
@@ -188,6 +191,12 @@ function submit(job: Job, state: State, self: ProcessContext): void {
     state.board.submitsInMailbox--;
   }
   if (job.settled) return;
+  // Misconfigured, and no worker left from before: nothing will ever run it.
+  const failure = state.startupFailure();
+  if (failure !== undefined && state.workers.size === 0) {
+    job.reject(failure);
+    return;
+  }
   if (job.spec.session !== null) touchSession(job.spec.session, state).calls.add(job);
   // Fast path: nothing waits ahead of it and a worker has room.
   if (state.queue.length === 0 && tryDispatch(job, state, self)) return;
@@ -337,6 +346,7 @@ function workerDown(pid: Pid, reason: unknown, state: State, self: ProcessContex
   for (const job of retry) armQueueTimeout(job, state.options);
   state.queue = [...retry, ...state.queue];
   drainQueue(state, self);
+  failWaitingIfNoWorker(state);
 }
 
 function draining(pid: Pid, state: State, self: ProcessContext): void {
@@ -434,14 +444,17 @@ function closingCallSettled(job: Job, state: State): void {
 }
 
 /**
- * A worker's Python failed to start (a python.commands module raised on import): restarting cannot help. The
- * calls waiting for a worker get the error, and the manager stops: its supervisor's restart intensity decides
- * when the pool gives up (the manager's restart is refused while the failure stands; see poolTree).
+ * The pool is misconfigured (a worker found its configuration wrong; see WorkerStartupFailed): restarting cannot
+ * help, so no Python starts again. Once no worker is left, the calls waiting get the failure, and so do later ones
+ * (see submit); a worker still serving from before the failure keeps serving, until it exits. The manager stays up:
+ * stopping it would make the pool's supervisor, and the tree above it, restart the pool over and over.
  */
-function startupFailed(failure: WorkerStartupFailed, state: State): NoReplyResult<State> {
-  for (const job of state.queue) job.reject(failure);
+function failWaitingIfNoWorker(state: State): void {
+  const failure = state.startupFailure();
+  if (failure === undefined || state.workers.size > 0) return;
+  const waiting = state.queue;
   state.queue = [];
-  return { stop: { workerStartupFailed: failure.message }, state };
+  for (const job of waiting) job.reject(failure);
 }
 
 function sweepSessions(state: State, self: ProcessContext): void {

@@ -22,8 +22,13 @@ export interface BridgeTelemetryEvents {
   session_closed: [event: { pool: string; worker: string; session: string; objects: number }];
   session_close_failed: [event: { pool: string; worker: string; session: string; error: WireError }];
   orphans_swept: [event: { pool: string; pids: number[] }];
-  /** A worker's Python failed before it was ready (a python.commands module raised on import); see WorkerStartupFailed. */
-  worker_startup_failed: [event: { pool: string; worker: string; module: string | undefined; pythonType: string; message: string; traceback: string }];
+  /**
+   * A worker cannot start because the pool's configuration is wrong: `setting` (python.commands, python.grant, ...)
+   * and `entry` name it, `problem` says what is wrong; `message` is what Python raised. See WorkerStartupFailed.
+   */
+  worker_startup_failed: [
+    event: { pool: string; worker: string; setting: string | undefined; entry: string | undefined; module: string | undefined; problem: string; pythonType: string; message: string; traceback: string },
+  ];
 }
 
 /** The pool's event emitter (`pool.telemetry`): worker starts, exits and recycles, queue waits, finished calls, sessions; see BridgeTelemetryEvents. */

@@ -51,9 +51,16 @@ export interface WireError {
   type: string;
   message: string;
   traceback?: string;
-  /** A fatal StartupError of a module that failed to import: the module, and the type of what it raised. */
+  /**
+   * A fatal StartupError (the worker cannot start): `setting` names the pool option that is wrong
+   * (`python.grant`), `entry` the value in it (a class path, a module), `module` a command module that failed;
+   * `python_type` and `python_message` what Python raised, if anything did.
+   */
+  setting?: string;
+  entry?: string;
   module?: string;
   python_type?: string;
+  python_message?: string;
 }
 
 /**

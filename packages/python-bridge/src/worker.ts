@@ -4,10 +4,11 @@
 // stops runaway work: a cancelled call that Python does not report `released` within the grace kills the worker,
 // and while calls run the process's RSS is sampled and a worker over its limit is killed at once.
 
-import { GenServer, Exit, Port, isShutdown, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
+import { GenServer, Exit, Port, PortCommandNotFoundError, PortSpawnError, isShutdown, type ChildSpec, type GenServerBehavior, type NoReplyResult, type PortHandle, type Pid, type ProcessContext } from '@dspex/runtime';
 import { nanoid } from 'nanoid';
-import { readFileSync } from 'node:fs';
-import { CallCancelled, CallTimeout, NotAllowed, PythonException, WorkerStartupFailed, type CrashKind } from './errors.js';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CallCancelled, CallTimeout, NotAllowed, PythonException, WorkerStartupFailed, type CrashKind, type StartupFailureDetails } from './errors.js';
 import { Job } from './job.js';
 import { CallTable } from './job_table.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -39,10 +40,12 @@ export interface PoolShared {
   telemetry: PoolTelemetry;
   /** Each live worker's call tables, by worker id, read without a message (tests, diagnostics). */
   callTables: Map<string, () => WorkerCallTable>;
-  /** Set when a worker's Python failed to start: no slot spawns Python again until the pool's subtree restarts. */
+  /** Set when a worker cannot start (the configuration is wrong): no slot spawns Python again until the pool's subtree is started again. */
   startupFailure?: WorkerStartupFailed;
   /** The running manager's board (see ManagerBoard), for PythonPool's calls without a mailbox hop. */
   board?: ManagerBoard | null;
+  /** Started by PythonPools.start (not placed in a tree by childSpec): its stop frees its name. */
+  standalone?: boolean;
 }
 
 interface State {
@@ -74,6 +77,8 @@ interface State {
   stopping: boolean;
   /** Frames messages sent to the mailbox and not handled yet: while any wait, later frames queue behind them. */
   framesQueued: number;
+  /** The last lines Python wrote on stderr before its ready frame: why it exited, if it exits before (see exitedEarly). */
+  stderrTail: string[];
 }
 
 class Frames {
@@ -161,19 +166,33 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
       PYTHONUNBUFFERED: '1',
       ...(device === undefined ? {} : { CUDA_VISIBLE_DEVICES: device }),
     };
-    const port = await Port.openLink(self, {
-      command: options.executable,
-      args,
-      env,
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      extraFds: 2,
-      label: `python:${id}`,
-      killTimeoutMs: 1000,
-    });
+    // What only the spawn can tell: a wrong one is a startup failure (no Python to restart), not a crash.
+    const cwdProblem = options.cwd === undefined ? undefined : directoryProblem(options.cwd);
+    if (cwdProblem !== undefined) {
+      startupFailed(shared, id, `python.cwd ${JSON.stringify(options.cwd)} ${cwdProblem}`, { setting: 'python.cwd', entry: options.cwd, pythonType: 'ConfigurationError', pythonMessage: cwdProblem, traceback: '' }, self);
+      return { ignore: true };
+    }
+    let port: PortHandle;
+    try {
+      port = await Port.openLink(self, {
+        command: options.executable,
+        args,
+        env,
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        extraFds: 2,
+        label: `python:${id}`,
+        killTimeoutMs: 1000,
+      });
+    } catch (error) {
+      if (!(error instanceof PortCommandNotFoundError || error instanceof PortSpawnError)) throw error;
+      const problem = error instanceof PortCommandNotFoundError ? 'does not exist (or is not on PATH)' : `cannot be run (${error.message})`;
+      startupFailed(shared, id, `python.executable ${JSON.stringify(options.executable)} ${problem}`, { setting: 'python.executable', entry: options.executable, pythonType: error.name, pythonMessage: error.message, traceback: '' }, self);
+      return { ignore: true };
+    }
     const state: State = {
       shared, id, slot, port, pending: new CallTable<Job>(), closing: new Map(), cancelling: new Map(), rssTimer: undefined, nextId: 1, ready: false,
       spawnedAt: performance.now(), served: 0, missed: 0, pingSeq: 0, draining: false, corked: 0, heartbeat: undefined, startTimer: undefined,
-      lane: { open: () => laneOpen(state, self), run: (job) => runJob(job, state, self) }, stopping: false, framesQueued: 0,
+      lane: { open: () => laneOpen(state, self), run: (job) => runJob(job, state, self) }, stopping: false, framesQueued: 0, stderrTail: [],
     };
     shared.callTables.set(id, () => ({ worker: id, calls: state.pending.size, cancelling: state.cancelling.size, closing: state.closing.size }));
     const decoder = new FrameDecoder(options.maxFrameBytes);
@@ -199,7 +218,12 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
       }
     });
     logLines(port.stdout, (line) => rt.logger.info({ pool: options.name, worker: id, stream: 'stdout' }, line));
-    logLines(port.stderr, (line) => rt.logger.warn({ pool: options.name, worker: id, stream: 'stderr' }, line));
+    logLines(port.stderr, (line) => {
+      rt.logger.warn({ pool: options.name, worker: id, stream: 'stderr' }, line);
+      if (state.ready) return;
+      state.stderrTail.push(line);
+      if (state.stderrTail.length > STDERR_TAIL_LINES) state.stderrTail.shift();
+    });
     state.startTimer = setTimeout(() => self.send(self.pid, new Fault('exit', `no ready frame within ${options.startTimeoutMs} ms`)), options.startTimeoutMs);
     return { ok: state };
   },
@@ -220,6 +244,7 @@ const behavior: GenServerBehavior<State, { shared: PoolShared; slot: number }, n
     } else if (message instanceof Fault) {
       return { stop: exitWith(message.kind, message.detail, message.memory), state };
     } else if (message instanceof Exit && message.from === state.port.pid) {
+      if (!state.ready && exitedEarly(message.reason) !== undefined) return { stop: exitedBeforeReady(message.reason, state, self), state };
       return { stop: exitWith(...Object.values(classifyPortExit(message.reason)) as [CrashKind, string]), state };
     }
     return { noreply: true, state };
@@ -330,24 +355,85 @@ function onFrame(frame: WorkerMessage, state: State, self: ProcessContext): Work
       answerCallback(frame, state);
       return undefined;
     case 'fatal':
-      if (frame.error.type === 'StartupError' && !state.ready) return startupFailed(frame.error, state, self);
+      if (frame.error.type === 'StartupError' && !state.ready) return reportedStartupError(frame.error, state, self);
       return exitWith('protocol', `${frame.error.type}: ${frame.error.message}`);
     default:
       return exitWith('protocol', `unknown frame type ${JSON.stringify((frame as { t: unknown }).t)}`);
   }
 }
 
-/** Python's fatal StartupError (a module failed to import): kept for the pool's callers, told to the manager. */
-function startupFailed(error: WireError, state: State, self: ProcessContext): WorkerExit {
-  const { options, telemetry } = state.shared;
-  const pythonType = error.python_type ?? 'StartupError';
-  const pythonMessage = error.message.startsWith(`${pythonType}: `) ? error.message.slice(pythonType.length + 2) : error.message;
-  const failure = new WorkerStartupFailed(options.name, state.id, error.module, pythonType, pythonMessage, error.traceback ?? '');
-  state.shared.startupFailure ??= failure;
-  if (telemetry.listenerCount('worker_startup_failed') > 0) {
-    telemetry.emit('worker_startup_failed', { pool: options.name, worker: state.id, module: error.module, pythonType, message: pythonMessage, traceback: failure.traceback });
+/** Lines of stderr kept from before the ready frame, for a Python that exits before it (see exitedBeforeReady). */
+const STDERR_TAIL_LINES = 40;
+
+/** Why `path` is no usable working directory, or undefined when it is one. */
+function directoryProblem(path: string): string | undefined {
+  try {
+    return statSync(resolve(path)).isDirectory() ? undefined : 'is not a directory';
+  } catch {
+    return 'does not exist';
   }
-  GenServer.cast(self, state.shared.managerName, { startupFailed: state.shared.startupFailure });
+}
+
+/**
+ * A worker's Python cannot start, and restarting cannot help (its configuration is wrong): recorded for the pool's
+ * callers, reported (`worker_startup_failed`), told to the manager. No slot spawns Python again until the pool's
+ * subtree is started again (see workerChildSpec).
+ */
+function startupFailed(shared: PoolShared, worker: string, problem: string, details: StartupFailureDetails, self: ProcessContext): WorkerStartupFailed {
+  const { options, telemetry } = shared;
+  const failure = new WorkerStartupFailed(options.name, worker, problem, details);
+  shared.startupFailure ??= failure;
+  if (telemetry.listenerCount('worker_startup_failed') > 0) {
+    const { setting, entry, module, pythonType, pythonMessage, traceback } = failure;
+    telemetry.emit('worker_startup_failed', { pool: options.name, worker, setting, entry, module, problem, pythonType, message: pythonMessage, traceback });
+  }
+  GenServer.cast(self, shared.managerName, { startupFailed: shared.startupFailure });
+  return failure;
+}
+
+/** Python's fatal StartupError: the setting it names (a module that failed to import, a grant naming no class, ...). */
+function reportedStartupError(error: WireError, state: State, self: ProcessContext): WorkerExit {
+  const pythonType = error.python_type ?? 'StartupError';
+  const pythonMessage = error.python_message ?? (error.message.startsWith(`${pythonType}: `) ? error.message.slice(pythonType.length + 2) : error.message);
+  let { setting, message: problem } = error;
+  // A worker older than `setting` named only the module that failed to import.
+  if (setting === undefined && error.module !== undefined) {
+    const own = error.module.startsWith('dspex_bridge.');
+    setting = own ? 'python.executable' : 'python.commands';
+    problem = `${own ? "the bridge's module" : 'python.commands module'} '${error.module}' failed to import: ${error.message}`;
+  }
+  const failure = startupFailed(state.shared, state.id, problem, { setting, entry: error.entry ?? error.module, module: error.module, pythonType, pythonMessage, traceback: error.traceback ?? '' }, self);
+  return exitWith('startup', failure.message);
+}
+
+/**
+ * The exit code of a Python that exited by itself before its ready frame, or undefined when restarting it may help:
+ * killed by a signal (the OOM killer, a segfault) or with 137. Any other exit before ready is the same on every try:
+ * a Python without dspex_bridge, a bridge of another version that refuses the flags, an environment that breaks
+ * the bridge's own import, an executable that is not Python.
+ */
+function exitedEarly(reason: unknown): number | undefined {
+  if (reason === 'normal') return 0;
+  if (typeof reason !== 'object' || reason === null || !('exitStatus' in reason)) return undefined;
+  const code = Number((reason as { exitStatus: number }).exitStatus);
+  return code === 137 ? undefined : code;
+}
+
+/** A Python that exited before its ready frame without a StartupError frame: a startup failure, said from its stderr. */
+function exitedBeforeReady(reason: unknown, state: State, self: ProcessContext): WorkerExit {
+  const { executable } = state.shared.options;
+  const code = exitedEarly(reason) ?? -1;
+  const tail = state.stderrTail;
+  const last = tail.at(-1) ?? '(nothing on stderr)';
+  // The last line of a Python that died of an exception: "ModuleNotFoundError: No module named 'dspex_bridge'".
+  const raised = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.*)$/.exec(last);
+  const exe = JSON.stringify(executable);
+  let problem: string;
+  if (tail.some((line) => /No module named '?dspex_bridge/.test(line))) problem = `python.executable ${exe} has no dspex_bridge installed (${last})`;
+  else if (tail.some((line) => /unrecognized arguments|error: (the following )?arguments?/.test(line))) {
+    problem = `the dspex_bridge of python.executable ${exe} refused the flags this @dspex/python-bridge passes (${last}): it is another version; install the matching one`;
+  } else problem = `python.executable ${exe} exited with code ${code} before it was ready: ${last}`;
+  const failure = startupFailed(state.shared, state.id, problem, { setting: 'python.executable', entry: executable, pythonType: raised?.[1] ?? 'SystemExit', pythonMessage: raised?.[2] ?? last, traceback: tail.join('\n') }, self);
   return exitWith('startup', failure.message);
 }
 
@@ -517,7 +603,8 @@ export function workerChildSpec(shared: PoolShared, slot: number, lazy: boolean)
         demanded = true;
         return { ignore: true };
       }
-      // Python cannot start: the slot stays idle while the manager takes the pool down (see startupFailed).
+      // The pool's configuration is wrong (see startupFailed): no Python is spawned again, so a failed worker's
+      // restart, a recycle or a lazy slot's first demand leaves the slot idle instead of spinning.
       if (shared.startupFailure !== undefined) return { ignore: true };
       return GenServer.startLink(parent, behavior, { shared, slot }, { trapExit: true, label: `python-worker:${shared.options.name}:${slot}` });
     },

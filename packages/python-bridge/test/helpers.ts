@@ -10,9 +10,17 @@ import { PythonPools, type BridgeTelemetryEvents, type PoolOptions, type PythonP
 /** The folder of python/tests/fixtures, where the test command module lives. */
 export const FIXTURES_DIR = fileURLToPath(new URL('../../../python/tests/fixtures', import.meta.url));
 
+/**
+ * A PYTHONPATH of `dirs`, then the one this run has (a worktree's python/src, so workers import the bridge being
+ * tested rather than the installed one).
+ */
+export function pythonPath(...dirs: string[]): string {
+  return [...dirs, process.env.PYTHONPATH].filter((dir) => dir !== undefined && dir !== '').join(':');
+}
+
 /** Python options that load the test commands (hold, release, wait_record, emit_raw, produce, ...). */
 export function fixturePython(extra: NonNullable<PoolOptions['python']> = {}): NonNullable<PoolOptions['python']> {
-  return { ...extra, commands: ['bridge_node_fixtures', ...(extra.commands ?? [])], env: { PYTHONPATH: FIXTURES_DIR, ...extra.env } };
+  return { ...extra, commands: ['bridge_node_fixtures', ...(extra.commands ?? [])], env: { PYTHONPATH: pythonPath(FIXTURES_DIR), ...extra.env } };
 }
 
 export function silentRuntime(): Runtime {

@@ -5,13 +5,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NotAllowed, PythonException, type PoolOptions, type PythonPool, type Session } from '../src/index.js';
-import { FIXTURES_DIR, rejectionOf, useBridge } from './helpers.js';
+import { FIXTURES_DIR, pythonPath, rejectionOf, useBridge } from './helpers.js';
 
 const bridge = useBridge();
 
 /** Loads the probe commands (loaded_modules, held_types) and its planted classes from python/tests/fixtures. */
 async function probePool(name: string, grant: Pick<NonNullable<PoolOptions['python']>, 'allow' | 'grant'> = {}): Promise<PythonPool> {
-  return bridge.pool({ name, size: 1, python: { commands: ['security_probe'], env: { PYTHONPATH: FIXTURES_DIR }, ...grant } });
+  return bridge.pool({ name, size: 1, python: { commands: ['security_probe'], env: { PYTHONPATH: pythonPath(FIXTURES_DIR) }, ...grant } });
 }
 
 interface Handle {

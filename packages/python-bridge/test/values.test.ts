@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BadArguments, PythonException, type PythonPool } from '../src/index.js';
-import { rejectionOf, useBridge } from './helpers.js';
+import { pythonPath, rejectionOf, useBridge } from './helpers.js';
 
 const bridge = useBridge();
 const TESTS_DIR = fileURLToPath(new URL('../../../python/tests', import.meta.url));
-const python = { commands: ['bridge_test_commands'], env: { PYTHONPATH: TESTS_DIR } };
+const python = { commands: ['bridge_test_commands'], env: { PYTHONPATH: pythonPath(TESTS_DIR) } };
 
 // --- what "equal" means: Object.is for numbers (-0, NaN), Sets by membership, a Uint8Array back as a Buffer ---
 
