@@ -49,3 +49,14 @@ const WORKER_LOSS: ReadonlySet<string> = new Set(['DSPEX_WORKER_CRASHED', 'DSPEX
 export function isWorkerLoss(error: unknown): boolean {
   return findCode(error, WORKER_LOSS) !== undefined;
 }
+
+/**
+ * Whether the other side should take a call that failed with `error`: a retryable side failure, or a side that
+ * cannot serve at all until someone fixes it (a pool whose workers cannot start: WorkerStartupFailed). The
+ * latter is not retryable (retrying the same side cannot help), but the other side can answer.
+ */
+export function worthFallback(error: unknown): boolean {
+  return isRetryable(error) || findCode(error, SIDE_DOWN) !== undefined;
+}
+
+const SIDE_DOWN: ReadonlySet<string> = new Set(['DSPEX_WORKER_STARTUP_FAILED']);

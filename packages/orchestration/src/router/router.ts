@@ -10,7 +10,7 @@ import type { PythonClassSpec } from '../python/python_twin.js';
 import { RouteFailedError, RouterConfigError } from './errors.js';
 import { BreakerHealth, PoolHealth } from './health.js';
 import { pythonLmSpec } from './python_lm.js';
-import { errorCode, findCode, isRetryable, isWorkerLoss } from './retryable.js';
+import { errorCode, findCode, isWorkerLoss, worthFallback } from './retryable.js';
 import { RoutedModule, type ModuleSpec, type PythonLm, type RouteHost } from './routed_module.js';
 import type { SideStatsOptions } from './side_stats.js';
 import { RouterTelemetry, type RouteReason, type RouteSide } from './telemetry.js';
@@ -197,7 +197,7 @@ export class Router implements RouteHost {
       if (again.ok) return again.value;
       throw again.error;
     }
-    if (!otherExists || !isRetryable(error) || options.signal?.aborted === true) throw error;
+    if (!otherExists || !worthFallback(error) || options.signal?.aborted === true) throw error;
     const fallback = await this.attempt(module, other, 'fallback', inputs, options, first.side);
     if (fallback.ok) return fallback.value;
     throw new RouteFailedError(module.name, [error, fallback.error]);
@@ -233,7 +233,7 @@ export class Router implements RouteHost {
       return;
     }
     const code = findCode(error, POOL_CODES);
-    if (code !== undefined) this.poolHealth?.block(code === 'DSPEX_POOL_CLOSED' ? 'python_pool_down' : 'python_saturated', now, this.healthRefreshMs);
+    if (code !== undefined) this.poolHealth?.block(POOL_DOWN_CODES.has(code) ? 'python_pool_down' : 'python_saturated', now, this.healthRefreshMs);
   }
 
   private refreshInBackground(now: number): void {
@@ -258,4 +258,6 @@ export class Router implements RouteHost {
 }
 
 const CIRCUIT_CODES: ReadonlySet<string> = new Set(['DSPEX_LM_CIRCUIT_OPEN']);
-const POOL_CODES: ReadonlySet<string> = new Set(['DSPEX_POOL_SATURATED', 'DSPEX_QUEUE_TIMEOUT', 'DSPEX_POOL_CLOSED']);
+const POOL_CODES: ReadonlySet<string> = new Set(['DSPEX_POOL_SATURATED', 'DSPEX_QUEUE_TIMEOUT', 'DSPEX_POOL_CLOSED', 'DSPEX_WORKER_STARTUP_FAILED']);
+/** Of those, the ones that say the pool is down (closed, or its workers cannot start), not merely busy. */
+const POOL_DOWN_CODES: ReadonlySet<string> = new Set(['DSPEX_POOL_CLOSED', 'DSPEX_WORKER_STARTUP_FAILED']);

@@ -2,7 +2,7 @@
 // measured latency/error rate; a retryable failure falls back to the other side (a failing native LM -> Python
 // answers; a saturated Python pool -> native answers), and every decision is a `route` event.
 
-import type { PythonPool } from '@dspex/python-bridge';
+import { PythonPools, type PythonPool } from '@dspex/python-bridge';
 import type { Runtime } from '@dspex/runtime';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
@@ -117,6 +117,25 @@ withPython('Router fallback across sides', () => {
     expect(await queued).toEqual({ queued: true });
     blind.close();
     watching.close();
+  }, 60_000);
+
+  it('answers natively when the Python pool cannot start (a wrong configuration), and keeps to native by health', async () => {
+    // A lazy pool whose command module does not exist: it starts, and its first call fails with WorkerStartupFailed.
+    const python = await PythonPools.start(rt, { name: `router-broken-${Math.random().toString(36).slice(2, 8)}`, size: 1, start: 'lazy', python: { commands: ['no_such_dspex_command_module'] } });
+    const router = new Router({ pool: python, pythonLm: PYTHON_LM, prefer: 'python' });
+    const events = recordRoutes(router);
+    const lm = new KeyedLM(ANSWERS);
+    const qa = router.module(new Predict('question -> answer'));
+
+    const answered = await withSettings({ lm }, () => qa.call({ question: 'What is the capital of France?' }));
+    expect(answered.get('answer')).toBe('Paris');
+    expect(events.map(pick)).toEqual([
+      { side: 'python', reason: 'preferred', ok: false, code: 'DSPEX_WORKER_STARTUP_FAILED' },
+      { side: 'native', reason: 'fallback', ok: true, fallbackFrom: 'python' },
+    ]);
+    // The failure blocks the pool for the router: the next call goes native without trying Python.
+    expect(router.decide(qa)).toEqual({ side: 'native', reason: 'python_pool_down' });
+    router.close();
   }, 60_000);
 
   it('runs DSPy modules DSPex lacks natively in Python, and native-only modules natively', async () => {
