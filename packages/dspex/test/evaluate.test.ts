@@ -185,6 +185,16 @@ describe('evaluate', () => {
     await expect(evaluate(qaProgram(lm), mathDevset(1), exactMatch, { runtime: rt, signal: controller.signal })).rejects.toBeInstanceOf(EvaluationCancelled);
   });
 
+  it('cancels on a signal aborted while it starts (before its own runtime and supervisor are up)', async () => {
+    const controller = new AbortController();
+    const lm = new ScriptedChatLM(() => new Promise<string>(() => undefined)); // every example hangs until aborted
+    const running = evaluate(qaProgram(lm), mathDevset(3), exactMatch, { telemetry, concurrency: 1, signal: controller.signal });
+    controller.abort(new Error('user pressed stop'));
+    const error = (await running.catch((e: unknown) => e)) as EvaluationCancelled;
+    expect(error).toBeInstanceOf(EvaluationCancelled);
+    expect(lm.aborted).toEqual(lm.questions); // whatever had started was aborted
+  });
+
   it('refuses an empty devset and bad options before starting anything', async () => {
     const program = qaProgram(new ScriptedChatLM());
     await expect(evaluate(program, [], exactMatch, { runtime: rt })).rejects.toBeInstanceOf(EmptyDevsetError);

@@ -54,6 +54,8 @@ export async function superviseExamples(plan: SupervisedRunPlan, hooks: Supervis
   };
 
   signal?.addEventListener('abort', forward, { once: true });
+  // An abort while the evaluation was starting (its own runtime being made) fired no event here: stop at once.
+  if (cancelled()) stopAll(signal?.reason);
   let ownSupervisor: Dest | undefined;
   try {
     const supervisor = plan.supervisor ?? (ownSupervisor = await startTaskSupervisor(caller));
@@ -68,7 +70,8 @@ export async function superviseExamples(plan: SupervisedRunPlan, hooks: Supervis
         if (cancelled()) return 'cancelled';
         if (verdict === 'max_errors') return 'max_errors';
       }
-      return undefined;
+      // The workers end early only when stopped: cancelled with no example running.
+      return cancelled() ? 'cancelled' : undefined;
     } finally {
       stopAll(undefined);
       hooks.ended();

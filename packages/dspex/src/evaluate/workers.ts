@@ -54,6 +54,8 @@ export class ExampleWorkers {
           // As Task's async stream: the next example starts once the consumer took this one's outcome.
           this.consumed++;
           this.roomWaiters.shift()?.();
+        } else if (this.stopping && this.live.size === 0) {
+          return; // stopped with no example running: no other outcome will come
         } else {
           await new Promise<void>((resolve) => (this.wake = resolve));
         }
@@ -143,6 +145,14 @@ export class ExampleWorkers {
     worker.dead = true;
     clearTimeout(worker.timer);
     this.live.delete(worker);
+    if (this.stopping && this.live.size === 0) this.deliverNothing();
+  }
+
+  /** Wakes the consumer to see that the workers are stopped and gone. */
+  private deliverNothing(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   private async kill(worker: Worker): Promise<void> {
