@@ -17,7 +17,7 @@ let cachedTracer: { provider: TracerProvider; tracer: Tracer } | undefined;
 /** The tracer of the provider registered now (re-read when an application registers another one). */
 export function tracer(): Tracer {
   const provider = trace.getTracerProvider();
-  if (cachedTracer?.provider !== provider) cachedTracer = { provider, tracer: provider.getTracer(SCOPE, SCOPE_VERSION) };
+  if (cachedTracer?.provider !== provider) cachedTracer = { provider, tracer: provider.getTracer(SCOPE, SCOPE_VERSION, { schemaUrl: SCHEMA_URL }) };
   return cachedTracer.tracer;
 }
 

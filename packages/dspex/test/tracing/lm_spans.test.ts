@@ -39,12 +39,13 @@ function start(model: string, extra: Partial<LMStartOptions> = {}) {
 const question = [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Capital of France?' }];
 
 describe('LM call spans (GenAI conventions)', () => {
-  it('OpenAI: chat {model}, CLIENT, request settings, response id/model/finish reasons, usage, server', async () => {
+  it('OpenAI: chat {model}, CLIENT, the schema URL, request settings, response id/model/finish reasons, usage, server', async () => {
     server.script({ json: { id: 'chatcmpl-42', model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, message: { role: 'assistant', content: 'Paris' }, finish_reason: 'stop' }], usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 } } });
     const lm = await start('openai/gpt-4o-mini', { apiBase: `${server.url}/v1` });
     await lm.call({ messages: question, config: { temperature: 0.3, max_tokens: 20 } });
     const span = sdk.span('chat gpt-4o-mini');
     expect(span.kind).toBe(SpanKind.CLIENT);
+    expect(span.instrumentationScope.schemaUrl).toBe('https://opentelemetry.io/schemas/1.37.0'); // the conventions' version, as on the metrics
     expect(span.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'openai',
