@@ -27,7 +27,10 @@ export function errorCode(error: Error): string {
   return typeof code === 'string' ? code : error.name;
 }
 
-/** Whether `error` says the Python process answering the call is gone (a crashed worker, a lost session): the case `evaluate()` retries an idempotent example on. */
+/**
+ * @internal Whether `error` says the Python process answering the call is gone (a crashed worker, a lost session):
+ * the case `evaluate()` retries an idempotent example on. Exported for @dspex/orchestration's pythonProgram.
+ */
 export function isWorkerLoss(error: Error): boolean {
   return WORKER_LOSS_CODES.has(errorCode(error));
 }

@@ -24,7 +24,7 @@ export interface ProgramState {
   metadata: { dependency_versions: Record<string, string> };
 }
 
-/** Options of `program.load`: whether a version mismatch is an error or a warning. */
+/** Options of `program.load`: how a saved LM is rebuilt (`lmFromState`), and whether endpoint keys in its state are kept. */
 export interface LoadOptions {
   /**
    * Builds an LM from a saved predictor's "lm" state (DSPy's BaseLM.load_state). Without it a saved LM is not
