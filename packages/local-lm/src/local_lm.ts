@@ -45,8 +45,13 @@ export interface LocalLMInfo {
 /** The server did not print its ready line: the model failed to load, or the process died. */
 export class LocalLMStartError extends DSPexError {
   readonly code = 'DSPEX_LOCAL_LM_START';
-  constructor(detail: string, readonly stderrTail: string) {
-    super(`the local model server did not start: ${detail}.${stderrTail ? ` Its stderr ends with: ${stderrTail}` : ''} Check the model file (DSPEX_LOCAL_MODEL) and that node-llama-cpp installed its binaries.`);
+  /**
+   * `reason`: the server's own account (its `error` line, e.g. "Invalid GGUF magic"), when it gave one; the
+   * message then carries it instead of the stderr tail, which stays in `stderrTail`.
+   */
+  constructor(detail: string, readonly stderrTail: string, readonly reason?: string) {
+    const why = reason !== undefined ? `: ${reason.replace(/\.$/, '')}.` : `.${stderrTail ? ` Its stderr ends with: ${stderrTail}` : ''}`;
+    super(`the local model server did not start: ${detail}${why} Check the model file (DSPEX_LOCAL_MODEL) and that node-llama-cpp installed its binaries.`);
   }
 }
 
@@ -71,13 +76,16 @@ function readyLine(port: PortHandle, timeoutMs: number): Promise<{ port: number;
     if (stderr.length > 40) stderr.shift();
   });
   const tail = (): string => stderr.join('').trim().slice(-800);
+  /** The server's own account of why it could not start (its `error` line), when it gave one. */
+  let reason: string | undefined;
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: port.stdout });
     const timer = setTimeout(() => reject(new LocalLMStartError(`no ready line within ${timeoutMs} ms`, tail())), timeoutMs);
     lines.on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
-        const ready = JSON.parse(line) as { event?: unknown; port?: unknown; gpu?: unknown; loadMs?: unknown };
+        const ready = JSON.parse(line) as { event?: unknown; port?: unknown; gpu?: unknown; loadMs?: unknown; message?: unknown };
+        if (ready.event === 'error' && typeof ready.message === 'string') reason = ready.message;
         if (ready.event !== 'ready' || typeof ready.port !== 'number') return;
         clearTimeout(timer);
         lines.close();
@@ -88,7 +96,7 @@ function readyLine(port: PortHandle, timeoutMs: number): Promise<{ port: number;
     });
     void port.exited.then((exit) => {
       clearTimeout(timer);
-      reject(new LocalLMStartError(`the server exited (code ${String(exit.code)}, signal ${String(exit.signal)})`, tail()));
+      reject(new LocalLMStartError(`the server exited (code ${String(exit.code)}, signal ${String(exit.signal)})`, tail(), reason));
     });
   });
 }

@@ -162,6 +162,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // The parent reads this line as the reason (LocalLMStartError's message); the stack goes to stderr.
+  process.stdout.write(`${JSON.stringify({ event: 'error', message: (error as Error).message ?? String(error) })}\n`);
   process.stderr.write(`local_lm: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });
