@@ -6,7 +6,7 @@ import type { Prediction } from '../primitives/prediction.js';
 import { EvaluateConfigError } from './errors.js';
 import { evaluate } from './evaluate.js';
 import type { EvaluationResult } from './result.js';
-import type { EvaluateOptions, Metric, Program } from './types.js';
+import type { EvaluateOptions, Metric, Program, ProgramFor } from './types.js';
 
 /** The options that are not DSPy's own keep their evaluate() names (runtime, signal, timeoutMs, output, ...). */
 type RuntimeOptions = Omit<EvaluateOptions, 'concurrency' | 'maxErrors' | 'failureScore' | 'displayProgress' | 'displayTable' | 'saveAsJson' | 'saveAsCsv'>;
@@ -64,14 +64,14 @@ export class Evaluate<O extends Fields = Fields, E extends Example = Example> {
   }
 
   /** Runs the evaluation; rejects as evaluate() does, or with EvaluateConfigError when no metric was given anywhere. */
-  call(program: Program<O>, overrides: EvaluateCallOverrides<O, E> = {}): Promise<EvaluationResult> {
+  call(program: ProgramFor<O>, overrides: EvaluateCallOverrides<O, E> = {}): Promise<EvaluationResult> {
     const { devset: baseDevset, metric: baseMetric, numThreads: baseThreads, ...base } = this.config;
     const { devset, metric, numThreads, ...rest } = overrides;
     const chosenMetric = metric ?? baseMetric;
     if (chosenMetric === undefined) return Promise.reject(new EvaluateConfigError('Evaluate needs a metric: pass it to the constructor or to call().'));
     const concurrency = numThreads ?? baseThreads;
     const options: EvaluateOptions = { ...base, ...definedOnly(rest), ...(concurrency === undefined ? {} : { concurrency }) };
-    return evaluate(program, devset ?? baseDevset, chosenMetric, options);
+    return evaluate(program as Program<O>, devset ?? baseDevset, chosenMetric, options);
   }
 }
 

@@ -5,7 +5,7 @@
 import type { Caller, Dest } from '@dspex/runtime';
 import { EventEmitter } from 'eventemitter3';
 import type { Example } from '../primitives/example.js';
-import type { Prediction } from '../primitives/prediction.js';
+import type { Prediction, PredictionRecord } from '../primitives/prediction.js';
 
 export type Inputs = Record<string, unknown>;
 
@@ -24,6 +24,19 @@ export interface ProgramCallOptions {
 export interface Program<O extends Record<string, unknown> = Record<string, unknown>> {
   call(inputs: Inputs, options?: ProgramCallOptions): Promise<Prediction<O>>;
   /** A call may be repeated safely: an example whose Python worker died is retried once. Default false. */
+  readonly idempotent?: boolean;
+}
+
+/**
+ * The programs an evaluation typed for outputs `O` takes: those with outputs O, or any program at all when O is
+ * loose — `Fields`, or the Prediction class itself, which is what a metric annotated `(e: Example, p: Prediction)`
+ * makes O — typed ones included (a `Program<{ answer: string }>` is a loose program too).
+ */
+export type ProgramFor<O extends Record<string, unknown>> = Record<string, unknown> extends O ? LooseProgram : O extends PredictionRecord ? LooseProgram : Program<O>;
+
+/** Any program: what a loose evaluation takes. */
+interface LooseProgram {
+  call(inputs: Inputs, options?: ProgramCallOptions): Promise<Prediction>;
   readonly idempotent?: boolean;
 }
 

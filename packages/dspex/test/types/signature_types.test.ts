@@ -5,7 +5,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   BootstrapFewShot, ChainOfThought, Evaluate, Example, LabeledFewShot, Predict, Prediction, ReAct, Signature, evaluate, signatureBuilder, t,
-  type Fields, type InputsOf, type Metric, type OutputsOf, type TelepromptMetric, type TraceEntry, type TypeOf,
+  type Fields, type InputsOf, type Metric, type OutputsOf, type Program, type TelepromptMetric, type TraceEntry, type TypeOf,
 } from '../../src/index.js';
 
 interface ImageValue { url: string }
@@ -216,6 +216,9 @@ describe('typed programs', () => {
     const metric = (example: Example, prediction: Prediction): boolean => example.get('answer') === prediction.get('answer');
     const evaluator = new Evaluate({ devset, metric });
     void (() => [evaluator.call(looseProgram), evaluator.call(typedProgram), evaluate(looseProgram, devset, metric)]);
+    // A typed program held as the Program interface is a loose program too.
+    const asProgram: Program<{ answer: string }> = typedProgram;
+    void (() => [evaluator.call(asProgram), evaluator.call(new ChainOfThought('question -> reply'))]);
     expectTypeOf(new Evaluate({ devset })).toEqualTypeOf<Evaluate<Fields, Example>>();
     const optimizer = new BootstrapFewShot({ metric: (example, prediction) => {
       expectTypeOf(prediction).toEqualTypeOf<Prediction>();
