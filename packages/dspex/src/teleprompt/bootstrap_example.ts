@@ -13,7 +13,7 @@ import { currentSettings, withSettings, type Settings, type TraceEntry } from '.
 import { PyRandom } from './py_random.js';
 import { metricAccepts, type TelepromptMetric } from './teleprompter.js';
 
-/** @internal One round of one example (what BootstrapFewShot keeps per round): whether it was accepted, the error that made it fail, the demos it yields. */
+/** One round of one example (what BootstrapFewShot keeps per round): whether it was accepted, the error that made it fail, the demos it yields. */
 export interface BootstrapAttempt {
   readonly round: number;
   readonly success: boolean;
