@@ -11,10 +11,10 @@ import { sleep } from './clock.js';
 import { LMAborted, LMBadResponse, LMError, LMHttpError, LMNetworkError, LMTimeout, type Redactor } from './errors.js';
 import { post, retryDelay } from './http.js';
 import { currentApiKey, type ClientConfig } from './options.js';
-import type { ParsedResponse } from './providers/types.js';
+import { NO_USAGE, type ParsedResponse } from './providers/types.js';
 import type { LMTelemetry } from './telemetry.js';
 import type { LatencyWindow } from './hedge.js';
-import { mergeUsage } from '../usage/tracker.js';
+import { isEmptyUsage, mergeUsage } from '../usage/tracker.js';
 import type { Context } from '@opentelemetry/api';
 import { carryResponseMeta, endLMSpan, failLMSpan, noteResponseBody, startLMSpan } from '../tracing/lm_span.js';
 
@@ -320,7 +320,8 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
     }
     const outputs: LMOutput[] = parts.flatMap((p) => p.outputs);
     // One request's usage as the provider gave it (details included); the n requests of a split call, summed.
-    const usage = parts.length === 1 ? parts[0]!.usage : parts.reduce<LMUsage>((u, p) => mergeUsage(u, p.usage), { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+    // A request that reported no usage adds none (DSPy's combine); when none reported any, neither does the call.
+    const usage = parts.length === 1 ? parts[0]!.usage : summedUsage(parts);
     const response: LMResponse = { outputs, usage, model: config.model, cached: false };
     if (traced !== undefined) carryResponseMeta(parts[0], response);
     if (ctx.telemetry.listenerCount('lm_response') > 0) ctx.telemetry.emit('lm_response', { client: config.name, model: config.model, usage, ms: performance.now() - started });
@@ -341,4 +342,10 @@ export async function runCall(ctx: JobContext, request: LMRequest, key: string |
     ctx.live.delete(controller);
     caller?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** The usage of the n requests of a split call: the reported ones summed; NO_USAGE when none reported any. */
+function summedUsage(parts: readonly ParsedResponse[]): LMUsage {
+  const reported = parts.map((p) => p.usage).filter((u) => !isEmptyUsage(u));
+  return reported.length === 0 ? NO_USAGE : reported.reduce<LMUsage>((u, next) => mergeUsage(u, next), { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
 }

@@ -13,6 +13,11 @@ export interface LMUsage {
   promptTokensDetails?: Record<string, number>;
   /** Breakdown of the completion tokens (OpenAI's completion_tokens_details): reasoningTokens, audioTokens, ... */
   completionTokensDetails?: Record<string, number>;
+  /**
+   * False when the provider's reply carried no usage at all: the counts are zeros and the call is left out of
+   * usage tracking, as DSPy records nothing for it. Absent when the provider reported counts (zeros included).
+   */
+  reported?: false;
 }
 
 /** prediction.lmUsage: usage per LM model name ("openai/gpt-4o-mini"), as DSPy's get_lm_usage() keys it. */
@@ -60,14 +65,12 @@ function copyUsage(usage: UsageRecord): UsageRecord {
   return copy;
 }
 
-/** Usage that says nothing (DSPy's add_usage skips an empty entry): no keys, or every count zero. */
+/**
+ * Usage that says nothing, which DSPy's add_usage skips: none, no keys, or a reply without usage
+ * (`reported: false`). Usage of explicit zeros is not empty: DSPy records a model reported with zero tokens.
+ */
 export function isEmptyUsage(usage: LMUsage | null | undefined): boolean {
-  if (usage == null) return true;
-  for (const key of Object.keys(usage)) {
-    const value = (usage as unknown as UsageRecord)[key];
-    if (typeof value === 'number' ? value !== 0 : value !== undefined && value !== null) return false;
-  }
-  return true;
+  return usage == null || usage.reported === false || Object.keys(usage).length === 0;
 }
 
 /**
@@ -77,7 +80,7 @@ export function isEmptyUsage(usage: LMUsage | null | undefined): boolean {
 export class UsageTracker {
   private readonly byModel = new Map<string, LMUsage>();
 
-  /** Adds one LM call's usage under its model name; empty usage (a cache hit) adds nothing, as in DSPy. */
+  /** Adds one LM call's usage under its model name; usage the reply did not carry adds nothing, as in DSPy. */
   add(model: string, usage: LMUsage | null | undefined): void {
     if (isEmptyUsage(usage)) return;
     this.byModel.set(model, mergeUsage(this.byModel.get(model), usage));
@@ -94,16 +97,44 @@ export class UsageTracker {
 const camelToSnake = (key: string): string => key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 /**
- * One usage record with DSPy's (and OpenAI's) snake_case keys: promptTokens -> prompt_tokens, promptTokensDetails
- * -> prompt_tokens_details, cachedTokens -> cached_tokens.
+ * The detail keys DSPy 3.4.1 keeps (dspy/clients/call_result.py usage_dict, its default engine): the prompt's
+ * cache reads, cache writes and audio, the completion's reasoning and audio. Other details are dropped there.
  */
-export function toDspyUsage(usage: Readonly<object>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(usage)) out[camelToSnake(key)] = isRecord(value) ? toDspyUsage(value) : value;
-  return out;
+const DSPY_DETAILS: Readonly<Record<'promptTokensDetails' | 'completionTokensDetails', ReadonlySet<string>>> = {
+  promptTokensDetails: new Set(['cachedTokens', 'cacheCreationTokens', 'audioTokens']),
+  completionTokensDetails: new Set(['reasoningTokens', 'audioTokens']),
+};
+
+/** A details record as DSPy keeps it: its known keys in snake_case, in the order seen; null when none is left. */
+function dspyDetails(details: Readonly<Record<string, number>> | undefined, known: ReadonlySet<string>): Record<string, number> | null {
+  if (details === undefined) return null;
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(details)) if (known.has(key)) out[camelToSnake(key)] = value;
+  return Object.keys(out).length === 0 ? null : out;
 }
 
-/** prediction.lmUsage as DSPy's prediction.get_lm_usage() gives it: model names kept, usage keys snake_case. */
+/**
+ * One usage record as DSPy records it: prompt_tokens, completion_tokens, total_tokens, then
+ * prompt_tokens_details and completion_tokens_details, each null when the provider reported none of the details
+ * DSPy keeps (cached_tokens, cache_creation_tokens, audio_tokens; reasoning_tokens, audio_tokens). Empty for a
+ * reply without usage (`reported: false`), which DSPy leaves out.
+ */
+export function toDspyUsage(usage: Readonly<LMUsage>): Record<string, unknown> {
+  if (isEmptyUsage(usage)) return {};
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.totalTokens,
+    prompt_tokens_details: dspyDetails(usage.promptTokensDetails, DSPY_DETAILS.promptTokensDetails),
+    completion_tokens_details: dspyDetails(usage.completionTokensDetails, DSPY_DETAILS.completionTokensDetails),
+  };
+}
+
+/**
+ * prediction.lmUsage exactly as DSPy's prediction.get_lm_usage() gives it (JSON.stringify of it equals
+ * json.dumps(..., separators=(',', ':')) of DSPy's): model names kept, each model's summed usage as toDspyUsage
+ * writes it. Details of calls summed key by key keep the order DSPy's merge gives them (first seen first).
+ */
 export function toDspyLmUsage(byModel: Readonly<LMUsageByModel>): Record<string, Record<string, unknown>> {
   return Object.fromEntries(Object.entries(byModel).map(([model, usage]) => [model, toDspyUsage(usage)]));
 }

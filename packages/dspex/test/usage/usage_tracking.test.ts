@@ -54,6 +54,9 @@ describe('prediction.lmUsage', () => {
     expect(toDspyLmUsage(prediction.lmUsage!)).toEqual({
       'openai/gpt-4o-mini': { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 100, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 7 } },
     });
+    expect(JSON.stringify(toDspyLmUsage(prediction.lmUsage!))).toBe(
+      '{"openai/gpt-4o-mini":{"prompt_tokens":120,"completion_tokens":30,"total_tokens":150,"prompt_tokens_details":{"cached_tokens":100,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":7}}}',
+    );
   });
 
   it('a hand-written program: every call after an await counts, per model, and nested predictions get none', async () => {

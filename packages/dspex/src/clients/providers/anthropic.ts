@@ -6,7 +6,7 @@ import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, LMUsage, ToolCall }
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { anthropicBlock } from './content_parts.js';
-import { Shape, isJsonMode, streamEventJson, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { NO_USAGE, Shape, isJsonMode, streamEventJson, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 import { versionedBase } from './api_base.js';
 import { noteResponseBody } from '../../tracing/lm_span.js';
 
@@ -65,10 +65,15 @@ function assemble(text: string, calls: ToolCall[], forced: string | undefined, f
  * (cachedTokens, cacheCreationTokens) for the price table.
  */
 function anthropicUsage(shape: Shape, usage: Record<string, unknown>): LMUsage {
+  if (Object.keys(usage).length === 0) return NO_USAGE;
   const read = shape.number(usage.cache_read_input_tokens);
   const written = shape.number(usage.cache_creation_input_tokens);
   const result = usageOf(shape.number(usage.input_tokens) + read + written, shape.number(usage.output_tokens));
-  if (usage.cache_read_input_tokens !== undefined || usage.cache_creation_input_tokens !== undefined) result.promptTokensDetails = { cachedTokens: read, cacheCreationTokens: written };
+  // Only the cache counts the reply names, as DSPy keeps them (cachedTokens first, as in its usage dict).
+  const details: Record<string, number> = {};
+  if (typeof usage.cache_read_input_tokens === 'number') details['cachedTokens'] = read;
+  if (typeof usage.cache_creation_input_tokens === 'number') details['cacheCreationTokens'] = written;
+  if (Object.keys(details).length > 0) result.promptTokensDetails = details;
   return result;
 }
 
@@ -87,7 +92,7 @@ function parse(body: unknown, request: LMRequest): ParsedResponse {
       calls.push({ id: typeof block.id === 'string' ? block.id : `toolu_${i}`, name: block.name, args: shape.object(block.input ?? {}, `content[${i}].input`) });
     }
   }
-  const usage = shape.object(root.usage ?? {}, 'usage');
+  const usage = root.usage === null ? {} : shape.object(root.usage ?? {}, 'usage');
   const reason = typeof root.stop_reason === 'string' ? root.stop_reason : undefined;
   return { outputs: [assemble(text, calls, forced, reason)], usage: anthropicUsage(shape, usage) };
 }

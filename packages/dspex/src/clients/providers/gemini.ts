@@ -2,11 +2,11 @@
 // systemInstruction, tools are functionDeclarations, and structured output is responseMimeType
 // application/json with responseSchema (the OpenAPI subset of JSON Schema Gemini accepts).
 
-import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, ToolCall } from '../../primitives/lm.js';
+import type { LMMessage, LMOutput, LMRequest, LMStreamChunk, LMUsage, ToolCall } from '../../primitives/lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 import { geminiPart } from './content_parts.js';
-import { Shape, isJsonMode, streamEventJson, ZERO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { Shape, isJsonMode, streamEventJson, NO_USAGE, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 import { versionedBase } from './api_base.js';
 import { noteResponseBody } from '../../tracing/lm_span.js';
 
@@ -136,12 +136,12 @@ function parse(body: unknown): ParsedResponse {
   const root = shape.object(body, 'the body');
   if (root.error !== undefined) shape.fail('the body is an error object');
   const list = candidates(shape, root, true).sort((a, b) => a.index - b.index);
-  return { outputs: list.map(output), usage: usage(shape, root) ?? ZERO_USAGE };
+  return { outputs: list.map(output), usage: usage(shape, root) ?? NO_USAGE };
 }
 
 function decoder(_request: LMRequest): StreamDecoder {
   const byIndex = new Map<number, Candidate>();
-  let total = ZERO_USAGE;
+  let total: LMUsage = NO_USAGE;
   let finished = false;
   const meta: { id?: unknown; model?: unknown } = {};
   return {

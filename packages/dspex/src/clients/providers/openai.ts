@@ -5,7 +5,7 @@
 import type { LMMessage, LMOutput, LMStreamChunk, LMUsage, ToolCall } from '../../primitives/lm.js';
 import { LMBadResponse, LMHttpError } from '../errors.js';
 import type { SseEvent } from '../sse.js';
-import { Shape, streamEventJson, ZERO_USAGE, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
+import { Shape, streamEventJson, NO_USAGE, parseArgs, passthrough, usageOf, type BuildInput, type ParsedResponse, type Provider, type StreamDecoder, type WireRequest } from './types.js';
 import { versionedBase } from './api_base.js';
 import { noteResponseBody } from '../../tracing/lm_span.js';
 
@@ -76,26 +76,40 @@ function parse(body: unknown): ParsedResponse {
   const usage = root.usage === undefined || root.usage === null ? undefined : shape.object(root.usage, 'usage');
   return {
     outputs,
-    usage: usage === undefined ? ZERO_USAGE : openaiUsage(shape, usage),
+    usage: usage === undefined ? NO_USAGE : openaiUsage(shape, usage),
   };
 }
 
 /** OpenAI's usage object, its token details (prompt_tokens_details.cached_tokens, ...) in camelCase. */
 function openaiUsage(shape: Shape, u: Record<string, unknown>): LMUsage {
   const usage = usageOf(shape.number(u.prompt_tokens), shape.number(u.completion_tokens), shape.number(u.total_tokens) || undefined);
-  const prompt = tokenDetails(u.prompt_tokens_details);
-  const completion = tokenDetails(u.completion_tokens_details);
+  const prompt = tokenDetails(u.prompt_tokens_details, PROMPT_DETAILS_ORDER);
+  const completion = tokenDetails(u.completion_tokens_details, COMPLETION_DETAILS_ORDER);
   if (prompt !== undefined) usage.promptTokensDetails = prompt;
   if (completion !== undefined) usage.completionTokensDetails = completion;
   return usage;
 }
 
-function tokenDetails(value: unknown): Record<string, number> | undefined {
+/**
+ * The details DSPy keeps, first and in DSPy's order (call_result.py usage_dict), so that summed details list
+ * their keys in the order DSPy's merge gives them; OpenRouter's cache_write_tokens is the prompt-cache write
+ * Anthropic calls cache creation (cacheCreationTokens, priced as such).
+ */
+const PROMPT_DETAILS_ORDER = ['cachedTokens', 'cacheCreationTokens', 'audioTokens'];
+const COMPLETION_DETAILS_ORDER = ['reasoningTokens', 'audioTokens'];
+const DETAIL_NAMES: Readonly<Record<string, string>> = { cacheWriteTokens: 'cacheCreationTokens' };
+
+function tokenDetails(value: unknown, order: readonly string[]): Record<string, number> | undefined {
   if (value === null || typeof value !== 'object') return undefined;
-  const details: Record<string, number> = {};
+  const found: Record<string, number> = {};
   for (const [key, count] of Object.entries(value)) {
-    if (typeof count === 'number') details[key.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase())] = count;
+    if (typeof count !== 'number') continue;
+    const name = key.replace(/_([a-z])/g, (_m, letter: string) => letter.toUpperCase());
+    found[DETAIL_NAMES[name] ?? name] = count;
   }
+  const details: Record<string, number> = {};
+  for (const key of order) if (key in found) details[key] = found[key]!;
+  for (const key of Object.keys(found)) if (!(key in details)) details[key] = found[key]!;
   return Object.keys(details).length === 0 ? undefined : details;
 }
 
@@ -109,7 +123,7 @@ function decoder(): StreamDecoder {
   const texts: string[] = [];
   const reasons: (string | undefined)[] = [];
   const calls: Map<number, PartialCall>[] = [];
-  let usage = ZERO_USAGE;
+  let usage: LMUsage = NO_USAGE;
   let finished = false;
   const meta: { id?: unknown; model?: unknown } = {};
   return {

@@ -51,7 +51,8 @@ export interface Provider {
   decoder(request: LMRequest): StreamDecoder;
 }
 
-export const ZERO_USAGE: LMUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+/** The usage of a reply that carried none: zeros, left out of usage tracking (DSPy records nothing for it). */
+export const NO_USAGE: Readonly<LMUsage> = Object.freeze({ promptTokens: 0, completionTokens: 0, totalTokens: 0, reported: false });
 
 /** A small reader over untrusted JSON that turns every shape mismatch into LMBadResponse. */
 export class Shape {
