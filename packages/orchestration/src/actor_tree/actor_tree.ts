@@ -1,16 +1,24 @@
 // Actors by key: the subtree shape shared by Variables and Learners (and, in part, Sessions). A rest_for_one
 // supervisor holds a unique-keys Registry (`<name>.Registry`, actors by key, via-names) and a DynamicSupervisor
 // (`<name>.Supervisor`); a handle finds an actor by key or starts it, and sends a request again when it is gone.
+// An actor is registered with the fingerprint of the definition it runs, so a handle with another definition
+// under the same key is refused (its kind's mismatch error) instead of silently using the running one.
 
 import { EventEmitter } from 'eventemitter3';
 import { CallExitError, DynamicSupervisor, GenServer, NoProcError, Registry, Supervisor, runtimeOf, type Caller, type ChildSpec, type Pid, type ProcessContext, type Runtime } from '@dspex/runtime';
 import { Store as SupervisedStore, type Store } from '@dspex/store';
+import { isFingerprint, type Fingerprint } from './fingerprint.js';
 
 /** How many times a request is sent again when it finds the actor gone (stopped or restarting). */
 export const MAX_REDIRECTS = 5;
 
 /** The via-name an actor registers under in its tree's Registry. */
 export type ActorVia = ReturnType<ReturnType<typeof Registry.of<string, unknown>>['via']>;
+
+/** A via-name that registers the actor under `key` with `value` (the registry's value of the entry). */
+function viaWithValue(registry: ReturnType<typeof Registry.of<string, unknown>>, key: string, value: unknown): ActorVia {
+  return { via: { whereisName: (k: unknown) => registry.whereisName(k as string), registerName: (k: unknown, pid: Pid) => registry.registerName(k as string, pid, value) }, key };
+}
 
 /** The two children every actors-by-key tree starts with: the unique-keys Registry, then the DynamicSupervisor. */
 export function actorTreeChildren(registryName: string, supervisorName: string): ChildSpec[] {
@@ -68,6 +76,11 @@ export interface ActorStart<E> {
   start: (parent: ProcessContext, config: ActorTreeConfig<E>, via: ActorVia, publish: (event: E) => void) => ReturnType<ChildSpec['start']>;
   /** The error for a start that failed with a reason that is not an Error. */
   failed: (reason: unknown) => Error;
+  /**
+   * The definition this handle starts the actor with: the actor is registered with `fingerprint`, and a handle
+   * whose fingerprint differs from the running actor's gets `mismatch(runningFingerprint)` (nothing is sent).
+   */
+  definition?: { fingerprint: Fingerprint; mismatch: (running: Fingerprint) => Error };
 }
 
 /** The handle side of one actor: its tree's config, lookup, start, requests with redirects, events and stop. */
@@ -76,7 +89,7 @@ export interface ActorRef<E, M> {
   config(operation: string): ActorTreeConfig<E>;
   /** The live actor's pid, if any. */
   lookup(config: ActorTreeConfig<E>): Pid | undefined;
-  /** Finds the actor or starts it. */
+  /** Finds the actor or starts it; throws the start's `definition.mismatch` when it runs another definition. */
   ensure(config: ActorTreeConfig<E>): Promise<Pid>;
   /**
    * Calls the actor with `message` (starting it if needed) and resolves to its `{ ok }` or rejects with its
@@ -97,6 +110,18 @@ export function actorTrees<E>(kind: ActorTreeKind) {
     let map = trees.get(runtime);
     if (map === undefined) trees.set(runtime, (map = new Map()));
     return map;
+  };
+
+  const configOf = (caller: Caller, treeName: string, operation: string): ActorTreeConfig<E> => {
+    const entry = treesOf(runtimeOf(caller)).get(treeName);
+    if (entry === undefined || !runtimeOf(caller).whereis(entry.supervisorName)) throw kind.notRunning(treeName, operation);
+    return entry;
+  };
+
+  const stopActor = async (caller: Caller, treeName: string, key: string, operation: string): Promise<void> => {
+    const cfg = configOf(caller, treeName, operation);
+    const pid = Registry.of<string, unknown>(caller, cfg.registryName).lookup(key)[0]?.[0];
+    if (pid !== undefined) await DynamicSupervisor.terminateChild(caller, cfg.supervisorName, pid).catch(() => undefined);
   };
 
   const resolve = (caller: Caller, options: ActorTreeOptions): ActorTreeConfig<E> => {
@@ -131,22 +156,28 @@ export function actorTrees<E>(kind: ActorTreeKind) {
     /** The handle side of the actor of `key` in tree `treeName`. */
     actor<M, R extends { ok: unknown } | { error: unknown }>(caller: Caller, treeName: string, key: string, how: ActorStart<E>): ActorRef<E, M> {
       const registryOf = (cfg: ActorTreeConfig<E>) => Registry.of<string, unknown>(caller, cfg.registryName);
-      const config = (operation: string): ActorTreeConfig<E> => {
-        const entry = treesOf(runtimeOf(caller)).get(treeName);
-        if (entry === undefined || !runtimeOf(caller).whereis(entry.supervisorName)) throw kind.notRunning(treeName, operation);
-        return entry;
-      };
+      const config = (operation: string): ActorTreeConfig<E> => configOf(caller, treeName, operation);
       const lookup = (cfg: ActorTreeConfig<E>): Pid | undefined => registryOf(cfg).lookup(key)[0]?.[0];
+      // The running actor's entry carries the fingerprint it was started with (restarts reuse the same via-name).
+      const sameDefinition = (cfg: ActorTreeConfig<E>, pid: Pid): Pid => {
+        const entry = registryOf(cfg).lookup(key)[0];
+        const mine = how.definition;
+        if (mine === undefined || entry === undefined || entry[0] !== pid || !isFingerprint(entry[1])) return pid;
+        if (entry[1] !== mine.fingerprint && entry[1].text !== mine.fingerprint.text) throw mine.mismatch(entry[1]);
+        return pid;
+      };
       const ensure = async (cfg: ActorTreeConfig<E>): Promise<Pid> => {
         const existing = lookup(cfg);
-        if (existing !== undefined) return existing;
-        const via = registryOf(cfg).via(key);
+        if (existing !== undefined) return sameDefinition(cfg, existing);
+        const registry = registryOf(cfg);
+        const via = how.definition === undefined ? registry.via(key) : viaWithValue(registry, key, how.definition.fingerprint);
         const started = await DynamicSupervisor.startChild(caller, cfg.supervisorName, {
           id: how.id,
           restart: how.restart,
           start: (parent) => how.start(parent, cfg, via, (event) => cfg.events.emit(key, event)),
         });
-        return startedPid(started, (reason) => (reason instanceof Error ? reason : how.failed(reason)));
+        // alreadyStarted: another handle won the race; its definition must be this one's too.
+        return sameDefinition(cfg, startedPid(started, (reason) => (reason instanceof Error ? reason : how.failed(reason))));
       };
       return {
         config,
@@ -181,12 +212,11 @@ export function actorTrees<E>(kind: ActorTreeKind) {
           events.on(key, safe);
           return () => void events.off(key, safe);
         },
-        async stop(operation) {
-          const cfg = config(operation);
-          const pid = lookup(cfg);
-          if (pid !== undefined) await DynamicSupervisor.terminateChild(caller, cfg.supervisorName, pid).catch(() => undefined);
-        },
+        stop: (operation) => stopActor(caller, treeName, key, operation),
       };
     },
+
+    /** Stops the actor of `key` in tree `treeName`, if live, whatever definition it runs. */
+    stop: (caller: Caller, treeName: string, key: string, operation: string): Promise<void> => stopActor(caller, treeName, key, operation),
   };
 }

@@ -65,6 +65,40 @@ export class VariablesNotRunningError extends VariableError {
   }
 }
 
+/**
+ * `space(definition)` named a space whose coordinator runs with another definition (other variables, kinds,
+ * ranges, defaults, dependsOn, constraints or functions). `differences` says what differs; nothing was sent.
+ */
+export class VariableDefinitionMismatchError extends VariableError {
+  readonly code = 'DSPEX_VARIABLE_DEFINITION_MISMATCH';
+  constructor(readonly space: string, readonly differences: string[]) {
+    super(
+      `space "${space}" is running with another definition: ${differences.join('; ')}. A space runs one definition at a time: ` +
+        `stop the running one first (stop() on its handle, or variables.stop("${space}"); its values stay in the store) and start this one, ` +
+        'or give this definition another name.',
+    );
+  }
+}
+
+/**
+ * The store holds values of the space that its definition refuses: written by another definition (a variable
+ * renamed or removed, a value outside a new range or choice list, a new constraint), or what `migrate` returned.
+ * Nothing was used or written.
+ */
+export class VariableStoredValuesError extends VariableError {
+  readonly code = 'DSPEX_VARIABLE_STORED_VALUES';
+  constructor(readonly space: string, readonly issues: VariableIssue[], readonly migrated: boolean) {
+    super(
+      `space "${space}": the values in the store (kv namespace variables:${space}) ${migrated ? 'as its migrate function returned them ' : ''}do not fit this definition: ` +
+        issues.map((i) => (i.variable !== undefined ? `${i.variable}: ` : i.constraint !== undefined ? `constraint ${i.constraint}: ` : '') + i.message).join('; ') +
+        (migrated
+          ? '. Fix migrate so that it returns values of the free variables this definition accepts.'
+          : '. Give defineSpace a migrate function ((stored) => values for this definition; () => ({}) starts from the defaults), ' +
+            'give the space another name, or run the definition that wrote them.'),
+    );
+  }
+}
+
 /** A binding path that does not lead to a program parameter, or a variable whose kind cannot fill it. */
 export class VariableBindingError extends VariableError {
   readonly code = 'DSPEX_VARIABLE_BINDING';

@@ -3,6 +3,7 @@
 // answers the coordinator's and the optimizers' questions: what is a complete assignment, is it allowed.
 
 import type { JsonValue } from '@dspex/store';
+import { fingerprintOf, type Fingerprint } from '../actor_tree/fingerprint.js';
 import { VariableCycleError, VariableDefinitionError, VariableValueError, type VariableIssue } from './errors.js';
 import { ADAPTER_NAMES, MODULE_KINDS, choicesOf, describeValue, fallbackOf, jsonProblem, problemOf, type Assignment, type VariableKind, type VariableSpec } from './kinds.js';
 
@@ -12,10 +13,20 @@ export interface CrossConstraint {
   check: (assignment: Readonly<Assignment>) => boolean | string | undefined;
 }
 
-/** What defineSpace takes besides the name: the variables and the constraints over them. */
+/**
+ * Turns the values a store holds for the space, which this definition refuses (written by another definition:
+ * a variable renamed or removed, a value outside a new range), into values of this definition's free variables
+ * (missing ones take their defaults; values given for derived variables are ignored). `issues` says what was
+ * refused. Return `{}` to start from the defaults.
+ */
+export type SpaceMigration = (stored: Readonly<Assignment>, issues: readonly VariableIssue[]) => Assignment;
+
+/** What defineSpace takes besides the name: the variables, the constraints over them, and how to read older stored values. */
 export interface SpaceOptions {
   variables: Record<string, VariableSpec>;
   constraints?: readonly CrossConstraint[];
+  /** Called when the stored values do not fit this definition; without it such a space refuses to start (VariableStoredValuesError). */
+  migrate?: SpaceMigration;
 }
 
 /** A checked space definition; give it to Variables' `space()` to get its coordinator. */
@@ -23,6 +34,8 @@ export interface SpaceDefinition {
   readonly name: string;
   readonly variables: Readonly<Record<string, VariableSpec>>;
   readonly constraints: readonly CrossConstraint[];
+  /** How stored values this definition refuses become its values, if given. */
+  readonly migrate?: SpaceMigration;
   /** Variables that can be set (everything not derived), in definition order. */
   readonly free: readonly string[];
   /** Derived variables in an order where each comes after what it depends on. */
@@ -117,6 +130,7 @@ export function defineSpace(name: string, options: SpaceOptions): SpaceDefinitio
   const free = Object.keys(variables).filter((v) => !isDerived(variables[v]!));
   if (options.constraints !== undefined && !Array.isArray(options.constraints)) throw new VariableDefinitionError(name, undefined, 'constraints must be a list of { name, check }');
   const constraints = [...(options.constraints ?? [])];
+  if (options.migrate !== undefined && typeof options.migrate !== 'function') throw new VariableDefinitionError(name, undefined, `migrate must be a function (stored, issues) => values, not ${describeValue(options.migrate)}`);
   constraints.forEach((constraint, i) => {
     if (constraint === null || typeof constraint !== 'object' || typeof constraint.name !== 'string' || constraint.name === '' || typeof constraint.check !== 'function') {
       throw new VariableDefinitionError(name, undefined, `constraint ${i} needs a name and a check function: { name: 'hot-and-long', check: (assignment) => true | false | reason }`);
@@ -182,5 +196,13 @@ export function defineSpace(name: string, options: SpaceOptions): SpaceDefinitio
     );
   }
 
-  return { name, variables, constraints, free, derived, defaults: () => complete({}), complete, check };
+  return { name, variables, constraints, ...(options.migrate === undefined ? {} : { migrate: options.migrate }), free, derived, defaults: () => complete({}), complete, check };
+}
+
+/**
+ * What a running coordinator compares a definition by: the name, every variable (kind, range, step, choices,
+ * candidates, default, dependsOn, validate and derive by source text), the constraints and migrate.
+ */
+export function spaceFingerprint(definition: SpaceDefinition): Fingerprint {
+  return fingerprintOf({ name: definition.name, variables: definition.variables, constraints: definition.constraints, migrate: definition.migrate });
 }

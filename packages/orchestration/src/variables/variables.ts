@@ -5,11 +5,12 @@
 
 import { GenServer, type Caller, type ChildSpec } from '@dspex/runtime';
 import type { JsonValue, Store } from '@dspex/store';
-import { VariablesNotRunningError, VariableDefinitionError } from './errors.js';
+import { VariablesNotRunningError, VariableDefinitionError, VariableDefinitionMismatchError } from './errors.js';
 import { VariableCoordinator, type CoordinatorReply, type CoordinatorRequest, type HistoryEntry, type SetOptions, type SpaceSnapshot } from './coordinator.js';
 import type { Assignment } from './kinds.js';
-import type { SpaceDefinition } from './space.js';
+import { spaceFingerprint, type SpaceDefinition } from './space.js';
 import { actorTrees } from '../actor_tree/actor_tree.js';
+import { differences } from '../actor_tree/fingerprint.js';
 
 /** Options of Variables.start / childSpec. */
 export interface VariablesOptions {
@@ -54,8 +55,15 @@ export interface VariableSpace {
 
 /** The handle on a running Variables tree. */
 export interface VariablesHandle {
-  /** Starts (or finds) the coordinator of `definition`'s space, loading it from the store, and resolves to its handle. */
+  /**
+   * Starts (or finds) the coordinator of `definition`'s space, loading it from the store, and resolves to its
+   * handle. Rejects with VariableDefinitionMismatchError when the space runs with another definition (compared
+   * by structure, functions by source text), and VariableStoredValuesError when the store holds values this
+   * definition refuses and it has no `migrate`.
+   */
   space(definition: SpaceDefinition): Promise<VariableSpace>;
+  /** Stops the coordinator of the space named `name`, if running, whatever its definition (its values stay in the store). */
+  stop(name: string): Promise<void>;
 }
 
 const TREES = actorTrees<SpaceChange>({
@@ -67,12 +75,14 @@ const TREES = actorTrees<SpaceChange>({
 
 function spaceHandle(caller: Caller, treeName: string, definition: SpaceDefinition): VariableSpace {
   const space = definition.name;
+  const fingerprint = spaceFingerprint(definition);
   const actor = TREES.actor<CoordinatorRequest, CoordinatorReply>(caller, treeName, space, {
     id: `variables:${space}`,
     restart: 'transient',
     start: (parent, cfg, via, publish) =>
       GenServer.startLink(parent, VariableCoordinator, { definition, store: cfg.store, clock: cfg.clock, publish: (entry, snapshot) => publish({ space, entry, snapshot }) }, { name: via, label: 'VariableCoordinator' }),
     failed: (reason) => new VariablesNotRunningError(treeName, `starting the coordinator of space "${space}"`, { cause: reason }),
+    definition: { fingerprint, mismatch: (running) => new VariableDefinitionMismatchError(space, differences(running, fingerprint)) },
   });
   // A set is not sent again after the coordinator exited mid-call: it may have been committed.
   const request = (operation: string, message: CoordinatorRequest): Promise<unknown> => actor.request(operation, message, (sent) => sent.op !== 'set');
@@ -132,6 +142,7 @@ function connected(caller: Caller, name: string): VariablesHandle {
       await handle.get(); // starts the coordinator and loads the space now, so a bad store fails here
       return handle;
     },
+    stop: (space) => TREES.stop(caller, name, space, 'variables.stop'),
   };
 }
 
