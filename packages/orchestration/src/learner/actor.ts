@@ -2,7 +2,8 @@
 // by learner name. It serializes choose / report / feedback / explain on the learner's state (policy.ts) and
 // writes what it learned (posteriors, exploration counts, arm health, the RNG state) to the store before it
 // replies to a call that changed it, so a restarted learner (a crash, a new process) draws from the same
-// posterior. Decisions still waiting for feedback live only here: a restart drops them.
+// posterior. Decisions still waiting for feedback live only here: a restart drops them. What the store holds
+// from another definition is refused or explicitly forgotten on start (policy.adopt), never used as it is.
 
 import type { GenServerBehavior } from '@dspex/runtime';
 import { StoreConflictError, type JsonValue, type Store } from '@dspex/store';
@@ -73,8 +74,11 @@ function stats(state: ActorState): LearnerStats {
 export const LearnerActor: GenServerBehavior<ActorState, LearnerArgs, LearnerRequest, LearnerReply> = {
   async init(args) {
     const row = await args.store.kv.get(learnerNamespace(args.definition.name), 'state');
-    const learned = (row?.value as unknown as policy.PersistedLearner | undefined) ?? policy.initialLearned(args.definition);
-    return { ok: { ...args, core: policy.newState(args.definition, learned), rowVersion: row?.version ?? 0 } };
+    // Learned under another definition (an arm's values or the reward changed): refused, or forgotten and written now.
+    const { learned, forgot } = policy.adopt(args.definition, row?.value as unknown as policy.PersistedLearner | undefined);
+    const state: ActorState = { ...args, core: policy.newState(args.definition, learned), rowVersion: row?.version ?? 0 };
+    if (forgot) await persist(state);
+    return { ok: state };
   },
 
   async handleCall(request, _from, state) {

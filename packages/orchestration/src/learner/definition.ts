@@ -10,6 +10,7 @@ import { VariableDefinitionError } from '../variables/errors.js';
 import { defineSpace } from '../variables/space.js';
 import { DEFAULT_ANOMALY, type AnomalyOptions } from './health.js';
 import type { Prior } from './posterior.js';
+import { fingerprintOf, type Fingerprint } from '../actor_tree/fingerprint.js';
 
 /** What the learner knows about a request when it chooses. */
 export interface LearnerContext {
@@ -60,6 +61,18 @@ export interface LearnerOptions {
   pending?: { ttlMs?: number; max?: number };
   /** Whether a reward waits for feedback (default true); false rewards each request when its telemetry is reported. */
   awaitFeedback?: boolean;
+  /**
+   * Whether a reward waits for the request's report (latency, cost, error), so feedback that arrives first does
+   * not reward without them. Default: true when the objective reads telemetry (a function, or a non-zero
+   * costWeight, latencyWeight or errorPenalty); false for quality alone. Set false for a function objective
+   * that reads only quality, or when you never report.
+   */
+  awaitReport?: boolean;
+  /**
+   * What a learner does when the store holds what it learned under another definition (an arm's values or the
+   * reward changed): 'refuse' (default, LearnerStoredStateError) or 'forget' what the change invalidates.
+   */
+  onDefinitionChange?: 'refuse' | 'forget';
   /** The RNG seed (default 0): the same seed and requests give the same choices. */
   seed?: number;
   /** The bucket of a context (default: task, signature, input length class and features, joined). */
@@ -72,6 +85,8 @@ export interface LearnerDefinition {
   /** Arm names in order, with their assignments. */
   readonly arms: ReadonlyArray<{ name: string; values: Assignment }>;
   readonly objective: (outcome: Outcome) => number;
+  /** The default objective's weights, or null for a function objective. */
+  readonly objectiveWeights: Readonly<Required<ObjectiveWeights>> | null;
   readonly explorationBudget: number;
   /** Per-observation decay of older rewards, from halfLife. */
   readonly discount: number;
@@ -79,6 +94,9 @@ export interface LearnerDefinition {
   readonly anomaly: AnomalyOptions;
   readonly pending: { ttlMs: number; max: number };
   readonly awaitFeedback: boolean;
+  /** Whether a reward waits for the report (see LearnerOptions.awaitReport; resolved). */
+  readonly awaitReport: boolean;
+  readonly onDefinitionChange: 'refuse' | 'forget';
   readonly seed: number;
   readonly bucket: (context: LearnerContext) => string;
 }
@@ -173,19 +191,45 @@ export function defineLearner(name: string, options: LearnerOptions): LearnerDef
   const seed = options.seed ?? 0;
   if (!Number.isFinite(seed)) refuse(`seed must be a finite number, not ${describeValue(seed)}`);
   if (options.bucket !== undefined && typeof options.bucket !== 'function') refuse(`bucket must be a function (context) => string, not ${describeValue(options.bucket)}`);
+  for (const key of ['awaitFeedback', 'awaitReport'] as const) if (options[key] !== undefined && typeof options[key] !== 'boolean') refuse(`${key} must be a boolean, not ${describeValue(options[key])}`);
+  const weights = typeof options.objective === 'function' ? null : { costWeight: 0, latencyWeight: 0, errorPenalty: 0, ...options.objective };
+  const awaitFeedback = options.awaitFeedback ?? true;
+  const awaitReport = options.awaitReport ?? (weights === null || weights.costWeight !== 0 || weights.latencyWeight !== 0 || weights.errorPenalty !== 0);
+  if (!awaitFeedback && !awaitReport) refuse('awaitFeedback and awaitReport are both false: a reward would wait for nothing. Keep one (rewards come with feedback, or with the report)');
+  if (options.onDefinitionChange !== undefined && options.onDefinitionChange !== 'refuse' && options.onDefinitionChange !== 'forget') refuse(`onDefinitionChange is 'refuse' or 'forget', not ${describeValue(options.onDefinitionChange)}`);
   return {
     name,
     arms,
     objective,
+    objectiveWeights: weights,
     explorationBudget: budget,
     discount: halfLife === Infinity ? 1 : 2 ** (-1 / halfLife),
     prior,
     anomaly,
     pending,
-    awaitFeedback: options.awaitFeedback ?? true,
+    awaitFeedback,
+    awaitReport,
+    onDefinitionChange: options.onDefinitionChange ?? 'refuse',
     seed,
     bucket: options.bucket ?? defaultBucket,
   };
+}
+
+/**
+ * What a running learner compares a definition by: every field (arms and their values, objective weights, or a
+ * function objective and bucket by source text, the options), so the same code built again is the same learner.
+ */
+export function learnerFingerprint(definition: LearnerDefinition): Fingerprint {
+  return fingerprintOf({ ...definition, objective: definition.objectiveWeights ?? definition.objective });
+}
+
+/**
+ * What the rewards in a learner's posteriors mean: the objective (weights, or a function's source text) and the
+ * parts a reward waits for. Posteriors learned under another one are on another scale.
+ */
+export function rewardMeaning(definition: LearnerDefinition): string {
+  const objective = definition.objectiveWeights === null ? fingerprintOf({ f: definition.objective }).shape.get('f')! : JSON.stringify(definition.objectiveWeights);
+  return `${objective}; feedback ${definition.awaitFeedback ? 'awaited' : 'not awaited'}; report ${definition.awaitReport ? 'awaited' : 'not awaited'}`;
 }
 
 /** What is wrong with the anomaly options (the option's name first), or undefined. */

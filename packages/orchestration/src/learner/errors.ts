@@ -36,6 +36,36 @@ export class LearnerUnknownRequestError extends LearnerError {
   }
 }
 
+/**
+ * `learner(definition)` named a learner whose actor runs with another definition (other arms, objective,
+ * options or functions). `differences` says what differs; nothing was sent.
+ */
+export class LearnerDefinitionMismatchError extends LearnerError {
+  readonly code = 'DSPEX_LEARNER_DEFINITION_MISMATCH';
+  constructor(readonly learner: string, readonly differences: string[]) {
+    super(
+      `learner "${learner}" is running with another definition: ${differences.join('; ')}. A learner runs one definition at a time: ` +
+        `stop the running one first (stop() on its handle, or learners.stop("${learner}"); what it learned stays in the store) and start this one, ` +
+        'or give this definition another name.',
+    );
+  }
+}
+
+/**
+ * The store holds what the learner learned under another definition that this one cannot use as it is: an
+ * arm whose values changed under the same name, or rewards of another objective. Nothing was used or written.
+ */
+export class LearnerStoredStateError extends LearnerError {
+  readonly code = 'DSPEX_LEARNER_STORED_STATE';
+  constructor(readonly learner: string, readonly changes: string[]) {
+    super(
+      `learner "${learner}": what the store holds (kv namespace learner:${learner}) was learned under another definition: ${changes.join('; ')}. ` +
+        "Pass onDefinitionChange: 'forget' to defineLearner to forget what the change invalidates (the changed arms' statistics; every posterior " +
+        'when the reward changed), give the learner another name, or run the definition it was learned with.',
+    );
+  }
+}
+
 /** No Learners tree runs under this name (never started, or shut down). */
 export class LearnersNotRunningError extends LearnerError {
   readonly code = 'DSPEX_LEARNERS_NOT_RUNNING';

@@ -8,8 +8,9 @@ import { GenServer, type Caller, type ChildSpec } from '@dspex/runtime';
 import type { Store } from '@dspex/store';
 import { actorTrees } from '../actor_tree/actor_tree.js';
 import { LearnerActor, type LearnerReply, type LearnerRequest, type LearnerStats } from './actor.js';
-import type { LearnerContext, LearnerDefinition } from './definition.js';
-import { LearnerDefinitionError, LearnersNotRunningError } from './errors.js';
+import { learnerFingerprint, type LearnerContext, type LearnerDefinition } from './definition.js';
+import { LearnerDefinitionError, LearnerDefinitionMismatchError, LearnersNotRunningError } from './errors.js';
+import { differences } from '../actor_tree/fingerprint.js';
 import type { Decision, Explanation, FeedbackResult, LearnerEvent } from './policy.js';
 
 /** Options of Learners.start / childSpec. */
@@ -37,7 +38,11 @@ export interface Learner {
   choose(context: LearnerContext, options?: { requestId?: string }): Promise<Decision>;
   /** A request's latency, cost and error (from your telemetry). Rejects with LearnerUnknownRequestError for a dropped decision. */
   report(requestId: string, telemetry: RequestTelemetry): Promise<void>;
-  /** The request's metric, late or not: applies the reward. `{ applied: false, reason }` when unknown (past TTL) or already given. */
+  /**
+   * The request's metric, late or not: applies the reward, or, when the reward waits for the report
+   * (awaitReport) that has not come yet, records it (`{ applied: false, reason: 'awaiting_report' }`) and the
+   * report applies it. `{ applied: false, reason }` when unknown (past TTL) or already given.
+   */
   feedback(requestId: string, score: number): Promise<FeedbackResult>;
   /** Which arm, why, with the posterior used. Rejects with LearnerUnknownRequestError once the decision is dropped. */
   explain(requestId: string): Promise<Explanation>;
@@ -56,8 +61,15 @@ export interface Learner {
 
 /** The handle on a running Learners tree. */
 export interface LearnersHandle {
-  /** Starts (or finds) the actor of `definition`, loading what it learned from the store, and resolves to its handle. */
+  /**
+   * Starts (or finds) the actor of `definition`, loading what it learned from the store, and resolves to its
+   * handle. Rejects with LearnerDefinitionMismatchError when the learner runs with another definition (compared
+   * by structure, functions by source text), and LearnerStoredStateError when the store holds what it learned
+   * under a definition with other arm values or another reward (unless onDefinitionChange is 'forget').
+   */
   learner(definition: LearnerDefinition): Promise<Learner>;
+  /** Stops the actor of the learner named `name`, if running, whatever its definition (what it learned stays in the store). */
+  stop(name: string): Promise<void>;
 }
 
 const TREES = actorTrees<LearnerEvent>({
@@ -68,11 +80,13 @@ const TREES = actorTrees<LearnerEvent>({
 
 function learnerHandle(caller: Caller, treeName: string, definition: LearnerDefinition): Learner {
   const name = definition.name;
+  const fingerprint = learnerFingerprint(definition);
   const actor = TREES.actor<LearnerRequest, LearnerReply>(caller, treeName, name, {
     id: `learner:${name}`,
     restart: 'transient',
     start: (parent, cfg, via, publish) => GenServer.startLink(parent, LearnerActor, { definition, store: cfg.store, clock: cfg.clock, publish }, { name: via, label: 'LearnerActor' }),
     failed: (reason) => new LearnersNotRunningError(treeName, `starting learner "${name}"`, { cause: reason }),
+    definition: { fingerprint, mismatch: (running) => new LearnerDefinitionMismatchError(name, differences(running, fingerprint)) },
   });
   // choose is safe to send again (nothing was decided); report and feedback only when the actor was not there.
   const request = (operation: string, message: LearnerRequest): Promise<unknown> =>
@@ -112,6 +126,7 @@ function connected(caller: Caller, name: string): LearnersHandle {
       await handle.stats(); // starts the actor and loads it now, so a bad store fails here
       return handle;
     },
+    stop: (learner) => TREES.stop(caller, name, learner, 'learners.stop'),
   };
 }
 

@@ -5,7 +5,8 @@
 
 import { describeValue, type Assignment } from '../variables/kinds.js';
 import type { LearnerContext, LearnerDefinition, Outcome } from './definition.js';
-import { LearnerValueError } from './errors.js';
+import { rewardMeaning } from './definition.js';
+import { LearnerStoredStateError, LearnerValueError } from './errors.js';
 import { newHealth, record, tick, type ArmHealth, type BreakerState, type BreakerTransition } from './health.js';
 import { emptyStats, observe, posteriorOf, thompsonDraw, type ArmStats } from './posterior.js';
 import { SeededRng } from './rng.js';
@@ -59,7 +60,12 @@ export interface Explanation extends Decision {
   /** The reward the objective gave, once applied. */
   reward: number | null;
   status: 'pending' | 'rewarded' | 'expired';
+  /** While pending: what the reward still waits for (the feedback, the report, or both). */
+  waitingFor: RewardPart[];
 }
+
+/** The parts of a request's outcome a reward can wait for: the metric (feedback) and the telemetry (report). */
+export type RewardPart = 'feedback' | 'report';
 
 /** What the learner persists: everything it learned. */
 export interface PersistedLearner {
@@ -70,6 +76,11 @@ export interface PersistedLearner {
   /** Each arm's statistics over every bucket (the prior of a bucket that has not seen it). */
   global: Record<string, ArmStats>;
   health: Record<string, ArmHealth>;
+  /**
+   * The definition this was learned under: every arm's values (arms since removed included) and what a reward
+   * means (rewardMeaning). Absent in state written before it was recorded (then recorded at the next write).
+   */
+  definition?: { arms: Record<string, Assignment>; reward: string };
 }
 
 interface PendingDecision {
@@ -77,6 +88,10 @@ interface PendingDecision {
   probe: boolean;
   reported: boolean;
   feedback: boolean;
+  /** The metric from feedback, once given. */
+  quality: number | null;
+  /** The telemetry from report, once given. */
+  telemetry: { cost: number; latencyMs: number; error: boolean } | null;
 }
 
 export interface LearnerState {
@@ -90,17 +105,50 @@ export interface LearnerState {
 /** The result of feedback(): applied, or why not. */
 export type FeedbackResult =
   | { applied: true; reward: number }
-  | { applied: false; reason: 'unknown' | 'duplicate' };
+  | { applied: false; reason: 'unknown' | 'duplicate' }
+  /** Recorded: the reward waits for the request's report (awaitReport), which applies it. */
+  | { applied: false; reason: 'awaiting_report' };
 
 /** Events of a learner (learner.subscribe). */
 export type LearnerEvent =
   | { type: 'decision'; decision: Decision }
   | { type: 'reward'; requestId: string; arm: string; bucket: string; reward: number; outcome: Outcome }
   | ({ type: 'breaker'; arm: string; at: number } & BreakerTransition)
-  | { type: 'expired'; requestId: string; arm: string };
+  /** A decision dropped (TTL or pending bound) before its reward: `missing` is what the reward still waited for. */
+  | { type: 'expired'; requestId: string; arm: string; missing: RewardPart[] };
 
 export function initialLearned(definition: LearnerDefinition): PersistedLearner {
   return { format: 1, rng: definition.seed >>> 0, decisions: 0, buckets: {}, global: {}, health: {} };
+}
+
+/** The record of `definition` kept with what it learns; arms of `previous` records it no longer has stay recorded. */
+function definitionRecord(definition: LearnerDefinition, previous: PersistedLearner['definition']): NonNullable<PersistedLearner['definition']> {
+  return { arms: { ...previous?.arms, ...Object.fromEntries(definition.arms.map((a) => [a.name, structuredClone(a.values)])) }, reward: rewardMeaning(definition) };
+}
+
+/**
+ * What a learner starts from, given what the store holds (`stored`, learned under the definition it records):
+ * as it is when nothing it relies on changed (arms added or removed, other options are fine); otherwise what
+ * the change invalidates is forgotten (onDefinitionChange 'forget': `forgot` true) or LearnerStoredStateError.
+ */
+export function adopt(definition: LearnerDefinition, stored: PersistedLearner | undefined): { learned: PersistedLearner; forgot: boolean } {
+  if (stored === undefined) return { learned: { ...initialLearned(definition), definition: definitionRecord(definition, undefined) }, forgot: false };
+  const learned = structuredClone(stored);
+  const before = stored.definition;
+  const changedArms = before === undefined ? [] : definition.arms.filter((a) => Object.hasOwn(before.arms, a.name) && JSON.stringify(before.arms[a.name]) !== JSON.stringify(a.values));
+  const rewardChanged = before !== undefined && before.reward !== rewardMeaning(definition);
+  learned.definition = definitionRecord(definition, before);
+  if (changedArms.length === 0 && !rewardChanged) return { learned, forgot: false };
+  if (definition.onDefinitionChange !== 'forget') {
+    const changes = changedArms.map((a) => `arm "${a.name}" was ${JSON.stringify(before!.arms[a.name])}, now ${JSON.stringify(a.values)}`);
+    if (rewardChanged) changes.push(`the reward was ${before!.reward}, now ${rewardMeaning(definition)} (its posteriors are on another scale)`);
+    throw new LearnerStoredStateError(definition.name, changes);
+  }
+  const forget = new Set(rewardChanged ? Object.keys(learned.definition.arms) : changedArms.map((a) => a.name));
+  for (const bucket of Object.values(learned.buckets)) for (const arm of forget) delete bucket.arms[arm];
+  for (const arm of forget) delete learned.global[arm];
+  for (const arm of changedArms) delete learned.health[arm.name]; // its telemetry was another arm's
+  return { learned, forgot: true };
 }
 
 export function newState(definition: LearnerDefinition, learned: PersistedLearner): LearnerState {
@@ -119,8 +167,10 @@ export function sweep(state: LearnerState, now: number, emit: (event: LearnerEve
     if (!expired && state.pending.size <= max) break; // insertion order: the rest are younger
     state.pending.delete(id);
     if (entry.explanation.status === 'pending') {
+      const missing = waitingFor(state, entry);
       entry.explanation.status = 'expired';
-      emit({ type: 'expired', requestId: id, arm: entry.explanation.arm });
+      entry.explanation.waitingFor = [];
+      emit({ type: 'expired', requestId: id, arm: entry.explanation.arm, missing });
     }
     if (entry.probe && !entry.reported) {
       const health = state.learned.health[entry.explanation.arm]!;
@@ -233,12 +283,16 @@ export function choose(state: LearnerState, context: LearnerContext, requestId: 
       (runnerUp.length > 0 ? `, above ${runnerUp.map((a) => `${a.arm} ${a.draw!.toFixed(3)}`).join(', ')}` : '') +
       (reason === 'explore' ? ' (exploring: its mean is not the highest)' : '') +
       (open.length > 0 ? `; left out with open breakers: ${open.map((a) => a.arm).join(', ')}` : '');
-  state.pending.set(requestId, {
-    explanation: { ...decision, at: now, why, posterior: arms, exploration, outcome: null, reward: null, status: 'pending' },
+  const entry: PendingDecision = {
+    explanation: { ...decision, at: now, why, posterior: arms, exploration, outcome: null, reward: null, status: 'pending', waitingFor: [] },
     probe: reason === 'probe',
     reported: false,
     feedback: false,
-  });
+    quality: null,
+    telemetry: null,
+  };
+  entry.explanation.waitingFor = waitingFor(state, entry);
+  state.pending.set(requestId, entry);
   emit({ type: 'decision', decision });
   return decision;
 }
@@ -257,6 +311,19 @@ function rewardOf(state: LearnerState, outcome: Outcome): number {
   return reward;
 }
 
+/** What a pending decision's reward still waits for: feedback (awaitFeedback) and the report (awaitReport) not yet given. */
+function waitingFor(state: LearnerState, entry: PendingDecision, given: { feedback?: boolean; reported?: boolean } = {}): RewardPart[] {
+  const parts: RewardPart[] = [];
+  if (state.definition.awaitFeedback && !(entry.feedback || given.feedback)) parts.push('feedback');
+  if (state.definition.awaitReport && !(entry.reported || given.reported)) parts.push('report');
+  return parts;
+}
+
+/** The outcome from the parts given so far, whatever order they came in. */
+function outcomeOf(quality: number | null, telemetry: PendingDecision['telemetry']): Outcome {
+  return { quality, cost: telemetry?.cost ?? 0, latencyMs: telemetry?.latencyMs ?? 0, error: telemetry?.error ?? false };
+}
+
 function applyReward(state: LearnerState, entry: PendingDecision, reward: number, emit: (event: LearnerEvent) => void): number {
   const { definition, learned } = state;
   const e = entry.explanation;
@@ -265,6 +332,7 @@ function applyReward(state: LearnerState, entry: PendingDecision, reward: number
   learned.global[e.arm] = observe(learned.global[e.arm] ?? emptyStats(), reward, definition.discount);
   e.reward = reward;
   e.status = 'rewarded';
+  e.waitingFor = [];
   emit({ type: 'reward', requestId: e.requestId, arm: e.arm, bucket: e.bucket, reward, outcome: { ...e.outcome! } });
   return reward;
 }
@@ -280,8 +348,10 @@ function telemetryProblem(telemetry: unknown): string | undefined {
 }
 
 /**
- * Records a request's telemetry; returns whether the learned state changed (a reward or a breaker). Throws
- * LearnerValueError (nothing changed) for telemetry that is not finite numbers, or an objective that fails.
+ * Records a request's telemetry; returns whether the learned state changed (a reward or a breaker). The reward is
+ * applied here when this was the last part it waited for, or when the request errored (no feedback is worth
+ * waiting for then). Throws LearnerValueError (nothing changed) for telemetry that is not finite numbers, or an
+ * objective that fails.
  */
 export function report(state: LearnerState, requestId: string, telemetry: { latencyMs?: number; cost?: number; error?: boolean }, now: number, emit: (event: LearnerEvent) => void): 'unknown' | 'duplicate' | 'changed' | 'recorded' {
   const problem = telemetryProblem(telemetry);
@@ -290,12 +360,14 @@ export function report(state: LearnerState, requestId: string, telemetry: { late
   if (entry === undefined) return 'unknown';
   if (entry.reported) return 'duplicate';
   const e = entry.explanation;
-  const outcome: Outcome = { quality: e.outcome?.quality ?? null, cost: telemetry.cost ?? 0, latencyMs: telemetry.latencyMs ?? 0, error: telemetry.error ?? false };
-  // An errored request gets no feedback worth waiting for; otherwise the reward waits for the metric.
-  const rewardNow = e.status === 'pending' && (outcome.error || !state.definition.awaitFeedback);
-  const reward = rewardNow ? rewardOf(state, outcome) : undefined;
+  const given = { cost: telemetry.cost ?? 0, latencyMs: telemetry.latencyMs ?? 0, error: telemetry.error ?? false };
+  const outcome = outcomeOf(entry.quality, given);
+  const rewardNow = e.status === 'pending' && (given.error || waitingFor(state, entry, { reported: true }).length === 0);
+  const reward = rewardNow ? rewardOf(state, outcome) : undefined; // before any change: a failing objective changes nothing
   entry.reported = true;
+  entry.telemetry = given;
   e.outcome = outcome;
+  if (e.status === 'pending') e.waitingFor = waitingFor(state, entry);
   let changed = false;
   if (telemetry.latencyMs !== undefined || telemetry.error !== undefined) {
     const sample = telemetry.latencyMs === undefined ? { error: outcome.error } : { latencyMs: telemetry.latencyMs, error: outcome.error };
@@ -304,13 +376,14 @@ export function report(state: LearnerState, requestId: string, telemetry: { late
     changed = true;
   }
   if (reward !== undefined) applyReward(state, entry, reward, emit);
-  return changed || e.status === 'rewarded' ? 'changed' : 'recorded';
+  return changed || reward !== undefined ? 'changed' : 'recorded';
 }
 
 /**
- * Records a request's metric, late or not, and applies the reward with the telemetry reported so far (report
- * first). Throws LearnerValueError (nothing changed) for a score that is not a finite number, or an objective
- * that fails.
+ * Records a request's metric, late or not, and applies the reward with the telemetry reported so far, or, when
+ * the reward waits for a report not given yet, leaves it to the report (`awaiting_report`), so the reward is the
+ * same in either order. Throws LearnerValueError (nothing changed) for a score that is not a finite number, or
+ * an objective that fails.
  */
 export function feedback(state: LearnerState, requestId: string, score: number, emit: (event: LearnerEvent) => void): FeedbackResult {
   if (typeof score !== 'number' || !Number.isFinite(score)) throw new LearnerValueError(state.definition.name, `feedback("${requestId}"): a score is a finite number (the metric, 0..1 by convention), not ${describeValue(score)}`);
@@ -318,11 +391,14 @@ export function feedback(state: LearnerState, requestId: string, score: number, 
   if (entry === undefined) return { applied: false, reason: 'unknown' };
   if (entry.feedback || entry.explanation.status !== 'pending') return { applied: false, reason: 'duplicate' };
   const e = entry.explanation;
-  const outcome: Outcome = { quality: score, cost: e.outcome?.cost ?? 0, latencyMs: e.outcome?.latencyMs ?? 0, error: e.outcome?.error ?? false };
-  const reward = rewardOf(state, outcome);
+  const outcome = outcomeOf(score, entry.telemetry);
+  const waiting = waitingFor(state, entry, { feedback: true });
+  const reward = waiting.length === 0 ? rewardOf(state, outcome) : undefined;
   entry.feedback = true;
+  entry.quality = score;
   e.outcome = outcome;
-  return { applied: true, reward: applyReward(state, entry, reward, emit) };
+  e.waitingFor = waiting;
+  return reward === undefined ? { applied: false, reason: 'awaiting_report' } : { applied: true, reward: applyReward(state, entry, reward, emit) };
 }
 
 export function explain(state: LearnerState, requestId: string): Explanation | undefined {

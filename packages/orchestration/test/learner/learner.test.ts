@@ -126,7 +126,7 @@ describe('late feedback', () => {
     const expired = nextEvent(learner, (e) => e.type === 'expired');
     now += 60_001;
     expect(await learner.feedback(stale.requestId, 1)).toEqual({ applied: false, reason: 'unknown' });
-    expect(await expired).toEqual({ type: 'expired', requestId: stale.requestId, arm: stale.arm });
+    expect(await expired).toEqual({ type: 'expired', requestId: stale.requestId, arm: stale.arm, missing: ['feedback'] });
     await expect(learner.explain(stale.requestId)).rejects.toBeInstanceOf(LearnerUnknownRequestError);
 
     const ids = [];

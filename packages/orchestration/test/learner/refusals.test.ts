@@ -87,7 +87,8 @@ describe('refused calls change nothing', () => {
 
     const thrower = (await started(learnerDef('thrower', { objective: () => { throw new Error('no prices'); } }))).learner;
     const t = await thrower.choose({});
-    const error = await refusal(thrower.feedback(t.requestId, 1));
+    expect(await thrower.feedback(t.requestId, 1)).toEqual({ applied: false, reason: 'awaiting_report' }); // a function objective waits for the report
+    const error = await refusal(thrower.report(t.requestId, { latencyMs: 2 }));
     expect(error.message).toMatch(/its objective threw: no prices/);
     expect((error.cause as Error).message).toBe('no prices');
 
