@@ -2,6 +2,7 @@
 // assignments), how a request's context becomes a bucket, the objective that turns an outcome into a reward,
 // and the bandit's options. `defineLearner` checks it once, as `defineSpace` does for variable spaces.
 
+import { createHash } from 'node:crypto';
 import type { JsonValue } from '@dspex/store';
 import { domainOf } from '../optimize/samplers.js';
 import { describeValue, jsonProblem, type Assignment, type VariableSpec } from '../variables/kinds.js';
@@ -228,8 +229,11 @@ export function learnerFingerprint(definition: LearnerDefinition): Fingerprint {
  * parts a reward waits for. Posteriors learned under another one are on another scale.
  */
 export function rewardMeaning(definition: LearnerDefinition): string {
-  const objective = definition.objectiveWeights === null ? fingerprintOf({ f: definition.objective }).shape.get('f')! : JSON.stringify(definition.objectiveWeights);
-  return `${objective}; feedback ${definition.awaitFeedback ? 'awaited' : 'not awaited'}; report ${definition.awaitReport ? 'awaited' : 'not awaited'}`;
+  const objective = definition.objectiveWeights === null
+    ? `function sha256:${createHash('sha256').update(fingerprintOf({ f: definition.objective }).shape.get('f')!).digest('hex').slice(0, 16)}`
+    : JSON.stringify(definition.objectiveWeights);
+  const parts = [definition.awaitFeedback ? 'feedback' : '', definition.awaitReport ? 'report' : ''].filter((p) => p !== '').join(' and ');
+  return `objective ${objective} awaiting ${parts}`;
 }
 
 /** What is wrong with the anomaly options (the option's name first), or undefined. */
