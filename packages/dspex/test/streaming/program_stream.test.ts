@@ -14,6 +14,7 @@ import { ReAct } from '../../src/predict/react.js';
 import type { StreamEvent } from '../../src/streaming/index.js';
 import { ScriptedServer, quietRuntime, sse } from '../clients/helpers.js';
 import { ScriptedLM } from '../support/scripted_lm.js';
+import { collect, fieldText } from '../support/stream_events.js';
 
 const chunk = (content: string | null) => sse({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: content === null ? 'stop' : null }] });
 
@@ -25,18 +26,6 @@ function streamed(pieces: string[]) {
     res.write(chunk(null));
     res.end(sse('[DONE]'));
   };
-}
-
-async function collect<O extends Record<string, unknown>>(stream: AsyncIterable<StreamEvent<O>>): Promise<StreamEvent<O>[]> {
-  const events: StreamEvent<O>[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
-}
-
-function fieldText(events: readonly StreamEvent[]): Record<string, string> {
-  const text: Record<string, string> = {};
-  for (const e of events) if (e.type === 'field') text[e.field] = (text[e.field] ?? '') + e.delta;
-  return text;
 }
 
 let rt: Runtime;

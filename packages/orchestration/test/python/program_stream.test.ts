@@ -5,18 +5,7 @@ import { Predict, type LMRequest, type LMResponse, type LMStreamChunk, type Stre
 import { describe, expect, it } from 'vitest';
 import { Router, pythonProgram, type PythonSession } from '../../src/index.js';
 import { ScriptedLM } from '../../../dspex/test/support/scripted_lm.js';
-
-async function collect<O extends Record<string, unknown>>(stream: AsyncIterable<StreamEvent<O>>): Promise<StreamEvent<O>[]> {
-  const events: StreamEvent<O>[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
-}
-
-function fieldText(events: readonly StreamEvent[]): Record<string, string> {
-  const text: Record<string, string> = {};
-  for (const e of events) if (e.type === 'field') text[e.field] = (text[e.field] ?? '') + e.delta;
-  return text;
-}
+import { collect, fieldText } from '../../../dspex/test/support/stream_events.js';
 
 /** A ScriptedLM that also streams, one character per chunk. */
 class StreamingScriptedLM extends ScriptedLM {

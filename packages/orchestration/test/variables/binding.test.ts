@@ -152,7 +152,8 @@ describe('bound programs', () => {
     expect(program.qa.kind).toBe('ChainOfThought');
   });
 
-  it('a call sees one version in all its steps while the space changes under it; the program shows the latest after', async () => {
+  /** TwoSteps on a GatedLM, both steps bound to the space's temperature and instructions. */
+  const boundTwoSteps = () => {
     const lm = new GatedLM();
     const program = new TwoSteps();
     program.draft.lm = program.answer.lm = lm;
@@ -162,6 +163,11 @@ describe('bound programs', () => {
       'draft.instructions': 'instructions',
       'answer.instructions': 'instructions',
     });
+    return { lm, program, bound };
+  };
+
+  it('a call sees one version in all its steps while the space changes under it; the program shows the latest after', async () => {
+    const { lm, program, bound } = boundTwoSteps();
     lm.hold('slow');
     const slow = bound.call({ question: 'slow' });
     await lm.held('slow'); // its first step is waiting on the LM, at version 0
@@ -178,15 +184,7 @@ describe('bound programs', () => {
   });
 
   it('concurrent calls and updates: every call runs all its steps with one committed assignment (fast-check)', async () => {
-    const lm = new GatedLM();
-    const program = new TwoSteps();
-    program.draft.lm = program.answer.lm = lm;
-    const bound = bind(vars, program, {
-      'draft.config.temperature': 'temperature',
-      'answer.config.temperature': 'temperature',
-      'draft.instructions': 'instructions',
-      'answer.instructions': 'instructions',
-    });
+    const { lm, bound } = boundTwoSteps();
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(fc.record({ call: fc.nat(5) }), fc.record({ set: fc.integer({ min: 0, max: 10 }) })), { minLength: 2, maxLength: 16 }), async (script) => {
